@@ -1,0 +1,45 @@
+# Two commands on a fresh machine: `make up` runs the pipeline, `make test` runs the tests.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+# The project venv first, then Debian's AWS CLI v2 (/usr/bin/aws) ahead of any PyPI awscli v1.
+export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/.tools/bin:/usr/bin:$(PATH)
+RUN := uv run --frozen --no-sync
+
+.PHONY: help setup up test unit integration e2e lint format bench clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup:  ## install uv, Debian's AWS CLI v2 and the locked Python dependencies (idempotent)
+	@devtools/setup.sh
+
+up: setup  ## start the embedded local stack in the foreground (Ctrl-C stops it)
+	$(RUN) triggers up
+
+test: setup  ## run every suite (unit, integration, e2e)
+	$(RUN) pytest tests
+
+unit: setup  ## unit tests only (moto in-process)
+	$(RUN) pytest tests/unit
+
+integration: setup  ## integration tests against the embedded stack over HTTP
+	$(RUN) pytest tests/integration
+
+e2e: setup  ## producer -> webhook / OpenSearch / DLQ end-to-end tests
+	$(RUN) pytest tests/e2e
+
+lint: setup  ## ruff (check + format check), mypy, cfn-lint
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy ingest processors devtools
+	$(RUN) cfn-lint template.yaml
+
+format: setup  ## apply ruff fixes and formatting
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+bench: setup  ## run benchmarks and write docs/benchmarks.md
+	$(RUN) triggers bench --output docs/benchmarks.md
+
+clean:  ## remove the local stack's state and caches
+	rm -rf .triggers .pytest_cache .mypy_cache .ruff_cache

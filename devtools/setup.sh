@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what `make up` and `make test` need on a fresh Debian 12 machine that has only
+# Python 3.11, make and root: uv, Debian's AWS CLI v2, and the locked Python dependencies.
+# Safe to run again: every step checks before it installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_install() {
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! command -v uv >/dev/null 2>&1; then
+  echo "setup: installing uv into .tools/" >&2
+  if ! python3 -m venv .tools >/dev/null 2>&1; then
+    apt_install python3-venv
+    python3 -m venv .tools
+  fi
+  .tools/bin/pip install -q uv
+fi
+
+# `aws logs tail` exists only in AWS CLI v2; Debian's awscli package is v2.
+if ! /usr/bin/aws --version 2>/dev/null | grep -q '^aws-cli/2'; then
+  echo "setup: installing Debian's awscli (AWS CLI v2)" >&2
+  apt_install awscli
+fi
+
+uv sync --frozen --quiet
+# Inside the project venv `aws` is always v2, so awslocal never picks up a PyPI awscli v1.
+ln -sf /usr/bin/aws .venv/bin/aws
