@@ -1,0 +1,184 @@
+"""The embedded local stack: everything `make up` and the integration tests run, without Docker.
+
+On 127.0.0.1 it starts a moto server (the AWS endpoint `awslocal` and boto3 talk to), creates
+resources with the same `localstack/init/ready.d` scripts LocalStack runs, and serves the
+ingest handler over HTTP like `sam local start-api`.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from devtools.apiserver import LocalApiServer
+from devtools.template import REGION, REPO_ROOT, Template
+
+INIT_DIR = REPO_ROOT / "localstack" / "init" / "ready.d"
+VENV_BIN = Path(sys.executable).parent
+# Debian's AWS CLI v2 (/usr/bin/aws) must win over a PyPI awscli v1 elsewhere on PATH.
+SCRIPT_PATH = os.pathsep.join([str(VENV_BIN), "/usr/bin", "/bin", os.environ.get("PATH", "")])
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+class StackError(RuntimeError):
+    """The local stack could not start."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise StackError(f"process on port {port} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise StackError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
+
+
+@dataclass
+class Ports:
+    aws: int = 4566
+    api: int = 3000
+    opensearch: int = 9200
+
+    @classmethod
+    def ephemeral(cls) -> "Ports":
+        return cls(aws=free_port(), api=free_port(), opensearch=free_port())
+
+
+@dataclass
+class EmbeddedStack:
+    stage: str = "local"
+    ports: Ports = field(default_factory=Ports)
+    state_dir: Path = REPO_ROOT / ".triggers"
+    say: Callable[[str], None] = lambda line: None
+    _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _log_files: list[IO[bytes]] = field(default_factory=list)
+    _api: LocalApiServer | None = None
+
+    @property
+    def aws_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.aws}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.api}"
+
+    @property
+    def template(self) -> Template:
+        return Template(self.stage)
+
+    def aws_environment(self) -> dict[str, str]:
+        """What a process needs to reach this stack with boto3, awslocal or the AWS CLI."""
+        return {
+            **LOCAL_CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.aws_url,
+            "LOCALSTACK_HOST": f"127.0.0.1:{self.ports.aws}",
+            "STAGE": self.stage,
+        }
+
+    def start(self) -> "EmbeddedStack":
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_moto()
+            self.run_init_scripts()
+            self._configure_handlers()
+            self._start_api()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _spawn(self, name: str, args: list[str], port: int) -> None:
+        log = (self.state_dir / f"{name}.log").open("ab")
+        self._log_files.append(log)
+        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        self._processes.append(process)
+        wait_for_port(port, timeout=30, process=process)
+        self.say(f"{name} listening on 127.0.0.1:{port} (log: {log.name})")
+
+    def _start_moto(self) -> None:
+        args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.ports.aws)]
+        self._spawn("moto", args, self.ports.aws)
+
+    def run_init_scripts(self) -> None:
+        """Run localstack/init/ready.d/*.sh in order against this stack, as LocalStack would."""
+        env = {
+            "PATH": SCRIPT_PATH,
+            "HOME": os.environ.get("HOME", "/root"),
+            "DISABLE_DEPRECATION_NOTICE": "1",
+            "TRIGGERS_EMBEDDED": "1",
+            **self.aws_environment(),
+        }
+        for script in sorted(INIT_DIR.glob("*.sh")):
+            started = time.monotonic()
+            result = subprocess.run(
+                ["bash", str(script)], env=env, capture_output=True, text=True, check=False, timeout=300
+            )
+            if result.returncode != 0:
+                raise StackError(f"{script.name} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+            self.say(f"{script.name} done in {time.monotonic() - started:.1f} s")
+
+    def _configure_handlers(self) -> None:
+        """Give in-process handlers the environment the template gives their functions."""
+        os.environ.update(self.aws_environment())
+        os.environ.update(self.template.function_environment("IngestFunction"))
+        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+        from ingest.clients import dynamodb_client
+        from ingest.settings import get_settings
+
+        get_settings.cache_clear()
+        dynamodb_client.cache_clear()
+
+    def _start_api(self) -> None:
+        from ingest.handler import lambda_handler
+
+        function_name = self.template.physical_name("IngestFunction")
+        timeout = float(self.template.function_setting("IngestFunction", "Timeout") or 10)
+        self._api = LocalApiServer(("127.0.0.1", self.ports.api), lambda_handler, function_name, timeout)
+        self._api.start()
+        self.say(f"api listening on {self.api_url}")
+
+    def stop(self) -> None:
+        if self._api is not None:
+            self._api.shutdown()
+            self._api.server_close()
+            self._api = None
+        for process in reversed(self._processes):
+            process.terminate()
+        for process in reversed(self._processes):
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self._processes.clear()
+        for log in self._log_files:
+            log.close()
+        self._log_files.clear()
+
+    def __enter__(self) -> "EmbeddedStack":
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

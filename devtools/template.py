@@ -1,0 +1,173 @@
+"""Read template.yaml: the one source of truth for resources and their settings.
+
+Intrinsics are resolved for a given stage with just enough CloudFormation to name things
+(`!Ref` to parameters and resources, `!Sub`, `!GetAtt ... .Arn/.StreamArn`) so that tests,
+the init-script parity check and the local ESM runner read the same values AWS deploys.
+"""
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+REGION = "us-east-1"
+ACCOUNT_ID = "000000000000"
+
+
+@dataclass(frozen=True)
+class Tag:
+    """An unresolved CloudFormation intrinsic such as `!Ref X` or `!Sub "..."`."""
+
+    name: str
+    value: Any
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Tag:
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return Tag(suffix, value)
+
+
+_Loader.add_multi_constructor("!", _construct_tag)
+
+
+@lru_cache(maxsize=4)
+def load_raw(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    with path.open() as handle:
+        return yaml.load(handle, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+
+
+class Template:
+    """template.yaml with intrinsics resolved for one stage."""
+
+    def __init__(self, stage: str = "local", path: Path = TEMPLATE_PATH) -> None:
+        self.stage = stage
+        self.raw = load_raw(path)
+        self.resources: dict[str, Any] = self.raw["Resources"]
+        self.parameters = {
+            name: str(spec.get("Default", "")) for name, spec in self.raw.get("Parameters", {}).items()
+        }
+        self.parameters["Stage"] = stage
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, Tag):
+            return self._intrinsic(value)
+        if isinstance(value, dict):
+            if len(value) == 1:
+                (key, inner), = value.items()
+                if key == "Ref" or key.startswith("Fn::"):
+                    return self._intrinsic(Tag(key.removeprefix("Fn::"), inner))
+            return {key: self.resolve(inner) for key, inner in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(inner) for inner in value]
+        return value
+
+    def _intrinsic(self, tag: Tag) -> Any:
+        if tag.name == "Ref":
+            return self.ref(tag.value)
+        if tag.name == "Sub":
+            return re.sub(r"\$\{([^}]+)\}", lambda match: str(self._sub_var(match.group(1))), tag.value)
+        if tag.name == "GetAtt":
+            target, attribute = tag.value.split(".", 1) if isinstance(tag.value, str) else tag.value
+            return self.get_att(target, attribute)
+        raise ValueError(f"unsupported intrinsic !{tag.name} in template.yaml")
+
+    def _sub_var(self, name: str) -> Any:
+        if name.startswith("AWS::"):
+            return {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID, "AWS::URLSuffix": "amazonaws.com"}[
+                name
+            ]
+        if "." in name:
+            target, attribute = name.split(".", 1)
+            return self.get_att(target, attribute)
+        return self.ref(name)
+
+    def ref(self, name: str) -> str:
+        if name in self.parameters:
+            return self.parameters[name]
+        resource = self.resources[name]
+        properties = resource.get("Properties", {})
+        for key in ("TableName", "QueueName", "FunctionName", "LogGroupName", "DomainName"):
+            if key in properties:
+                value = self.resolve(properties[key])
+                if resource["Type"] == "AWS::SQS::Queue":
+                    return f"http://localhost:4566/{ACCOUNT_ID}/{value}"
+                return str(value)
+        return name
+
+    def get_att(self, name: str, attribute: str) -> str:
+        resource = self.resources[name]
+        kind = resource["Type"]
+        physical = self.physical_name(name)
+        if kind == "AWS::DynamoDB::Table":
+            arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{physical}"
+            return arn + "/stream/*" if attribute == "StreamArn" else arn
+        if kind == "AWS::SQS::Queue":
+            return {"Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{physical}", "QueueName": physical}[attribute]
+        if kind == "AWS::Serverless::Function":
+            return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{physical}"
+        return f"{name}.{attribute}"
+
+    def physical_name(self, name: str) -> str:
+        properties = self.resources[name].get("Properties", {})
+        for key in ("TableName", "QueueName", "FunctionName", "DomainName"):
+            if key in properties:
+                return str(self.resolve(properties[key]))
+        return name
+
+    def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
+        """Resources of one type, with resolved properties, by logical id."""
+        return {
+            name: self.resolve(resource.get("Properties", {}))
+            for name, resource in self.resources.items()
+            if resource["Type"] == kind
+        }
+
+    def tables(self) -> dict[str, dict[str, Any]]:
+        return self.of_type("AWS::DynamoDB::Table")
+
+    def function_environment(self, name: str) -> dict[str, str]:
+        """A function's environment: Globals first, then its own variables."""
+        global_env = self.raw.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        own = self.resources[name].get("Properties", {}).get("Environment", {}).get("Variables", {})
+        return {key: str(self.resolve(value)) for key, value in {**global_env, **own}.items()}
+
+    def function_setting(self, name: str, key: str) -> Any:
+        own = self.resources[name].get("Properties", {})
+        if key in own:
+            return self.resolve(own[key])
+        return self.resolve(self.raw.get("Globals", {}).get("Function", {}).get(key))
+
+
+def create_tables(client: Any, template: Template) -> None:
+    """Create every table of the template (used by unit tests against moto in-process)."""
+    for properties in template.tables().values():
+        params = {
+            key: properties[key]
+            for key in (
+                "TableName",
+                "AttributeDefinitions",
+                "KeySchema",
+                "GlobalSecondaryIndexes",
+                "BillingMode",
+                "StreamSpecification",
+            )
+            if key in properties
+        }
+        if "StreamSpecification" in params:
+            params["StreamSpecification"] = {"StreamEnabled": True, **params["StreamSpecification"]}
+        client.create_table(**params)

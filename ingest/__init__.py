@@ -1,0 +1,1 @@
+"""Ingest: the HTTP API Lambda and the event contract every processor imports."""

@@ -1,0 +1,298 @@
+"""The HTTP API: routes, authentication and RFC 9457 error mapping. Routes hold no try/except."""
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
+
+from ingest import events_table, idempotency
+from ingest.api_keys_table import tenant_for_key
+from ingest.clients import dynamodb_client
+from ingest.errors import (
+    EventNotFound,
+    MalformedRequest,
+    StoreUnavailable,
+    TriggersError,
+    Unauthorized,
+)
+from ingest.ingestion import parse_events, store_events
+from ingest.models import (
+    EVENT_TYPE_PATTERN,
+    AcceptedBatch,
+    AcceptedEvent,
+    EventOut,
+    EventPage,
+    Health,
+    Problem,
+)
+from ingest.observability import logger, metrics
+from ingest.settings import get_settings
+
+API_VERSION = "1.0.0"
+PUBLIC_PATHS = frozenset({"/health", "/v1/openapi.json"})
+PROBLEM_JSON = "application/problem+json"
+JSON = "application/json"
+
+app = APIGatewayHttpResolver(enable_validation=True)
+
+EventId = Annotated[str, Path(min_length=26, max_length=26, description="Event ULID")]
+EventTypeFilter = Annotated[str | None, Query(max_length=128, pattern=EVENT_TYPE_PATTERN)]
+SourceFilter = Annotated[str | None, Query(min_length=1, max_length=256)]
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=2048)]
+
+
+def _problem(
+    status: int, type_: str, title: str, detail: str, **extensions: Any
+) -> Response[str]:
+    problem = {"type": type_, "title": title, "status": status, "detail": detail}
+    request_id = app.current_event.request_context.request_id
+    if request_id:
+        problem["instance"] = f"urn:request:{request_id}"
+    problem.update({key: value for key, value in extensions.items() if value is not None})
+    return Response(status_code=status, content_type=PROBLEM_JSON, body=json.dumps(problem))
+
+
+def _json(status: int, body: str) -> Response[str]:
+    return Response(status_code=status, content_type=JSON, body=body)
+
+
+def _tenant() -> str:
+    return str(app.context["tenant_id"])
+
+
+def _count_rejection(reason: str) -> None:
+    with single_metric(
+        name="EventsRejected", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
+    ) as metric:
+        metric.add_dimension(name="reason", value=reason)
+
+
+def authenticate(router: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    if router.current_event.path in PUBLIC_PATHS:
+        return next_middleware(router)
+    header = router.current_event.headers.get("authorization") or ""
+    scheme, _, api_key = header.partition(" ")
+    if scheme.lower() != "bearer" or not api_key.strip():
+        raise Unauthorized("send `Authorization: Bearer <api key>`")
+    tenant_id = tenant_for_key(dynamodb_client(), get_settings().api_keys_table, api_key.strip())
+    if tenant_id is None:
+        raise Unauthorized("unknown or revoked API key")
+    router.append_context(tenant_id=tenant_id)
+    logger.append_keys(tenant_id=tenant_id)
+    return next_middleware(router)
+
+
+app.use(middlewares=[authenticate])
+
+
+@app.exception_handler(TriggersError)
+def handle_domain_error(exc: TriggersError) -> Response[str]:
+    if exc.status < 500:
+        _count_rejection(exc.slug)
+        logger.info("request rejected", extra={"problem": exc.slug, "status": exc.status})
+    else:
+        logger.warning("request failed", extra={"problem": exc.slug, "detail": exc.detail})
+    return _problem(exc.status, exc.type, exc.title, exc.detail, **exc.extensions)
+
+
+@app.exception_handler(RequestValidationError)
+def handle_validation_error(exc: RequestValidationError) -> Response[str]:
+    errors = [
+        {"field": ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0]), "message": error["msg"]}
+        for error in exc.errors()
+    ]
+    _count_rejection("validation-failed")
+    return _problem(
+        422,
+        "https://triggers.dev/problems/validation-failed",
+        "Request does not match the schema",
+        f"invalid {errors[0]['field']}: {errors[0]['message']}" if errors else "invalid request",
+        errors=errors,
+    )
+
+
+@app.exception_handler(IdempotencyPersistenceLayerError)
+def handle_idempotency_store_error(exc: IdempotencyPersistenceLayerError) -> Response[str]:
+    return handle_domain_error(StoreUnavailable("idempotency store unavailable"))
+
+
+@app.not_found
+def handle_not_found(exc: NotFoundError) -> Response[str]:
+    return _problem(404, "https://triggers.dev/problems/not-found", "Not found", "no such route")
+
+
+@app.exception_handler(Exception)
+def handle_unexpected(exc: Exception) -> Response[str]:
+    logger.exception("unhandled error")
+    return _problem(500, "https://triggers.dev/problems/internal", "Internal error", "unexpected error")
+
+
+PROBLEM_RESPONSES: dict[int | str, Any] = {
+    status: {"description": title, "content": {PROBLEM_JSON: {"model": Problem}}}
+    for status, title in {
+        400: "Malformed request",
+        401: "Missing or unknown API key",
+        404: "Not found (also for another tenant's id)",
+        422: "Schema violation",
+    }.items()
+}
+
+
+def _ok(model: type, description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"model": model}}}
+
+
+@app.get("/health", tags=["meta"], summary="Liveness check (no authentication)")
+def health() -> Health:
+    return Health(status="ok")
+
+
+@app.get("/v1/openapi.json", tags=["meta"], summary="This API's OpenAPI document (no authentication)")
+def openapi_document() -> Response[str]:
+    return _json(200, openapi_json())
+
+
+@app.post(
+    "/v1/events",
+    tags=["events"],
+    summary="Ingest one event, or a JSON array of up to 25",
+    description=(
+        "Body: an event `{event_type, source?, occurred_at?, payload}` or an array of them. "
+        "`payload` is stored exactly as sent. With `Idempotency-Key`, a retry with the same body "
+        "returns the original ids with 200; a different body is a 409."
+    ),
+    responses={
+        201: _ok(AcceptedEvent, "Stored (a batch returns `{data: [...]}`)"),
+        200: _ok(AcceptedEvent, "Replay of an earlier request with the same Idempotency-Key"),
+        409: {"description": "Idempotency-Key reused with another body", "content": {PROBLEM_JSON: {"model": Problem}}},
+        413: {"description": "Body or payload too large", "content": {PROBLEM_JSON: {"model": Problem}}},
+        **PROBLEM_RESPONSES,
+    },
+)
+def post_events() -> Response[str]:
+    settings = get_settings()
+    tenant_id = _tenant()
+    body = app.current_event.decoded_body or ""
+    events, is_batch = parse_events(body, settings)
+
+    def write() -> dict[str, Any]:
+        accepted = store_events(dynamodb_client(), settings, tenant_id, events)
+        return AcceptedBatch(data=accepted).model_dump(mode="json")
+
+    key = app.current_event.headers.get("idempotency-key")
+    if key is None:
+        result, replayed = write(), False
+    else:
+        result, replayed = idempotency.run_once(
+            table=settings.idempotency_table,
+            ttl_seconds=settings.idempotency_ttl_seconds,
+            tenant_id=tenant_id,
+            key=idempotency.validate_key(key),
+            body=body,
+            operation=write,
+        )
+    ids = [event["id"] for event in result["data"]]
+    if replayed:
+        logger.info("idempotent replay", extra={"event_ids": ids})
+    else:
+        metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=len(ids))
+        logger.info("events accepted", extra={"event_ids": ids, "count": len(ids)})
+    body_out = result if is_batch else result["data"][0]
+    return _json(200 if replayed else 201, json.dumps(body_out))
+
+
+@app.get(
+    "/v1/events",
+    tags=["events"],
+    summary="List events, newest first, by type, source and time range",
+    responses={200: _ok(EventPage), **PROBLEM_RESPONSES},
+)
+def list_events(
+    event_type: EventTypeFilter = None,
+    source: SourceFilter = None,
+    since: Annotated[datetime | None, Query(description="received at or after (ISO 8601)")] = None,
+    until: Annotated[datetime | None, Query(description="received at or before (ISO 8601)")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response[str]:
+    if since and until and since > until:
+        raise MalformedRequest("`since` is after `until`")
+    query = events_table.EventQuery(event_type, source, since, until, limit, cursor)
+    page = events_table.list_events(dynamodb_client(), get_settings().events_table, _tenant(), query)
+    return _json(200, page.to_json())
+
+
+@app.get(
+    "/v1/events/<event_id>",
+    tags=["events"],
+    summary="One event, with its payload exactly as received",
+    responses={200: _ok(EventOut), **PROBLEM_RESPONSES},
+)
+def get_event(event_id: EventId) -> Response[str]:
+    item = events_table.get_event(dynamodb_client(), get_settings().events_table, _tenant(), event_id)
+    return _json(200, item.to_json())
+
+
+@app.get(
+    "/v1/inbox",
+    tags=["inbox"],
+    summary="Pending events, oldest first (polling consumers)",
+    responses={200: _ok(EventPage), **PROBLEM_RESPONSES},
+)
+def inbox(
+    event_type: EventTypeFilter = None,
+    source: SourceFilter = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response[str]:
+    query = events_table.EventQuery(event_type=event_type, source=source, limit=limit, cursor=cursor)
+    page = events_table.list_inbox(dynamodb_client(), get_settings().events_table, _tenant(), query)
+    return _json(200, page.to_json())
+
+
+@app.post(
+    "/v1/events/<event_id>/ack",
+    tags=["inbox"],
+    summary="Acknowledge an event: it leaves the inbox",
+    responses={200: _ok(EventOut), **PROBLEM_RESPONSES},
+)
+def acknowledge(event_id: EventId) -> Response[str]:
+    item = events_table.set_status(
+        dynamodb_client(), get_settings().events_table, _tenant(), event_id, "acknowledged"
+    )
+    logger.info("event acknowledged", extra={"event_id": event_id})
+    return _json(200, item.to_json())
+
+
+@app.delete(
+    "/v1/events/<event_id>",
+    tags=["inbox"],
+    summary="Delete an event",
+    responses={204: {"description": "Deleted"}, **PROBLEM_RESPONSES},
+)
+def delete_event(event_id: EventId) -> Response[str]:
+    events_table.delete_event(dynamodb_client(), get_settings().events_table, _tenant(), event_id)
+    logger.info("event deleted", extra={"event_id": event_id})
+    return Response(status_code=204, content_type=None, body="")
+
+
+def openapi_json() -> str:
+    return app.get_openapi_json_schema(
+        title="Triggers API",
+        version=API_VERSION,
+        description="Ingest events; list, search and poll them; subscribe webhooks.",
+        security_schemes={"bearerAuth": HTTPBearer()},
+        security=[{"bearerAuth": []}],
+    )
+
+
+__all__ = ["EventNotFound", "app", "openapi_json"]

@@ -1,0 +1,54 @@
+"""Domain exceptions. The API maps each to an RFC 9457 problem with a stable `type`."""
+
+from typing import Any
+
+PROBLEM_BASE = "https://triggers.dev/problems/"
+
+
+class TriggersError(Exception):
+    """Base of every error the API turns into a problem+json response."""
+
+    status: int = 500
+    slug: str = "internal"
+    title: str = "Internal error"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+    @property
+    def type(self) -> str:
+        return PROBLEM_BASE + self.slug
+
+
+class MalformedRequest(TriggersError):
+    status, slug, title = 400, "malformed-request", "Malformed request"
+
+
+class Unauthorized(TriggersError):
+    status, slug, title = 401, "unauthorized", "Missing or unknown API key"
+
+
+class EventNotFound(TriggersError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class IdempotencyConflict(TriggersError):
+    status, slug, title = 409, "idempotency-conflict", "Idempotency key reused"
+
+
+class PayloadTooLarge(TriggersError):
+    status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
+class ValidationFailed(TriggersError):
+    status, slug, title = 422, "validation-failed", "Request does not match the schema"
+
+
+class BatchTooLarge(ValidationFailed):
+    slug, title = "batch-too-large", "Too many events in one request"
+
+
+class StoreUnavailable(TriggersError):
+    status, slug, title = 503, "store-unavailable", "Storage temporarily unavailable"

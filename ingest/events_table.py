@@ -1,0 +1,254 @@
+"""Data access for the `events` table: the only module that knows its item shape and indexes."""
+
+import base64
+import binascii
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel
+
+from ingest.errors import EventNotFound, MalformedRequest, StoreUnavailable
+from ingest.ids import highest_id_at, lowest_id_at
+from ingest.models import EventStatus
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+TYPE_INDEX = "EventTypeIndex"
+STATUS_INDEX = "StatusIndex"
+BATCH_WRITE_ATTEMPTS = 6
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class EventItem(BaseModel):
+    """An event as stored. `payload` is the producer's JSON text, byte for byte."""
+
+    tenant_id: str
+    event_id: str
+    event_type: str
+    source: str | None = None
+    occurred_at: str | None = None
+    received_at: str
+    payload: str
+    status: EventStatus = "pending"
+    rev: int = 1
+    expires_at: int
+
+    def to_ddb(self) -> dict[str, Any]:
+        item = self.model_dump(exclude_none=True)
+        item["type_key"] = f"{self.event_type}#{self.event_id}"
+        item["status_key"] = f"{self.status}#{self.event_id}"
+        return {name: _serializer.serialize(value) for name, value in item.items()}
+
+    @classmethod
+    def from_ddb(cls, item: dict[str, Any]) -> "EventItem":
+        return cls.model_validate({name: _deserializer.deserialize(value) for name, value in item.items()})
+
+    def to_json(self) -> str:
+        """The API representation, splicing in the stored payload text unchanged."""
+        meta = {
+            "id": self.event_id,
+            "event_type": self.event_type,
+            "source": self.source,
+            "occurred_at": self.occurred_at,
+            "received_at": self.received_at,
+            "status": self.status,
+            "rev": self.rev,
+        }
+        return json.dumps(meta, separators=(",", ":"))[:-1] + ',"payload":' + self.payload + "}"
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    event_type: str | None = None
+    source: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 50
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class EventPage:
+    items: list[EventItem]
+    next_cursor: str | None
+
+    def to_json(self) -> str:
+        cursor = json.dumps(self.next_cursor)
+        return '{"data":[' + ",".join(item.to_json() for item in self.items) + '],"next_cursor":' + cursor + "}"
+
+
+def _unavailable(operation: str, exc: Exception) -> StoreUnavailable:
+    return StoreUnavailable(f"events table {operation} failed: {type(exc).__name__}")
+
+
+def put_events(client: "DynamoDBClient", table: str, items: Sequence[EventItem]) -> None:
+    """Write up to 25 events in one BatchWriteItem, retrying unprocessed items with backoff."""
+    requests: list[Any] = [{"PutRequest": {"Item": item.to_ddb()}} for item in items]
+    for attempt in range(BATCH_WRITE_ATTEMPTS):
+        try:
+            response = client.batch_write_item(RequestItems={table: requests})
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable("write", exc) from exc
+        requests = list(response.get("UnprocessedItems", {}).get(table, []))
+        if not requests:
+            return
+        time.sleep(min(0.05 * 2**attempt, 1.0))
+    raise StoreUnavailable(f"events table write left {len(requests)} unprocessed items after retries")
+
+
+def get_event(client: "DynamoDBClient", table: str, tenant_id: str, event_id: str) -> EventItem:
+    try:
+        response = client.get_item(
+            TableName=table,
+            Key={"tenant_id": {"S": tenant_id}, "event_id": {"S": event_id}},
+            ConsistentRead=True,
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("read", exc) from exc
+    if "Item" not in response:
+        raise EventNotFound(f"no event {event_id}")
+    return EventItem.from_ddb(response["Item"])
+
+
+def encode_cursor(last_key: dict[str, Any]) -> str:
+    plain = {name: _deserializer.deserialize(value) for name, value in last_key.items()}
+    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str, tenant_id: str) -> dict[str, Any]:
+    try:
+        plain = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise MalformedRequest("cursor is not one this API issued") from exc
+    if not isinstance(plain, dict) or plain.get("tenant_id") != tenant_id:
+        raise MalformedRequest("cursor is not one this API issued")
+    if not all(isinstance(value, str) for value in plain.values()):
+        raise MalformedRequest("cursor is not one this API issued")
+    return {name: {"S": value} for name, value in plain.items()}
+
+
+def _id_range(query: EventQuery) -> tuple[str, str] | None:
+    if query.since is None and query.until is None:
+        return None
+    low = lowest_id_at(query.since) if query.since else "0" * 26
+    high = highest_id_at(query.until) if query.until else "7" + "Z" * 25
+    return low, high
+
+
+def list_events(client: "DynamoDBClient", table: str, tenant_id: str, query: EventQuery) -> EventPage:
+    """A tenant's events, newest first, by type and/or time range, one page at a time."""
+    values: dict[str, Any] = {":tenant": {"S": tenant_id}}
+    id_range = _id_range(query)
+    if query.event_type is not None:
+        index: str | None = TYPE_INDEX
+        prefix = f"{query.event_type}#"
+        if id_range:
+            condition = "tenant_id = :tenant AND type_key BETWEEN :low AND :high"
+            values[":low"] = {"S": prefix + id_range[0]}
+            values[":high"] = {"S": prefix + id_range[1]}
+        else:
+            condition = "tenant_id = :tenant AND begins_with(type_key, :prefix)"
+            values[":prefix"] = {"S": prefix}
+    else:
+        index = None
+        if id_range:
+            condition = "tenant_id = :tenant AND event_id BETWEEN :low AND :high"
+            values[":low"], values[":high"] = {"S": id_range[0]}, {"S": id_range[1]}
+        else:
+            condition = "tenant_id = :tenant"
+    return _query(client, table, tenant_id, index, condition, values, query, newest_first=True)
+
+
+def list_inbox(client: "DynamoDBClient", table: str, tenant_id: str, query: EventQuery) -> EventPage:
+    """Pending events, oldest first: the polling path for consumers without webhooks."""
+    values: dict[str, Any] = {":tenant": {"S": tenant_id}, ":prefix": {"S": "pending#"}}
+    condition = "tenant_id = :tenant AND begins_with(status_key, :prefix)"
+    return _query(client, table, tenant_id, STATUS_INDEX, condition, values, query, newest_first=False)
+
+
+def _query(
+    client: "DynamoDBClient",
+    table: str,
+    tenant_id: str,
+    index: str | None,
+    condition: str,
+    values: dict[str, Any],
+    query: EventQuery,
+    *,
+    newest_first: bool,
+) -> EventPage:
+    params: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": not newest_first,
+        "Limit": query.limit,
+    }
+    if index:
+        params["IndexName"] = index
+    filters = []
+    if query.source is not None:
+        filters.append("#source = :source")
+        values[":source"] = {"S": query.source}
+        params["ExpressionAttributeNames"] = {"#source": "source"}
+    if index != TYPE_INDEX and query.event_type is not None:
+        filters.append("event_type = :event_type")
+        values[":event_type"] = {"S": query.event_type}
+    if filters:
+        params["FilterExpression"] = " AND ".join(filters)
+    if query.cursor:
+        params["ExclusiveStartKey"] = decode_cursor(query.cursor, tenant_id)
+    try:
+        response = client.query(**params)
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("query", exc) from exc
+    items = [EventItem.from_ddb(item) for item in response.get("Items", [])]
+    last_key = response.get("LastEvaluatedKey")
+    return EventPage(items, encode_cursor(last_key) if last_key else None)
+
+
+def set_status(
+    client: "DynamoDBClient", table: str, tenant_id: str, event_id: str, status: EventStatus
+) -> EventItem:
+    """Change an event's status and bump `rev` (the indexer's external version)."""
+    try:
+        response = client.update_item(
+            TableName=table,
+            Key={"tenant_id": {"S": tenant_id}, "event_id": {"S": event_id}},
+            UpdateExpression="SET #status = :status, status_key = :status_key, rev = rev + :one",
+            ConditionExpression="attribute_exists(event_id)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":status": {"S": status},
+                ":status_key": {"S": f"{status}#{event_id}"},
+                ":one": {"N": "1"},
+            },
+            ReturnValues="ALL_NEW",
+        )
+    except client.exceptions.ConditionalCheckFailedException as exc:
+        raise EventNotFound(f"no event {event_id}") from exc
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("update", exc) from exc
+    return EventItem.from_ddb(response["Attributes"])
+
+
+def delete_event(client: "DynamoDBClient", table: str, tenant_id: str, event_id: str) -> None:
+    try:
+        client.delete_item(
+            TableName=table,
+            Key={"tenant_id": {"S": tenant_id}, "event_id": {"S": event_id}},
+            ConditionExpression="attribute_exists(event_id)",
+        )
+    except client.exceptions.ConditionalCheckFailedException as exc:
+        raise EventNotFound(f"no event {event_id}") from exc
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("delete", exc) from exc

@@ -1,0 +1,83 @@
+"""`Idempotency-Key` support on top of Powertools' idempotency utility.
+
+A retry with the same key and the same body returns the stored result (marked as a replay);
+the same key with a different body is a conflict. Records live in the idempotency table.
+"""
+
+import hashlib
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+from ingest.clients import dynamodb_client
+from ingest.errors import IdempotencyConflict, MalformedRequest
+
+MAX_KEY_LENGTH = 255
+REPLAYED = "_replayed"
+
+
+def _mark_replayed(response: Any, _record: DataRecord) -> Any:
+    return {**response, REPLAYED: True}
+
+
+@lru_cache(maxsize=4)
+def _persistence(table: str) -> DynamoDBPersistenceLayer:
+    return DynamoDBPersistenceLayer(table_name=table, boto3_client=dynamodb_client())
+
+
+def validate_key(key: str) -> str:
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+        raise MalformedRequest(f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters")
+    return key
+
+
+def run_once(
+    *,
+    table: str,
+    ttl_seconds: int,
+    tenant_id: str,
+    key: str,
+    body: str,
+    operation: Callable[[], dict[str, Any]],
+) -> tuple[dict[str, Any], bool]:
+    """Run `operation` once per (tenant, key); return its result and whether it was a replay."""
+    config = IdempotencyConfig(
+        event_key_jmespath="[tenant_id, idempotency_key]",
+        payload_validation_jmespath="body_sha256",
+        expires_after_seconds=ttl_seconds,
+        response_hook=_mark_replayed,
+    )
+
+    @idempotent_function(
+        data_keyword_argument="request",
+        persistence_store=_persistence(table),
+        config=config,
+        key_prefix="ingest.post_events",
+    )
+    def guarded(request: dict[str, str]) -> dict[str, Any]:
+        return operation()
+
+    request = {
+        "tenant_id": tenant_id,
+        "idempotency_key": key,
+        "body_sha256": hashlib.sha256(body.encode()).hexdigest(),
+    }
+    try:
+        result = guarded(request=request)
+    except IdempotencyValidationError as exc:
+        raise IdempotencyConflict("this Idempotency-Key was already used with a different body") from exc
+    except IdempotencyAlreadyInProgressError as exc:
+        raise IdempotencyConflict("a request with this Idempotency-Key is still in progress") from exc
+    replayed = bool(result.pop(REPLAYED, False))
+    return result, replayed

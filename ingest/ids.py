@@ -1,0 +1,39 @@
+"""Event ids are ULIDs: unique, and sortable by the time they were received."""
+
+from datetime import UTC, datetime
+
+from ulid import ULID
+
+_RANDOM_BYTES = 10
+
+
+def isoformat(at: datetime) -> str:
+    """The one timestamp format of the API and the stored items: UTC, milliseconds, `Z`."""
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_event_id(at: datetime) -> str:
+    return str(ULID.from_datetime(at))
+
+
+def _bound(at: datetime, fill: bytes) -> str:
+    millis = int(at.timestamp() * 1000)
+    return str(ULID.from_bytes(millis.to_bytes(6, "big") + fill * _RANDOM_BYTES))
+
+
+def lowest_id_at(at: datetime) -> str:
+    """The smallest ULID that can be issued at `at` (inclusive lower bound of a time range)."""
+    return _bound(at, b"\x00")
+
+
+def highest_id_at(at: datetime) -> str:
+    """The largest ULID that can be issued at `at` (inclusive upper bound of a time range)."""
+    return _bound(at, b"\xff")
+
+
+def is_event_id(value: str) -> bool:
+    try:
+        ULID.from_str(value)
+    except ValueError:
+        return False
+    return True

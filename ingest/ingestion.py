@@ -1,0 +1,112 @@
+"""Turning a request body into stored events: parse, validate, size-check, write."""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from ingest.errors import BatchTooLarge, MalformedRequest, PayloadTooLarge, ValidationFailed
+from ingest.events_table import EventItem, put_events
+from ingest.ids import isoformat, new_event_id
+from ingest.models import MAX_BATCH, AcceptedEvent, EventIn
+from ingest.rawjson import MalformedJSON, RawObject, parse_objects
+from ingest.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+def _field_errors(exc: ValidationError, prefix: tuple[Any, ...]) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(part) for part in (*prefix, *error["loc"])), "message": error["msg"]}
+        for error in exc.errors(include_url=False)
+    ]
+
+
+def parse_events(body: str, settings: Settings) -> tuple[list[tuple[EventIn, str]], bool]:
+    """Validate a request body: returns (event, exact payload text) pairs and whether it was a batch.
+
+    Raises a TriggersError subclass describing the first class of problem found; nothing is
+    written by this function.
+    """
+    if len(body.encode()) > settings.max_body_bytes:
+        raise PayloadTooLarge(f"request body exceeds {settings.max_body_bytes} bytes")
+    try:
+        objects, is_batch = parse_objects(body)
+    except MalformedJSON as exc:
+        raise MalformedRequest(f"request body is not valid JSON: {exc}") from exc
+    if is_batch and not objects:
+        raise ValidationFailed("a batch must contain at least one event")
+    if len(objects) > MAX_BATCH:
+        raise BatchTooLarge(f"a batch holds at most {MAX_BATCH} events, got {len(objects)}")
+
+    events: list[tuple[EventIn, str]] = []
+    errors: list[dict[str, Any]] = []
+    oversized: list[str] = []
+    for position, obj in enumerate(objects):
+        prefix: tuple[Any, ...] = (position,) if is_batch else ()
+        event = _validate_one(obj, prefix, errors)
+        if event is None:
+            continue
+        payload_text = obj.raw["payload"]
+        if len(payload_text.encode()) > settings.max_payload_bytes:
+            oversized.append(".".join(str(part) for part in (*prefix, "payload")))
+            continue
+        events.append((event, payload_text))
+    if errors:
+        raise ValidationFailed(f"{len(errors)} invalid field(s): {errors[0]['field']}", errors=errors)
+    if oversized:
+        raise PayloadTooLarge(
+            f"payload exceeds {settings.max_payload_bytes} bytes: {', '.join(oversized)}",
+            limit_bytes=settings.max_payload_bytes,
+        )
+    return events, is_batch
+
+
+def _validate_one(obj: RawObject, prefix: tuple[Any, ...], errors: list[dict[str, Any]]) -> EventIn | None:
+    if not obj.is_object:
+        errors.append({"field": ".".join(map(str, prefix)) or "body", "message": "must be a JSON object"})
+        return None
+    try:
+        return EventIn.model_validate(obj.values)
+    except ValidationError as exc:
+        errors.extend(_field_errors(exc, prefix))
+        return None
+
+
+def build_items(
+    tenant_id: str, events: Sequence[tuple[EventIn, str]], settings: Settings, now: datetime
+) -> list[EventItem]:
+    """Stored items for validated events; ids ascend in request order."""
+    ids = sorted(new_event_id(now) for _ in events)
+    expires_at = int((now + timedelta(days=settings.event_retention_days)).timestamp())
+    return [
+        EventItem(
+            tenant_id=tenant_id,
+            event_id=event_id,
+            event_type=event.event_type,
+            source=event.source,
+            occurred_at=isoformat(event.occurred_at) if event.occurred_at else None,
+            received_at=isoformat(now),
+            payload=payload_text,
+            expires_at=expires_at,
+        )
+        for event_id, (event, payload_text) in zip(ids, events, strict=True)
+    ]
+
+
+def store_events(
+    client: "DynamoDBClient", settings: Settings, tenant_id: str, events: Sequence[tuple[EventIn, str]]
+) -> list[AcceptedEvent]:
+    items = build_items(tenant_id, events, settings, datetime.now(UTC))
+    put_events(client, settings.events_table, items)
+    return [
+        AcceptedEvent(
+            id=item.event_id,
+            event_type=item.event_type,
+            received_at=item.received_at,
+            status=item.status,
+        )
+        for item in items
+    ]

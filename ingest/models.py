@@ -1,0 +1,66 @@
+"""Request and response models at the API edge."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+EventStatus = Literal["pending", "delivered", "acknowledged", "failed"]
+
+EVENT_TYPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
+TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$"
+MAX_BATCH = 25
+
+
+class EventIn(BaseModel):
+    """One event as a producer posts it. `payload` is kept as the exact JSON text sent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_type: str = Field(min_length=1, max_length=128, pattern=EVENT_TYPE_PATTERN)
+    source: str | None = Field(default=None, min_length=1, max_length=256)
+    occurred_at: AwareDatetime | None = None
+    payload: dict[str, Any]
+
+
+class AcceptedEvent(BaseModel):
+    id: str
+    event_type: str
+    received_at: str = Field(description="UTC, ISO 8601 with milliseconds")
+    status: EventStatus
+
+
+class AcceptedBatch(BaseModel):
+    data: list[AcceptedEvent]
+
+
+class EventOut(BaseModel):
+    """Documentation of an event as the API returns it (payload is the stored JSON, unchanged)."""
+
+    id: str
+    event_type: str
+    source: str | None
+    occurred_at: datetime | None
+    received_at: datetime
+    status: EventStatus
+    payload: dict[str, Any]
+
+
+class EventPage(BaseModel):
+    data: list[EventOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` to fetch the next page; null at the end")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# DynamoDB tables of template.yaml. Idempotent: an existing table is left as it is.
+# Run by LocalStack on ready, and by `triggers up` against the embedded moto server.
+set -euo pipefail
+STAGE="${STAGE:-local}"
+
+create_table() {  # name, then create-table arguments
+  local name="$1"; shift
+  if awslocal dynamodb describe-table --table-name "$name" >/dev/null 2>&1; then
+    echo "table $name exists"
+    return
+  fi
+  awslocal dynamodb create-table --table-name "$name" --billing-mode PAY_PER_REQUEST \
+    --sse-specification Enabled=true "$@" >/dev/null
+  awslocal dynamodb wait table-exists --table-name "$name"
+  echo "table $name created"
+}
+
+enable_ttl() {  # name, attribute (enabling it twice is an error in AWS, so look first)
+  local status
+  status=$(awslocal dynamodb describe-time-to-live --table-name "$1" \
+    --query TimeToLiveDescription.TimeToLiveStatus --output text)
+  if [ "$status" != ENABLED ] && [ "$status" != ENABLING ]; then
+    awslocal dynamodb update-time-to-live --table-name "$1" \
+      --time-to-live-specification "Enabled=true,AttributeName=$2" >/dev/null
+  fi
+}
+
+enable_pitr() {  # name (idempotent in AWS)
+  awslocal dynamodb update-continuous-backups --table-name "$1" \
+    --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true >/dev/null
+}
+
+events="triggers-${STAGE}-events"
+create_table "$events" \
+  --attribute-definitions \
+    AttributeName=tenant_id,AttributeType=S AttributeName=event_id,AttributeType=S \
+    AttributeName=type_key,AttributeType=S AttributeName=status_key,AttributeType=S \
+  --key-schema AttributeName=tenant_id,KeyType=HASH AttributeName=event_id,KeyType=RANGE \
+  --global-secondary-indexes '[
+    {"IndexName": "EventTypeIndex", "Projection": {"ProjectionType": "ALL"},
+     "KeySchema": [{"AttributeName": "tenant_id", "KeyType": "HASH"},
+                   {"AttributeName": "type_key", "KeyType": "RANGE"}]},
+    {"IndexName": "StatusIndex", "Projection": {"ProjectionType": "ALL"},
+     "KeySchema": [{"AttributeName": "tenant_id", "KeyType": "HASH"},
+                   {"AttributeName": "status_key", "KeyType": "RANGE"}]}]' \
+  --stream-specification StreamEnabled=true,StreamViewType=NEW_IMAGE
+enable_ttl "$events" expires_at
+enable_pitr "$events"
+
+api_keys="triggers-${STAGE}-api-keys"
+create_table "$api_keys" \
+  --attribute-definitions AttributeName=key_hash,AttributeType=S \
+  --key-schema AttributeName=key_hash,KeyType=HASH
+enable_pitr "$api_keys"
+
+idempotency="triggers-${STAGE}-idempotency"
+create_table "$idempotency" \
+  --attribute-definitions AttributeName=id,AttributeType=S \
+  --key-schema AttributeName=id,KeyType=HASH
+enable_ttl "$idempotency" expiration
