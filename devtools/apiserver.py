@@ -81,10 +81,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         if length > MAX_REQUEST_BYTES:
-            self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"content-type": "application/problem+json"},
-                        json.dumps({"type": "https://triggers.dev/problems/payload-too-large",
-                                    "title": "Payload too large", "status": 413,
-                                    "detail": f"request exceeds {MAX_REQUEST_BYTES} bytes"}).encode())
+            self._reply(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                {"content-type": "application/problem+json"},
+                json.dumps(
+                    {
+                        "type": "https://triggers.dev/problems/payload-too-large",
+                        "title": "Payload too large",
+                        "status": 413,
+                        "detail": f"request exceeds {MAX_REQUEST_BYTES} bytes",
+                    }
+                ).encode(),
+            )
             self.close_connection = True
             return
         body = self.rfile.read(length) if length else b""
@@ -97,7 +105,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         headers_out = {key.lower(): str(value) for key, value in (response.get("headers") or {}).items()}
         self._reply(int(response.get("statusCode", 200)), headers_out, raw, response.get("cookies") or [])
 
-    def _reply(self, status: int, headers: dict[str, str], body: bytes, cookies: list[str] | None = None) -> None:
+    def _reply(
+        self, status: int, headers: dict[str, str], body: bytes, cookies: list[str] | None = None
+    ) -> None:
         self.send_response(status)
         for key, value in headers.items():
             if key not in ("content-length", "connection"):
@@ -111,7 +121,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         self.server.access_log(f"{self.address_string()} {format % args}")
 
 
@@ -138,7 +148,9 @@ class LocalApiServer(ThreadingHTTPServer):
             return self.handler(event, context)
         finally:
             elapsed = (time.monotonic() - started) * 1000
-            self.access_log(f"{event['requestContext']['http']['method']} {event['rawPath']} {elapsed:.1f} ms")
+            self.access_log(
+                f"{event['requestContext']['http']['method']} {event['rawPath']} {elapsed:.1f} ms"
+            )
 
     @property
     def url(self) -> str:

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import IO
 
 from devtools.apiserver import LocalApiServer
-from devtools.template import REGION, REPO_ROOT, Template
+from devtools.template import ACCOUNT_ID, REGION, REPO_ROOT, Template
 
 INIT_DIR = REPO_ROOT / "localstack" / "init" / "ready.d"
 VENV_BIN = Path(sys.executable).parent
@@ -80,12 +80,16 @@ class EmbeddedStack:
         return f"http://127.0.0.1:{self.ports.aws}"
 
     @property
+    def opensearch_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.opensearch}"
+
+    @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.api}"
 
     @property
     def template(self) -> Template:
-        return Template(self.stage)
+        return Template(self.stage, aws_endpoint=self.aws_url)
 
     def aws_environment(self) -> dict[str, str]:
         """What a process needs to reach this stack with boto3, awslocal or the AWS CLI."""
@@ -100,6 +104,7 @@ class EmbeddedStack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._start_moto()
+            self._start_opensearch()
             self.run_init_scripts()
             self._configure_handlers()
             self._start_api()
@@ -108,17 +113,33 @@ class EmbeddedStack:
             raise
         return self
 
-    def _spawn(self, name: str, args: list[str], port: int) -> None:
+    def _spawn(self, name: str, args: list[str], port: int, env: dict[str, str] | None = None) -> None:
         log = (self.state_dir / f"{name}.log").open("ab")
         self._log_files.append(log)
-        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env
+        )
         self._processes.append(process)
         wait_for_port(port, timeout=30, process=process)
         self.say(f"{name} listening on 127.0.0.1:{port} (log: {log.name})")
 
     def _start_moto(self) -> None:
         args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.ports.aws)]
-        self._spawn("moto", args, self.ports.aws)
+        self._spawn("moto", args, self.ports.aws, env={**os.environ, "MOTO_ACCOUNT_ID": ACCOUNT_ID})
+
+    def _start_opensearch(self) -> None:
+        from osmem_server import resolve_binary
+
+        # osmem exits when its stdin closes by default; tie it to this process instead.
+        args = [
+            resolve_binary(),
+            "-addr",
+            f"127.0.0.1:{self.ports.opensearch}",
+            "-parent-pid",
+            str(os.getpid()),
+            "-no-stdin-watch",
+        ]
+        self._spawn("opensearch", args, self.ports.opensearch)
 
     def run_init_scripts(self) -> None:
         """Run localstack/init/ready.d/*.sh in order against this stack, as LocalStack would."""
@@ -127,6 +148,7 @@ class EmbeddedStack:
             "HOME": os.environ.get("HOME", "/root"),
             "DISABLE_DEPRECATION_NOTICE": "1",
             "TRIGGERS_EMBEDDED": "1",
+            "OPENSEARCH_ENDPOINT": self.opensearch_url,
             **self.aws_environment(),
         }
         for script in sorted(INIT_DIR.glob("*.sh")):
@@ -135,13 +157,20 @@ class EmbeddedStack:
                 ["bash", str(script)], env=env, capture_output=True, text=True, check=False, timeout=300
             )
             if result.returncode != 0:
-                raise StackError(f"{script.name} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+                raise StackError(
+                    f"{script.name} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+                )
             self.say(f"{script.name} done in {time.monotonic() - started:.1f} s")
 
     def _configure_handlers(self) -> None:
         """Give in-process handlers the environment the template gives their functions."""
         os.environ.update(self.aws_environment())
-        os.environ.update(self.template.function_environment("IngestFunction"))
+        template = self.template
+        for name in template.of_type("AWS::Serverless::Function"):
+            os.environ.update(template.function_environment(name))
+        # One process hosts every function locally; the ESM runner names the service per invoke.
+        os.environ["POWERTOOLS_SERVICE_NAME"] = "triggers"
+        os.environ["OPENSEARCH_ENDPOINT"] = self.opensearch_url
         os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
         from ingest.clients import dynamodb_client
         from ingest.settings import get_settings

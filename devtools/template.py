@@ -54,8 +54,11 @@ def load_raw(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
 class Template:
     """template.yaml with intrinsics resolved for one stage."""
 
-    def __init__(self, stage: str = "local", path: Path = TEMPLATE_PATH) -> None:
+    def __init__(
+        self, stage: str = "local", path: Path = TEMPLATE_PATH, aws_endpoint: str = "http://localhost:4566"
+    ) -> None:
         self.stage = stage
+        self.aws_endpoint = aws_endpoint.rstrip("/")
         self.raw = load_raw(path)
         self.resources: dict[str, Any] = self.raw["Resources"]
         self.parameters = {
@@ -68,7 +71,7 @@ class Template:
             return self._intrinsic(value)
         if isinstance(value, dict):
             if len(value) == 1:
-                (key, inner), = value.items()
+                ((key, inner),) = value.items()
                 if key == "Ref" or key.startswith("Fn::"):
                     return self._intrinsic(Tag(key.removeprefix("Fn::"), inner))
             return {key: self.resolve(inner) for key, inner in value.items()}
@@ -84,6 +87,12 @@ class Template:
         if tag.name == "GetAtt":
             target, attribute = tag.value.split(".", 1) if isinstance(tag.value, str) else tag.value
             return self.get_att(target, attribute)
+        if tag.name == "Equals":
+            left, right = (self.resolve(part) for part in tag.value)
+            return left == right
+        if tag.name == "If":
+            condition, when_true, when_false = tag.value
+            return self.resolve(when_true if self.condition(condition) else when_false)
         raise ValueError(f"unsupported intrinsic !{tag.name} in template.yaml")
 
     def _sub_var(self, name: str) -> Any:
@@ -96,6 +105,9 @@ class Template:
             return self.get_att(target, attribute)
         return self.ref(name)
 
+    def condition(self, name: str) -> bool:
+        return bool(self.resolve(self.raw.get("Conditions", {})[name]))
+
     def ref(self, name: str) -> str:
         if name in self.parameters:
             return self.parameters[name]
@@ -105,7 +117,7 @@ class Template:
             if key in properties:
                 value = self.resolve(properties[key])
                 if resource["Type"] == "AWS::SQS::Queue":
-                    return f"http://localhost:4566/{ACCOUNT_ID}/{value}"
+                    return f"{self.aws_endpoint}/{ACCOUNT_ID}/{value}"
                 return str(value)
         return name
 
@@ -120,6 +132,10 @@ class Template:
             return {"Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{physical}", "QueueName": physical}[attribute]
         if kind == "AWS::Serverless::Function":
             return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{physical}"
+        if kind == "AWS::OpenSearchService::Domain":
+            if attribute == "Arn":
+                return f"arn:aws:es:{REGION}:{ACCOUNT_ID}:domain/{physical}"
+            return f"{physical}.{REGION}.opensearch.localhost.localstack.cloud:4566"
         return f"{name}.{attribute}"
 
     def physical_name(self, name: str) -> str:
@@ -142,7 +158,9 @@ class Template:
 
     def function_environment(self, name: str) -> dict[str, str]:
         """A function's environment: Globals first, then its own variables."""
-        global_env = self.raw.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        global_env = (
+            self.raw.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        )
         own = self.resources[name].get("Properties", {}).get("Environment", {}).get("Variables", {})
         return {key: str(self.resolve(value)) for key, value in {**global_env, **own}.items()}
 

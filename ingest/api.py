@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
 
@@ -50,9 +51,7 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
 
 
-def _problem(
-    status: int, type_: str, title: str, detail: str, **extensions: Any
-) -> Response[str]:
+def _problem(status: int, type_: str, title: str, detail: str, **extensions: Any) -> Response[str]:
     problem = {"type": type_, "title": title, "status": status, "detail": detail}
     request_id = app.current_event.request_context.request_id
     if request_id:
@@ -107,7 +106,10 @@ def handle_domain_error(exc: TriggersError) -> Response[str]:
 @app.exception_handler(RequestValidationError)
 def handle_validation_error(exc: RequestValidationError) -> Response[str]:
     errors = [
-        {"field": ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0]), "message": error["msg"]}
+        {
+            "field": ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0]),
+            "message": error["msg"],
+        }
         for error in exc.errors()
     ]
     _count_rejection("validation-failed")
@@ -136,8 +138,12 @@ def handle_unexpected(exc: Exception) -> Response[str]:
     return _problem(500, "https://triggers.dev/problems/internal", "Internal error", "unexpected error")
 
 
-PROBLEM_RESPONSES: dict[int | str, Any] = {
-    status: {"description": title, "content": {PROBLEM_JSON: {"model": Problem}}}
+def _problem_doc(description: str) -> OpenAPIResponse:
+    return {"description": description, "content": {PROBLEM_JSON: {"model": Problem}}}
+
+
+PROBLEM_RESPONSES: dict[int, OpenAPIResponse] = {
+    status: _problem_doc(title)
     for status, title in {
         400: "Malformed request",
         401: "Missing or unknown API key",
@@ -147,7 +153,7 @@ PROBLEM_RESPONSES: dict[int | str, Any] = {
 }
 
 
-def _ok(model: type, description: str = "OK") -> dict[str, Any]:
+def _ok(model: type, description: str = "OK") -> OpenAPIResponse:
     return {"description": description, "content": {JSON: {"model": model}}}
 
 
@@ -173,7 +179,10 @@ def openapi_document() -> Response[str]:
     responses={
         201: _ok(AcceptedEvent, "Stored (a batch returns `{data: [...]}`)"),
         200: _ok(AcceptedEvent, "Replay of an earlier request with the same Idempotency-Key"),
-        409: {"description": "Idempotency-Key reused with another body", "content": {PROBLEM_JSON: {"model": Problem}}},
+        409: {
+            "description": "Idempotency-Key reused with another body",
+            "content": {PROBLEM_JSON: {"model": Problem}},
+        },
         413: {"description": "Body or payload too large", "content": {PROBLEM_JSON: {"model": Problem}}},
         **PROBLEM_RESPONSES,
     },

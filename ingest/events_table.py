@@ -83,7 +83,9 @@ class EventPage:
 
     def to_json(self) -> str:
         cursor = json.dumps(self.next_cursor)
-        return '{"data":[' + ",".join(item.to_json() for item in self.items) + '],"next_cursor":' + cursor + "}"
+        return (
+            '{"data":[' + ",".join(item.to_json() for item in self.items) + '],"next_cursor":' + cursor + "}"
+        )
 
 
 def _unavailable(operation: str, exc: Exception) -> StoreUnavailable:

@@ -56,7 +56,7 @@ def run_once(
         event_key_jmespath="[tenant_id, idempotency_key]",
         payload_validation_jmespath="body_sha256",
         expires_after_seconds=ttl_seconds,
-        response_hook=_mark_replayed,
+        response_hook=_mark_replayed,  # type: ignore[arg-type]  # Powertools' Protocol is stricter than needed
     )
 
     @idempotent_function(

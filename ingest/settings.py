@@ -17,6 +17,14 @@ class Settings(BaseModel):
     max_payload_bytes: int = Field(default=64 * 1024, ge=1, le=350 * 1024)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, le=6 * 1024 * 1024)
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    subscriptions_table: str = "triggers-local-subscriptions"
+    deliveries_table: str = "triggers-local-deliveries"
+    retry_queue_url: str = ""
+    delivery_dlq_url: str = ""
+    index_dlq_url: str = ""
+    opensearch_endpoint: str = "http://127.0.0.1:9200"
+    index_alias: str = "events"
+    allow_loopback_webhooks: bool = False
 
     @property
     def is_local(self) -> bool:

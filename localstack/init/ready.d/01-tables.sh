@@ -59,3 +59,21 @@ create_table "$idempotency" \
   --attribute-definitions AttributeName=id,AttributeType=S \
   --key-schema AttributeName=id,KeyType=HASH
 enable_ttl "$idempotency" expiration
+
+subscriptions="triggers-${STAGE}-subscriptions"
+create_table "$subscriptions" \
+  --attribute-definitions \
+    AttributeName=tenant_id,AttributeType=S AttributeName=subscription_id,AttributeType=S \
+  --key-schema AttributeName=tenant_id,KeyType=HASH AttributeName=subscription_id,KeyType=RANGE
+enable_pitr "$subscriptions"
+
+deliveries="triggers-${STAGE}-deliveries"
+create_table "$deliveries" \
+  --attribute-definitions \
+    AttributeName=event_id,AttributeType=S AttributeName=subscription_id,AttributeType=S \
+  --key-schema AttributeName=event_id,KeyType=HASH AttributeName=subscription_id,KeyType=RANGE \
+  --global-secondary-indexes '[
+    {"IndexName": "SubscriptionIndex", "Projection": {"ProjectionType": "ALL"},
+     "KeySchema": [{"AttributeName": "subscription_id", "KeyType": "HASH"},
+                   {"AttributeName": "event_id", "KeyType": "RANGE"}]}]'
+enable_ttl "$deliveries" expires_at

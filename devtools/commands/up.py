@@ -1,0 +1,53 @@
+"""`triggers up`: the embedded local stack in the foreground."""
+
+import argparse
+import contextlib
+import signal
+import threading
+
+from devtools.stack import EmbeddedStack, Ports
+
+
+def run(args: argparse.Namespace) -> int:
+    ports = Ports(aws=args.aws_port, api=args.api_port, opensearch=args.opensearch_port)
+    stack = EmbeddedStack(stage=args.stage, ports=ports, say=lambda line: print(f"  {line}", flush=True))
+    print("Starting the Triggers local stack...", flush=True)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    with stack:
+        from ingest.api_keys_table import create_api_key
+        from ingest.clients import dynamodb_client
+
+        api_key = create_api_key(dynamodb_client(), stack.template.physical_name("ApiKeysTable"), args.tenant)
+        events_table = stack.template.physical_name("EventsTable")
+        print(
+            f"""
+Triggers is up (stage {args.stage}). Ctrl-C stops everything.
+
+  API URL      {stack.api_url}
+  API key      {api_key}   (tenant {args.tenant}; shown once)
+  AWS endpoint {stack.aws_url}   (awslocal, or boto3 with AWS_ENDPOINT_URL)
+  OpenSearch   {stack.opensearch_url}
+
+Try:
+  export URL={stack.api_url} KEY={api_key}
+  curl -H "Authorization: Bearer $KEY" $URL/v1/events \\
+       -d '{{"event_type":"order.created","payload":{{"id":1}}}}'
+
+  uv run awslocal dynamodb scan --table-name {events_table}
+""",
+            flush=True,
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            stopping.wait()
+        print("\nStopping...", flush=True)
+    return 0
+
+
+def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    up = commands.add_parser("up", help="start the embedded local stack in the foreground")
+    up.add_argument("--tenant", default="demo", help="tenant of the API key printed at start")
+    up.add_argument("--aws-port", type=int, default=4566)
+    up.add_argument("--api-port", type=int, default=3000)
+    up.add_argument("--opensearch-port", type=int, default=9200)
+    up.set_defaults(func=run)

@@ -1,0 +1,42 @@
+"""Fixtures shared by every suite. Environment defaults are set before any handler import."""
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Triggers")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tests")
+
+from devtools.lambda_context import LocalLambdaContext
+from devtools.stack import EmbeddedStack, Ports
+
+
+@pytest.fixture
+def lambda_context() -> LocalLambdaContext:
+    return LocalLambdaContext(function_name="test-function", timeout_seconds=30)
+
+
+def clear_client_caches() -> None:
+    """Forget cached settings and clients so the next call reads the current environment."""
+    from ingest.clients import dynamodb_client
+    from ingest.settings import get_settings
+
+    get_settings.cache_clear()
+    dynamodb_client.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def embedded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
+    """The real local stack on ephemeral loopback ports, shared by integration and e2e tests."""
+    saved = dict(os.environ)
+    stack = EmbeddedStack(ports=Ports.ephemeral(), state_dir=tmp_path_factory.mktemp("stack"))
+    with stack:
+        yield stack
+    os.environ.clear()
+    os.environ.update(saved)
+    clear_client_caches()
