@@ -62,3 +62,9 @@ class DeliveryConflict(TriggersError):
     """Another writer recorded this delivery attempt first (stream retry or duplicated message)."""
 
     status, slug, title = 409, "delivery-conflict", "Delivery already moved on"
+
+
+class QueueUnavailable(StoreUnavailable):
+    """An SQS send failed (retry queue or delivery DLQ)."""
+
+    slug, title = "queue-unavailable", "Queue temporarily unavailable"
