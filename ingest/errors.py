@@ -60,3 +60,13 @@ class BatchTooLarge(ValidationFailed):
 
 class StoreUnavailable(TriggersError):
     status, slug, title = 503, "store-unavailable", "Storage temporarily unavailable"
+
+
+class DeliveryNotFound(EventNotFound):
+    """No delivery record for this (event, subscription)."""
+
+
+class DeliveryConflict(TriggersError):
+    """Another writer recorded this delivery attempt first (stream retry or duplicated message)."""
+
+    status, slug, title = 409, "delivery-conflict", "Delivery already moved on"
