@@ -34,8 +34,16 @@ class EventNotFound(TriggersError):
     status, slug, title = 404, "not-found", "Not found"
 
 
+class SubscriptionNotFound(EventNotFound):
+    pass
+
+
 class IdempotencyConflict(TriggersError):
     status, slug, title = 409, "idempotency-conflict", "Idempotency key reused"
+
+
+class DuplicateSubscription(TriggersError):
+    status, slug, title = 409, "duplicate-subscription", "Subscription already exists"
 
 
 class PayloadTooLarge(TriggersError):
