@@ -143,6 +143,10 @@ class Receiver:
                 self._changed.wait(remaining)
             return list(self._deliveries)
 
+    def add_secret(self, secret: str) -> None:
+        """Also verify with `secret` (a receiver is often started before its subscription exists)."""
+        self.webhooks.append(Webhook(secret))
+
     def verify(self, body: bytes, headers: dict[str, str]) -> bool | None:
         """True if any configured secret verifies the signature; None when no secret is configured."""
         if not self.webhooks:
