@@ -4,6 +4,7 @@ from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ingest.observability import logger, metrics, tracer
@@ -22,7 +23,7 @@ def subscription_cache() -> SubscriptionCache:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     outcome = fan_out(event.get("Records", []), default_deliverer(), subscription_cache())
     return process_partial_response(
         event=event, record_handler=outcome.check, processor=processor, context=context

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from ingest.subscriptions_table import SubscriptionItem, list_active
 from pydantic import ValidationError
 
 from ingest import events_table
 from ingest.deliveries_table import claim_delivery
-from ingest.errors import TriggersError
+from ingest.errors import EventNotFound, TriggersError
 from ingest.events_table import EventItem
 from ingest.observability import logger
+from ingest.subscriptions_table import SubscriptionItem, list_active
 from processors.webhooks.delivery import Deliverer, count
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class BatchOutcome:
     errors: dict[str, Exception] = field(default_factory=dict)
 
     def check(self, record: DynamoDBRecord) -> None:
-        error = self.errors.get(record.dynamodb.sequence_number if record.dynamodb else "")
+        error = self.errors.get((record.dynamodb.sequence_number if record.dynamodb else None) or "")
         if error is not None:
             raise error
 
@@ -174,5 +174,7 @@ def _mark_delivered(
                 event.event_id,
                 "delivered",
             )
+        except EventNotFound:
+            continue
         except TriggersError as exc:
             outcome.errors.setdefault(item.sequence_number, exc)

@@ -14,13 +14,20 @@ from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from ingest.subscriptions_table import SubscriptionNotFound, get_subscription
 from pydantic import ValidationError
 
 from ingest import events_table
 from ingest.deliveries_table import get_delivery
-from ingest.errors import DeliveryConflict, DeliveryNotFound, EventNotFound, MalformedRequest, TriggersError
+from ingest.errors import (
+    DeliveryConflict,
+    DeliveryNotFound,
+    EventNotFound,
+    MalformedRequest,
+    SubscriptionNotFound,
+    TriggersError,
+)
 from ingest.observability import logger
+from ingest.subscriptions_table import get_subscription
 from processors.webhooks.delivery import Deliverer, Outcome, count
 from processors.webhooks.queues import RetryMessage, schedule_retry
 

@@ -15,15 +15,15 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
-from ingest.subscriptions_table import SubscriptionItem, SubscriptionNotFound
 
 from ingest import subscriptions_table
 from ingest.clients import dynamodb_client, sqs_client
 from ingest.deliveries_table import Attempt, DeliveryItem, DeliveryState, record_attempt
-from ingest.errors import DeliveryConflict
+from ingest.errors import DeliveryConflict, SubscriptionNotFound
 from ingest.events_table import EventItem
 from ingest.observability import logger, metrics
 from ingest.settings import Settings, get_settings
+from ingest.subscriptions_table import SubscriptionItem
 from processors.webhooks.queues import DeadLetter, RetryMessage, dead_letter, schedule_retry
 from processors.webhooks.schedule import due_at, next_delay, parse_retry_after, parse_schedule
 from processors.webhooks.signing import envelope, signed_headers

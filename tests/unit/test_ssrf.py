@@ -1,5 +1,7 @@
 """The SSRF guard: internal destinations are refused, the checked address is the one used."""
 
+import socket
+
 import pytest
 
 from processors.webhooks import ssrf
@@ -112,6 +114,11 @@ def test_dns_name_is_resolved_once_and_the_address_pinned(monkeypatch: pytest.Mo
 
 
 def test_unresolvable_host_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise socket.gaierror("Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", fail)
+
     with pytest.raises(BlockedDestination, match="resolve"):
         check_url("https://does-not-exist.invalid/hook", allow_loopback=False)
 
