@@ -103,7 +103,7 @@ def _ensure_index_once(client: OpenSearch, alias: str) -> None:
     ensure_index(client, alias)
 
 
-@tracer.capture_method
+@tracer.capture_method(capture_response=False)
 def index_batch(
     records: Sequence[dict[str, Any]], client: OpenSearch, sqs: "SQSClient", alias: str, dlq_url: str
 ) -> BatchOutcome:
