@@ -147,7 +147,9 @@ def _bulk(
         if status in SUCCESS[operation]:
             if status == 409:
                 outcome.counts["conflicts"] += 1
-                logger.info("already newer in the index", extra=log_keys)
+                logger.info(
+                    "version conflict: the index already has this change or a newer one", extra=log_keys
+                )
             else:
                 outcome.counts["indexed" if operation == "index" else "deleted"] += 1
         elif status == REJECTED:
