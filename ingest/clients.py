@@ -11,6 +11,7 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
 
@@ -18,3 +19,8 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeou
 @lru_cache(maxsize=1)
 def dynamodb_client() -> "DynamoDBClient":
     return boto3.client("dynamodb", config=_CONFIG)
+
+
+@lru_cache(maxsize=1)
+def sqs_client() -> "SQSClient":
+    return boto3.client("sqs", config=_CONFIG)

@@ -52,3 +52,7 @@ class BatchTooLarge(ValidationFailed):
 
 class StoreUnavailable(TriggersError):
     status, slug, title = 503, "store-unavailable", "Storage temporarily unavailable"
+
+
+class SearchUnavailable(TriggersError):
+    status, slug, title = 503, "search-unavailable", "Search temporarily unavailable"
