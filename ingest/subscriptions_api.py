@@ -211,6 +211,9 @@ def parse_subscription(body: str, settings: Settings) -> SubscriptionIn:
         413: _problem_doc("Body too large"),
         **PROBLEMS,
     },
+    openapi_extensions={
+        "requestBody": {"required": True, "content": {JSON: {"schema": SubscriptionIn.model_json_schema()}}}
+    },
 )
 def create_subscription() -> Response[str]:
     settings = get_settings()
