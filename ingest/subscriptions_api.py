@@ -41,6 +41,8 @@ class SubscriptionIn(BaseModel):
     @field_validator("target_url")
     @classmethod
     def _absolute_http_url(cls, value: str) -> str:
+        if any(char.isspace() or not char.isprintable() for char in value):
+            raise ValueError("must not contain whitespace or control characters")
         try:
             parts = urlsplit(value)
         except ValueError as exc:
