@@ -183,7 +183,10 @@ class Receiver:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
+                length = _content_length(self.headers.get("content-length"))
+                if length is None:
+                    self._reply(HTTPStatus.BAD_REQUEST, {"error": "bad content-length"}, close=True)
+                    return
                 if length > MAX_BODY_BYTES:
                     self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "body too large"}, close=True)
                     return
@@ -220,6 +223,12 @@ class Receiver:
                 """Silenced: each delivery is reported once through `say`."""
 
         return Handler
+
+
+def _content_length(header: str | None) -> int | None:
+    if header is None:
+        return 0
+    return int(header) if header.strip().isdigit() else None
 
 
 def _event_type(body: bytes) -> str | None:

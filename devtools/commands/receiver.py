@@ -4,6 +4,7 @@ import argparse
 import contextlib
 import os
 import signal
+import sys
 import threading
 
 from devtools.receiver import Faults, Receiver, parse_duration
@@ -26,7 +27,11 @@ def _duration(text: str) -> float:
 def run(args: argparse.Namespace) -> int:
     secrets = args.secret or [s for s in os.environ.get("TRIGGERS_WEBHOOK_SECRET", "").split(",") if s]
     faults = Faults(status=args.status, fail_rate=args.fail_rate, latency=args.latency, gone=args.gone)
-    receiver = Receiver(secrets, port=args.port, faults=faults, say=lambda line: print(line, flush=True))
+    try:
+        receiver = Receiver(secrets, port=args.port, faults=faults, say=lambda line: print(line, flush=True))
+    except OSError as exc:
+        print(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 1
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     with receiver:

@@ -2,6 +2,7 @@
 
 import json
 import random
+import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ import pytest
 import requests
 from standardwebhooks import Webhook
 
+from devtools import cli
 from devtools.receiver import Faults, Receiver, parse_duration
 from ingest.subscriptions_table import new_secret
 
@@ -175,3 +177,41 @@ def test_parse_duration_rejects_garbage(text: str) -> None:
 def test_invalid_faults_are_refused(faults: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         Faults(**faults)  # type: ignore[arg-type]
+
+
+def test_bad_content_length_is_refused_with_400(receiver: Receiver) -> None:
+    with socket.create_connection(("127.0.0.1", receiver.port), timeout=10) as conn:
+        conn.sendall(b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n")
+        assert conn.recv(64).startswith(b"HTTP/1.1 400")
+    assert receiver.deliveries == []
+
+
+def test_receiver_command_parses_fault_options() -> None:
+    args = cli.build_parser().parse_args(
+        [
+            *("receiver", "--port", "9999", "--secret", SECRET, "--secret", "whsec_b2xk", "--status", "503"),
+            *("--fail-rate", "0.3", "--latency", "200ms", "--gone"),
+        ]
+    )
+    assert (args.port, args.secret, args.status) == (9999, [SECRET, "whsec_b2xk"], 503)
+    assert (args.fail_rate, args.latency, args.gone) == (0.3, pytest.approx(0.2), True)
+
+
+@pytest.mark.parametrize("option", [["--fail-rate", "1.5"], ["--latency", "soon"]])
+def test_receiver_command_rejects_bad_fault_options(option: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["receiver", *option])
+
+
+def test_receiver_command_reports_a_busy_port(capsys: pytest.CaptureFixture[str]) -> None:
+    with Receiver() as busy:
+        assert cli.main(["receiver", "--port", str(busy.port)]) == 1
+    assert f"cannot listen on 127.0.0.1:{busy.port}" in capsys.readouterr().err
+
+
+def test_subscribe_command_without_key_fails_before_calling(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TRIGGERS_API_KEY", raising=False)
+    assert cli.main(["subscribe", "http://127.0.0.1:9/x", "--api", "http://127.0.0.1:9"]) == 2
+    assert "TRIGGERS_API_KEY" in capsys.readouterr().err
