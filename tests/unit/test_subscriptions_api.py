@@ -277,6 +277,24 @@ def test_unknown_subscription_is_404(call: Call) -> None:
     assert_problem(call("GET", "/v1/subscriptions/sub_01JAAAAAAAAAAAAAAAAAAAAAAA"), 404, "not-found")
 
 
+@pytest.mark.parametrize(
+    ("method", "suffix"),
+    [
+        ("GET", ""),
+        ("DELETE", ""),
+        ("POST", "/enable"),
+        ("POST", "/rotate-secret"),
+        ("GET", "/deliveries"),
+    ],
+)
+def test_every_subscription_route_needs_a_known_key(
+    call: Call, created: dict[str, Any], method: str, suffix: str
+) -> None:
+    reply = call(method, f"/v1/subscriptions/{created['id']}{suffix}", auth="Bearer trg_unknown")
+    assert_problem(reply, 401, "unauthorized")
+    assert call("GET", f"/v1/subscriptions/{created['id']}").json()["status"] == "active"
+
+
 def test_list_without_key_is_401(call: Call) -> None:
     assert_problem(call("GET", "/v1/subscriptions", auth=""), 401, "unauthorized")
 
