@@ -107,6 +107,7 @@ class EmbeddedStack:
             self._start_opensearch()
             self.run_init_scripts()
             self._configure_handlers()
+            self._create_search_index()
             self._start_api()
         except BaseException:
             self.stop()
@@ -172,11 +173,21 @@ class EmbeddedStack:
         os.environ["POWERTOOLS_SERVICE_NAME"] = "triggers"
         os.environ["OPENSEARCH_ENDPOINT"] = self.opensearch_url
         os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-        from ingest.clients import dynamodb_client
+        from ingest.clients import dynamodb_client, sqs_client
         from ingest.settings import get_settings
 
         get_settings.cache_clear()
         dynamodb_client.cache_clear()
+        sqs_client.cache_clear()
+
+    def _create_search_index(self) -> None:
+        """The template, `events-v1` and the `events` alias the indexer writes and the API searches."""
+        from ingest.opensearch_client import opensearch_client
+        from ingest.settings import get_settings
+        from processors.indexer.index import ensure_index
+
+        ensure_index(opensearch_client(self.opensearch_url), get_settings().index_alias)
+        self.say(f"search index ready behind alias {get_settings().index_alias}")
 
     def _start_api(self) -> None:
         from ingest.handler import lambda_handler

@@ -14,12 +14,13 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
 
-from ingest import events_table, idempotency
+from ingest import events_table, idempotency, search
 from ingest.api_keys_table import tenant_for_key
 from ingest.clients import dynamodb_client
 from ingest.errors import (
     EventNotFound,
     MalformedRequest,
+    SearchUnavailable,
     StoreUnavailable,
     TriggersError,
     Unauthorized,
@@ -35,7 +36,9 @@ from ingest.models import (
     Problem,
 )
 from ingest.observability import logger, metrics
+from ingest.opensearch_client import opensearch_client
 from ingest.settings import get_settings
+from ingest.subscriptions_api import router as subscriptions_router
 
 API_VERSION = "1.0.0"
 PUBLIC_PATHS = frozenset({"/health", "/v1/openapi.json"})
@@ -49,6 +52,15 @@ EventTypeFilter = Annotated[str | None, Query(max_length=128, pattern=EVENT_TYPE
 SourceFilter = Annotated[str | None, Query(min_length=1, max_length=256)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
+SearchText = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=search.MAX_QUERY_CHARS,
+        pattern=search.QUERY_PATTERN,
+        description='Full-text search in payloads (all words must match; `"phrase"`, `-not`, `pre*`)',
+    ),
+]
 
 
 def _problem(status: int, type_: str, title: str, detail: str, **extensions: Any) -> Response[str]:
@@ -91,6 +103,7 @@ def authenticate(router: APIGatewayHttpResolver, next_middleware: NextMiddleware
 
 
 app.use(middlewares=[authenticate])
+app.include_router(subscriptions_router)
 
 
 @app.exception_handler(TriggersError)
@@ -222,8 +235,12 @@ def post_events() -> Response[str]:
 @app.get(
     "/v1/events",
     tags=["events"],
-    summary="List events, newest first, by type, source and time range",
-    responses={200: _ok(EventPage), **PROBLEM_RESPONSES},
+    summary="List events, newest first, by type, source and time range; `q` searches payloads",
+    responses={
+        200: _ok(EventPage),
+        503: _problem_doc(SearchUnavailable.title),
+        **PROBLEM_RESPONSES,
+    },
 )
 def list_events(
     event_type: EventTypeFilter = None,
@@ -232,11 +249,17 @@ def list_events(
     until: Annotated[datetime | None, Query(description="received at or before (ISO 8601)")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
+    q: SearchText = None,
 ) -> Response[str]:
     if since and until and since > until:
         raise MalformedRequest("`since` is after `until`")
     query = events_table.EventQuery(event_type, source, since, until, limit, cursor)
-    page = events_table.list_events(dynamodb_client(), get_settings().events_table, _tenant(), query)
+    settings = get_settings()
+    if q is not None:
+        client = opensearch_client(settings.opensearch_endpoint)
+        page = search.search_events(client, settings.index_alias, _tenant(), q, query)
+    else:
+        page = events_table.list_events(dynamodb_client(), settings.events_table, _tenant(), query)
     return _json(200, page.to_json())
 
 

@@ -76,3 +76,7 @@ class QueueUnavailable(StoreUnavailable):
     """An SQS send failed (retry queue or delivery DLQ)."""
 
     slug, title = "queue-unavailable", "Queue temporarily unavailable"
+
+
+class SearchUnavailable(TriggersError):
+    status, slug, title = 503, "search-unavailable", "Search temporarily unavailable"

@@ -1,0 +1,201 @@
+"""Mirror a batch of events-table stream records into OpenSearch with one `_bulk` request.
+
+Document id = event id; every write uses `version_type=external` so replays and out-of-order
+records never overwrite newer data:
+
+- INSERT/MODIFY index the item with version = its `rev`; a 409 means the index already holds
+  that rev or a newer one, which is success.
+- REMOVE (DELETE or TTL expiry; NEW_IMAGE records carry only the keys) deletes with
+  `DELETE_VERSION`, above any rev: a retried write of the same item that arrives while the
+  delete's tombstone is kept conflicts instead of resurrecting it; 404 (already gone) and 409
+  (already deleted) are success.
+
+A 400 (the strict mapping rejects the document) or an unreadable record is sent with its reason
+to the index DLQ and counts as processed, so one bad document never blocks the shard. Anything
+else (429, 5xx, a 403 cluster block, the alias missing, transport errors) leaves the record for a
+stream retry through `batchItemFailures`.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from botocore.exceptions import BotoCoreError, ClientError
+from opensearchpy import OpenSearch, TransportError
+from pydantic import ValidationError
+
+from ingest.events_table import EventItem
+from ingest.observability import logger, metrics, tracer
+from processors.indexer.index import document, ensure_index
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
+
+DELETE_VERSION = 10**18
+SUCCESS = {"index": frozenset({200, 201, 409}), "delete": frozenset({200, 404, 409})}
+REJECTED = 400
+
+
+class IndexingDeferred(Exception):
+    """The record was not indexed this time; the stream retries it."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One stream record as the index sees it. `item` is None when the event left the table."""
+
+    record: dict[str, Any]
+    sequence_number: str
+    event_id: str
+    item: EventItem | None
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> "Change":
+        stream = record["dynamodb"]
+        if record["eventName"] == "REMOVE":
+            return cls(record, stream["SequenceNumber"], stream["Keys"]["event_id"]["S"], None)
+        item = EventItem.from_ddb(stream["NewImage"])
+        return cls(record, stream["SequenceNumber"], item.event_id, item)
+
+    def actions(self, alias: str) -> list[dict[str, Any]]:
+        meta = {"_index": alias, "_id": self.event_id, "version_type": "external"}
+        if self.item is None:
+            return [{"delete": {**meta, "version": DELETE_VERSION}}]
+        return [{"index": {**meta, "version": self.item.rev}}, document(self.item)]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    record: dict[str, Any]
+    event_id: str | None
+    status: int | None
+    error_type: str
+    reason: str
+
+
+@dataclass
+class BatchOutcome:
+    """What one bulk did to each record; Powertools reports the deferred ones."""
+
+    deferred: set[str] = field(default_factory=set)
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("indexed", "deleted", "conflicts", "rejected", "deferred"), 0)
+    )
+
+    def defer(self, sequence_number: str) -> None:
+        self.deferred.add(sequence_number)
+        self.counts["deferred"] += 1
+
+    def raise_if_deferred(self, record: DynamoDBRecord) -> None:
+        sequence_number = record.raw_event["dynamodb"]["SequenceNumber"]
+        if sequence_number in self.deferred:
+            raise IndexingDeferred(f"record {sequence_number} left for a stream retry")
+
+
+@lru_cache(maxsize=4)
+def _ensure_index_once(client: OpenSearch, alias: str) -> None:
+    """Create the alias on the first batch of a cold start if nothing (init script, stack) did."""
+    ensure_index(client, alias)
+
+
+@tracer.capture_method(capture_response=False)
+def index_batch(
+    records: Sequence[dict[str, Any]], client: OpenSearch, sqs: "SQSClient", alias: str, dlq_url: str
+) -> BatchOutcome:
+    outcome = BatchOutcome()
+    changes: list[Change] = []
+    rejections: list[Rejection] = []
+    for record in records:
+        try:
+            changes.append(Change.from_record(record))
+        except (KeyError, TypeError, ValidationError) as exc:
+            reason = f"unreadable stream record: {type(exc).__name__}"
+            rejections.append(Rejection(record, None, None, "unreadable_record", reason))
+    if changes:
+        _bulk(changes, client, alias, outcome, rejections)
+    if rejections:
+        _dead_letter(rejections, sqs, dlq_url, outcome)
+    for name, value in outcome.counts.items():
+        if value:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    logger.info("batch indexed", extra={"records": len(records), **outcome.counts})
+    return outcome
+
+
+def _bulk(
+    changes: list[Change], client: OpenSearch, alias: str, outcome: BatchOutcome, rejections: list[Rejection]
+) -> None:
+    body = [line for change in changes for line in change.actions(alias)]
+    try:
+        _ensure_index_once(client, alias)
+        response = client.bulk(body=body, require_alias=True)
+    except TransportError as exc:
+        logger.warning("OpenSearch request failed", extra={"status": exc.status_code, "error": exc.error})
+        for change in changes:
+            outcome.defer(change.sequence_number)
+        return
+    for change, entry in zip(changes, response["items"], strict=True):
+        ((operation, result),) = entry.items()
+        status = int(result["status"])
+        error = result.get("error") or {}
+        log_keys = {"event_id": change.event_id, "status": status, "error_type": error.get("type")}
+        if status in SUCCESS[operation]:
+            if status == 409:
+                outcome.counts["conflicts"] += 1
+                logger.info(
+                    "version conflict: the index already has this change or a newer one", extra=log_keys
+                )
+            else:
+                outcome.counts["indexed" if operation == "index" else "deleted"] += 1
+        elif status == REJECTED:
+            error_type = str(error.get("type"))
+            reason = f"{error_type}: {error.get('reason')}"
+            rejections.append(Rejection(change.record, change.event_id, status, error_type, reason))
+        else:
+            if error.get("type") == "index_not_found_exception":
+                _ensure_index_once.cache_clear()
+            outcome.defer(change.sequence_number)
+            logger.warning("indexing deferred", extra=log_keys)
+
+
+def _dead_letter(rejections: list[Rejection], sqs: "SQSClient", dlq_url: str, outcome: BatchOutcome) -> None:
+    """Send rejected records with their reason to the index DLQ; a record that cannot be sent is deferred."""
+    entries: list[SendMessageBatchRequestEntryTypeDef] = [
+        {
+            "Id": str(position),
+            "MessageBody": json.dumps(
+                {
+                    "reason": rejection.reason,
+                    "status": rejection.status,
+                    "event_id": rejection.event_id,
+                    "record": rejection.record,
+                }
+            ),
+        }
+        for position, rejection in enumerate(rejections)
+    ]
+    try:
+        failed = {
+            entry["Id"]
+            for entry in sqs.send_message_batch(QueueUrl=dlq_url, Entries=entries).get("Failed", [])
+        }
+    except (ClientError, BotoCoreError) as exc:
+        logger.error("index DLQ unavailable", extra={"error": type(exc).__name__})
+        failed = {entry["Id"] for entry in entries}
+    for position, rejection in enumerate(rejections):
+        log_keys = {
+            "event_id": rejection.event_id,
+            "status": rejection.status,
+            "error_type": rejection.error_type,
+        }
+        if str(position) in failed:
+            outcome.defer(rejection.record["dynamodb"]["SequenceNumber"])
+            logger.error("rejected document not dead-lettered; deferred", extra=log_keys)
+        else:
+            outcome.counts["rejected"] += 1
+            logger.warning("document rejected; sent to the index DLQ", extra=log_keys)
