@@ -89,9 +89,14 @@ def parse_records(records: Iterable[Mapping[str, Any]]) -> list[StreamEvent]:
 def _deliver_in_order(
     deliverer: Deliverer, subscription: SubscriptionItem, items: list[StreamEvent]
 ) -> tuple[dict[str, Exception], set[str]]:
-    """Deliver one subscription's events in stream order; stop at a pipeline error or a 410."""
+    """Deliver one subscription's events in stream order; stop at a pipeline error or a 410.
+
+    Once the endpoint gives no response (timeout, connection error), the rest of its events in
+    this batch go straight to the retry queue, so one dead endpoint costs one timeout per batch.
+    """
     settings = deliverer.settings
     delivered: set[str] = set()
+    unresponsive: str | None = None
     for index, item in enumerate(items):
         event = item.event
         try:
@@ -107,7 +112,9 @@ def _deliver_in_order(
             )
             if delivery is None:
                 continue
-            outcome = deliverer.attempt(event, subscription, delivery)
+            outcome, response = deliverer.attempt(
+                event, subscription, delivery, not_sent_because=unresponsive
+            )
         except TriggersError as exc:
             logger.error(
                 "delivery pipeline failed; the stream will retry",
@@ -122,6 +129,8 @@ def _deliver_in_order(
             delivered.add(event.event_id)
         if outcome == "gone":
             break
+        if response.status_code is None and unresponsive is None:
+            unresponsive = f"endpoint gave no response to event {event.event_id} of this batch"
     return {}, delivered
 
 

@@ -71,7 +71,7 @@ def retry_delivery(deliverer: Deliverer, message: RetryMessage) -> Outcome:
     if delivery.attempt_count < message.attempt - 1:
         raise DeliveryConflict(f"attempt {message.attempt - 1} of this delivery is not recorded yet")
     count("WebhookRetryAttempted")
-    outcome = deliverer.attempt(event, subscription, delivery)
+    outcome, _ = deliverer.attempt(event, subscription, delivery)
     if outcome == "delivered" and event.status == "pending":
         events_table.set_status(
             deliverer.dynamodb, settings.events_table, event.tenant_id, event.event_id, "delivered"

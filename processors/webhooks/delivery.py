@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -35,6 +35,12 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 Outcome = Literal["delivered", "gone", "retrying", "failed", "skipped"]
+
+
+class AttemptResult(NamedTuple):
+    outcome: Outcome
+    response: Response
+
 
 _metrics_lock = threading.Lock()
 
@@ -81,8 +87,19 @@ class Deliverer:
         headers = signed_headers(event.event_id, body, subscription.signing_secrets(at), at)
         return self.sender.post(target, body.encode(), headers)
 
-    def attempt(self, event: EventItem, subscription: SubscriptionItem, delivery: DeliveryItem) -> Outcome:
-        """Make attempt number `delivery.attempt_count + 1` and record what follows from it."""
+    def attempt(
+        self,
+        event: EventItem,
+        subscription: SubscriptionItem,
+        delivery: DeliveryItem,
+        *,
+        not_sent_because: str | None = None,
+    ) -> AttemptResult:
+        """Make attempt number `delivery.attempt_count + 1` and record what follows from it.
+
+        With `not_sent_because`, nothing is sent: the attempt is recorded as failed with that
+        reason (fanout uses it for an endpoint that already failed to answer in this batch).
+        """
         now = self.clock()
         body = envelope(event)
         number = delivery.attempt_count + 1
@@ -92,7 +109,10 @@ class Deliverer:
             "tenant_id": event.tenant_id,
             "attempt": number,
         }
-        response = self.send(subscription, event, body, now)
+        if not_sent_because is None:
+            response = self.send(subscription, event, body, now)
+        else:
+            response = Response(None, 0, error=f"not sent: {not_sent_because}")
         attempt = Attempt(
             at=now.isoformat(),
             status_code=response.status_code,
@@ -104,11 +124,13 @@ class Deliverer:
             extra={**context, "status_code": response.status_code, "latency_ms": response.latency_ms},
         )
         if response.ok:
-            return self._delivered(event, subscription, delivery, attempt, now, context)
-        if response.status_code == 410:
-            return self._gone(subscription, delivery, attempt, now, context)
-        count("WebhookAttemptFailed")
-        return self._failed(event, subscription, delivery, attempt, response, body, now, context)
+            outcome = self._delivered(subscription, delivery, attempt, now, context)
+        elif response.status_code == 410:
+            outcome = self._gone(subscription, delivery, attempt, now, context)
+        else:
+            count("WebhookAttemptFailed")
+            outcome = self._failed(event, subscription, delivery, attempt, response, body, now, context)
+        return AttemptResult(outcome, response)
 
     def _record(
         self,
@@ -138,7 +160,6 @@ class Deliverer:
 
     def _delivered(
         self,
-        event: EventItem,
         subscription: SubscriptionItem,
         delivery: DeliveryItem,
         attempt: Attempt,

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from ingest.deliveries_table import Attempt
 from ingest.errors import QueueUnavailable
@@ -22,7 +22,7 @@ class RetryMessage(BaseModel):
     event_id: str = Field(min_length=1)
     subscription_id: str = Field(min_length=1)
     attempt: int = Field(ge=2)
-    due_at: datetime
+    due_at: AwareDatetime
 
 
 class DeadLetter(BaseModel):

@@ -1,8 +1,11 @@
 """The fanout handler against moto and real local HTTP receivers."""
 
+import io
 import json
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,8 +18,14 @@ from werkzeug import Request, Response
 
 from devtools.lambda_context import LocalLambdaContext
 from ingest.clients import sqs_client
+from ingest.observability import logger
+from ingest.subscriptions_table import rotate_secret
+from processors.fanout import logic as fanout_logic
 from processors.fanout.handler import lambda_handler
-from tests.unit.webhooks_support import Webhooks, body, clear_webhook_caches
+from processors.fanout.logic import SubscriptionCache
+from tests.unit.webhooks_support import STAGE_TABLE, Webhooks, body, clear_webhook_caches
+
+SUBSCRIPTIONS = STAGE_TABLE.format("subscriptions")
 
 Receiver = Callable[[], HTTPServer]
 
@@ -358,3 +367,141 @@ def test_malformed_stream_record_is_skipped(
 
 def _raise_client_error(**kwargs: Any) -> None:
     raise ClientError({"Error": {"Code": "InternalError", "Message": "down"}}, "SendMessage")
+
+
+def test_unresponsive_endpoint_costs_one_timeout_per_batch(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    # Given
+    server = receiver()
+    release = threading.Event()
+
+    def hang(request: Request) -> Response:
+        release.wait(30)
+        return Response("late")
+
+    server.expect_request("/hook").respond_with_handler(hang)
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    events = [webhooks.put_event("t1") for _ in range(3)]
+
+    # When
+    result = invoke(webhooks, lambda_context, *events)
+    release.set()
+
+    # Then
+    assert result == {"batchItemFailures": []}
+    assert len(server.log) <= 1
+    deliveries = [webhooks.delivery(event, subscription) for event in events]
+    assert [d.state for d in deliveries] == ["retrying"] * 3
+    assert all(str(d.attempts[0].error).startswith("not sent") for d in deliveries[1:])
+    assert len(webhooks.receive(webhooks.retry_queue_url, 3)) == 3
+
+
+def test_plain_http_is_refused_outside_local_stages(
+    webhooks: Webhooks,
+    receiver: Receiver,
+    lambda_context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("ok")
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    monkeypatch.setenv("STAGE", "prod")
+    clear_webhook_caches()
+    event = webhooks.put_event("t1")
+
+    invoke(webhooks, lambda_context, event)
+
+    assert server.log == []
+    assert "https" in str(webhooks.delivery(event, subscription).attempts[0].error)
+
+
+def test_loopback_is_refused_unless_allowed(
+    webhooks: Webhooks,
+    receiver: Receiver,
+    lambda_context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("ok")
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    monkeypatch.setenv("ALLOW_LOOPBACK_WEBHOOKS", "false")
+    clear_webhook_caches()
+    event = webhooks.put_event("t1")
+
+    invoke(webhooks, lambda_context, event)
+
+    assert server.log == []
+    assert "loopback" in str(webhooks.delivery(event, subscription).attempts[0].error)
+
+
+def test_both_secrets_sign_while_a_secret_is_rotated(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("ok")
+    old = webhooks.subscribe("t1", server.url_for("/hook"))
+    new = rotate_secret(webhooks.dynamodb, SUBSCRIPTIONS, "t1", old.subscription_id, datetime.now(UTC))
+
+    invoke(webhooks, lambda_context, webhooks.put_event("t1"))
+
+    request, _ = server.log[0]
+    raw, headers = request.get_data(as_text=True), dict(request.headers)
+    assert len(headers["Webhook-Signature"].split(" ")) == 2
+    svix.webhooks.Webhook(old.secret).verify(raw, headers)
+    standardwebhooks.Webhook(new.secret).verify(raw, headers)
+
+
+def test_logs_carry_ids_but_no_secret_or_bodies(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext, log_lines: io.StringIO
+) -> None:
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("receiver-body-secret-ish", status=500)
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    event = webhooks.put_event("t1", payload='{"card": "4111-payload-marker"}')
+
+    invoke(webhooks, lambda_context, event)
+
+    logs = log_lines.getvalue()
+    assert event.event_id in logs and subscription.subscription_id in logs
+    for secret in (subscription.secret, "4111-payload-marker", "receiver-body-secret-ish"):
+        assert secret not in logs
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """Everything the Powertools logger writes during a test, formatted as in Lambda."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    yield buffer
+    logger.removeHandler(handler)
+
+
+def test_large_payload_is_delivered_byte_for_byte(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("ok")
+    webhooks.subscribe("t1", server.url_for("/hook"))
+    payload = '{"blob": "' + "é\\n" * 20_000 + '",  "n": 1.000}'
+
+    invoke(webhooks, lambda_context, webhooks.put_event("t1", payload=payload))
+
+    assert server.log[0][0].get_data(as_text=True).endswith(',"data":' + payload + "}")
+
+
+def test_subscription_cache_reuses_a_tenants_list_until_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(fanout_logic, "list_active", lambda client, table, tenant: calls.append(tenant) or [])
+    now = [0.0]
+    cache = SubscriptionCache(ttl=30, clock=lambda: now[0])
+
+    cache.active(None, "subs", "t1")  # type: ignore[arg-type]
+    cache.active(None, "subs", "t1")  # type: ignore[arg-type]
+    cache.active(None, "subs", "t2")  # type: ignore[arg-type]
+    now[0] = 31
+    cache.active(None, "subs", "t1")  # type: ignore[arg-type]
+
+    assert calls == ["t1", "t2", "t1"]

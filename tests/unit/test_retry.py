@@ -273,3 +273,41 @@ def test_retry_after_is_honoured(
 
     next_attempt = datetime.fromisoformat(str(webhooks.delivery(event, subscription).next_attempt_at))
     assert next_attempt >= before + timedelta(seconds=600)
+
+
+def test_retry_message_naming_another_tenant_is_skipped(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("down", status=500)
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    event = webhooks.put_event("t1")
+    fan_out(webhooks, lambda_context, event)
+    [message] = webhooks.receive(webhooks.retry_queue_url)
+    forged = {**message, "Body": json.dumps({**body(message), "tenant_id": "t2"})}
+
+    result = dict(retry_handler(sqs_event([forged]), lambda_context))
+
+    assert result == {"batchItemFailures": []}
+    assert len(server.log) == 1
+    assert webhooks.delivery(event, subscription).attempt_count == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"due_at": "2026-01-01T00:00:00"}, {"attempt": 1}, {"event_id": ""}, {"due_at": "tomorrow"}],
+)
+def test_retry_message_with_invalid_fields_is_rejected(
+    change: dict[str, Any], webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("down", status=500)
+    webhooks.subscribe("t1", server.url_for("/hook"))
+    fan_out(webhooks, lambda_context, webhooks.put_event("t1"))
+    [message] = webhooks.receive(webhooks.retry_queue_url)
+    invalid = {**message, "Body": json.dumps({**body(message), **change})}
+
+    with pytest.raises(BatchProcessingError, match="malformed"):
+        retry_handler(sqs_event([invalid]), lambda_context)
+
+    assert len(server.log) == 1

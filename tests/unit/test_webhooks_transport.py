@@ -1,12 +1,19 @@
 """Signing, envelope and the pinned-address HTTP transport, against real local HTTP servers."""
 
+import ssl
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import standardwebhooks
 import svix.webhooks
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -179,3 +186,102 @@ def test_https_to_plain_http_server_fails_tls(server: HTTPServer, sender: Sender
 
     assert response.status_code is None
     assert response.error is not None and "SSL" in response.error
+
+
+@dataclass(frozen=True)
+class Pki:
+    ca_file: str
+    server_context: ssl.SSLContext
+
+
+def make_pki(tmp_path: Path, host: str) -> Pki:
+    """A throwaway CA and a server certificate for `host`, issued by it."""
+    now = datetime.now(UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test ca")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return Pki(str(ca_file), context)
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HTTPServer]:
+    """An HTTPS receiver on 127.0.0.1 with a certificate for hooks.example.test, trusted via SSL_CERT_FILE."""
+    pki = make_pki(tmp_path, "hooks.example.test")
+    monkeypatch.setenv("SSL_CERT_FILE", pki.ca_file)
+    server = HTTPServer(host="127.0.0.1", port=free_port(), ssl_context=pki.server_context, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+def pinned(server: HTTPServer, host: str) -> ResolvedTarget:
+    return ResolvedTarget(
+        url=f"https://{host}:{server.port}/hook",
+        scheme="https",
+        host=host,
+        port=server.port,
+        path="/hook",
+        address="127.0.0.1",
+    )
+
+
+def test_https_to_pinned_address_verifies_certificate_for_original_host(
+    tls_server: HTTPServer, sender: Sender
+) -> None:
+    tls_server.expect_request("/hook", method="POST").respond_with_data("ok")
+
+    response = sender.post(pinned(tls_server, "hooks.example.test"), b"{}", {})
+
+    assert response.status_code == 200
+    request, _ = tls_server.log[0]
+    assert request.headers["Host"] == f"hooks.example.test:{tls_server.port}"
+
+
+def test_https_certificate_for_another_host_is_refused(tls_server: HTTPServer, sender: Sender) -> None:
+    tls_server.expect_request("/hook").respond_with_data("ok")
+
+    response = sender.post(pinned(tls_server, "other.example.test"), b"{}", {})
+
+    assert response.status_code is None
+    assert response.error is not None and "SSL" in response.error
+    assert tls_server.log == []
