@@ -57,8 +57,10 @@ View = dict[str, dict[str, Any]]
 # ---------------------------------------------------------------- running the scripts
 
 
-def run_init_scripts(workdir: Path, stage: str = "local", embedded: bool = False) -> list[list[str]]:
-    """Run every init script (twice runs are the caller's loop) against the recording shim."""
+def run_init_scripts(
+    workdir: Path, stage: str = "local", embedded: bool = False, index_template: Path | None = None
+) -> list[list[str]]:
+    """Run every init script against the recording shim; returns the awslocal calls of this run."""
     record = workdir / "calls.jsonl"
     record.touch()
     bin_dir = workdir / "bin"
@@ -75,7 +77,7 @@ def run_init_scripts(workdir: Path, stage: str = "local", embedded: bool = False
         "RECORD_FILE": str(record),
         "STAGE": stage,
         "LAMBDA_ZIP": str(lambda_zip),
-        "INDEX_TEMPLATE_FILE": str(workdir / "no-index-template.json"),
+        "INDEX_TEMPLATE_FILE": str(index_template or workdir / "no-index-template.json"),
         "OPENSEARCH_ENDPOINT": "http://127.0.0.1:9200",
     }
     if embedded:
@@ -92,9 +94,9 @@ def run_init_scripts(workdir: Path, stage: str = "local", embedded: bool = False
     return read_calls(record)[before:]
 
 
-def read_calls(record: Path) -> list[list[str]]:
+def read_calls(record: Path, tool: str = "awslocal") -> list[list[str]]:
     lines = record.read_text().splitlines()
-    return [entry["args"] for entry in map(json.loads, lines) if entry["tool"] == "awslocal"]
+    return [entry["args"] for entry in map(json.loads, lines) if entry["tool"] == tool]
 
 
 # ---------------------------------------------------------------- parsing AWS CLI arguments

@@ -11,12 +11,14 @@ import json
 import os
 import sys
 from typing import Any
+from urllib.parse import urlparse
 
 import jmespath
 
 REGION = "us-east-1"
 ACCOUNT = "000000000000"
 NOT_FOUND = 254  # the AWS CLI's exit status for a service error
+CURL_HTTP_ERROR = 22  # curl -f on an HTTP status >= 400
 
 
 def option(args: list[str], name: str) -> str | None:
@@ -92,6 +94,22 @@ def answer(args: list[str]) -> dict[str, Any] | None:
     return {}
 
 
+def curl(args: list[str]) -> int:
+    """OpenSearch: a `--head` on an alias fails like `curl -f` on a 404 until an index was PUT."""
+    if "--head" not in args:
+        return 0
+    with open(os.environ["RECORD_FILE"]) as handle:
+        calls = [json.loads(line)["args"] for line in handle if line.strip()]
+    index_created = any("PUT" in call and not is_api_path(call) for call in calls)
+    return 0 if index_created else CURL_HTTP_ERROR
+
+
+def is_api_path(curl_args: list[str]) -> bool:
+    """`/_index_template/x`, `/_alias/x`: an API call, not an index."""
+    url = next(arg for arg in curl_args if arg.startswith("http"))
+    return any(segment.startswith("_") for segment in urlparse(url).path.split("/"))
+
+
 def text(value: Any) -> str:
     """The AWS CLI's text output: scalars as is, lists tab-separated, lists of lists one per line."""
     if isinstance(value, list):
@@ -110,7 +128,9 @@ def main() -> int:
         os.write(descriptor, line)
     finally:
         os.close(descriptor)
-    if tool == "curl" or args[1:2] == ["wait"]:
+    if tool == "curl":
+        return curl(args)
+    if args[1:2] == ["wait"]:
         return 0
     response = answer(args)
     if response is None:

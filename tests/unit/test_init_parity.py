@@ -16,6 +16,7 @@ from tests.init_parity import (
     NOT_CREATED_BY_SCRIPTS,
     View,
     differences,
+    read_calls,
     restrict,
     run_init_scripts,
     runner_view,
@@ -221,3 +222,32 @@ def test_changed_runner_destination_is_reported(template: View) -> None:
         f"mappings/triggers-{STAGE}-indexer <- triggers-{STAGE}-events/OnFailure: "
         f"template 'triggers-{STAGE}-stream-dlq', runner None"
     ]
+
+
+def test_index_template_file_is_applied_and_alias_created_once_the_domain_answers(tmp_path: Path) -> None:
+    # Given the indexer's index template file
+    index_template = tmp_path / "index_template.json"
+    index_template.write_text('{"index_patterns": ["events-*"]}')
+    domain_url = f"http://triggers-{STAGE}.us-east-1.opensearch.localhost.localstack.cloud:4566"
+
+    # When the scripts run twice in LocalStack mode
+    run_init_scripts(tmp_path, STAGE, index_template=index_template)
+    run_init_scripts(tmp_path, STAGE, index_template=index_template)
+    curls = read_calls(tmp_path / "calls.jsonl", "curl")
+
+    # Then the template is put each time, the first index behind the alias only once
+    puts = [next(arg for arg in call if arg.startswith("http")) for call in curls if "PUT" in call]
+    assert puts == [
+        f"{domain_url}/_index_template/triggers-events",
+        f"{domain_url}/events-000001",
+        f"{domain_url}/_index_template/triggers-events",
+    ]
+    assert f"@{index_template}" in next(call for call in curls if "PUT" in call)
+
+
+def test_missing_index_template_file_leaves_opensearch_alone(
+    script_dir: Path, script_calls: list[list[str]]
+) -> None:
+    curls = read_calls(script_dir / "calls.jsonl", "curl")
+
+    assert [call for call in curls if "PUT" in call] == []
