@@ -5,6 +5,8 @@ import argparse
 from devtools.package import PLATFORMS, LambdaTarget, PackageError, build
 from devtools.template import Template
 
+DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # bytes; init/ready.d/04-functions.sh uploads the zip directly
+
 
 def run(args: argparse.Namespace) -> int:
     target = LambdaTarget.from_template(Template(args.stage))
@@ -16,7 +18,10 @@ def run(args: argparse.Namespace) -> int:
     except PackageError as exc:
         print(f"triggers package: {exc}")
         return 1
-    print(f"  {zip_path.parent / 'lambda'}/\n  {zip_path} ({zip_path.stat().st_size / 1e6:.1f} MB)")
+    size = zip_path.stat().st_size
+    print(f"  {zip_path.parent / 'lambda'}/\n  {zip_path} ({size / 1e6:.1f} MB)")
+    if size > DIRECT_UPLOAD_LIMIT:
+        print("  over Lambda's 50 MB direct upload limit: deploy it through S3 (sam deploy does)")
     return 0
 
 
