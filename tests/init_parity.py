@@ -433,15 +433,20 @@ def runner_view(specs: Iterable[MappingSpec]) -> View:
     return {"mappings": mappings, "functions": functions}
 
 
-def restrict(view: View, like: View) -> View:
-    """`view` cut down to the kinds, names and settings `like` has (what the runner can know)."""
+RUNNER_FUNCTION_SETTINGS = ("Handler", "Timeout", "MemorySize", "Environment")
+
+
+def runner_expectation(template: View) -> View:
+    """What the runner must use according to the template: every mapping, and the settings of
+    each mapped function that the runner applies when it invokes the handler."""
+    mapped = {key.split(" <- ", 1)[0] for key in template["mappings"]}
     return {
-        kind: {
-            name: {key: settings[key] for key in like[kind].get(name, settings) if key in settings}
-            for name, settings in view[kind].items()
-            if name in like[kind]
-        }
-        for kind in like
+        "mappings": template["mappings"],
+        "functions": {
+            name: {key: settings[key] for key in RUNNER_FUNCTION_SETTINGS}
+            for name, settings in template["functions"].items()
+            if name in mapped
+        },
     }
 
 

@@ -17,8 +17,8 @@ from tests.init_parity import (
     View,
     differences,
     read_calls,
-    restrict,
     run_init_scripts,
+    runner_expectation,
     runner_view,
     scripts_view,
     template_view,
@@ -79,7 +79,7 @@ def test_init_scripts_create_what_the_template_declares(kind: str, template: Vie
 
 
 def test_runner_uses_the_template_mappings_and_function_settings(template: View, runner: View) -> None:
-    assert differences(restrict(template, runner), runner, ("template", "runner")) == []
+    assert differences(runner_expectation(template), runner, ("template", "runner")) == []
 
 
 def test_runner_and_scripts_agree_on_mappings(scripts: View, runner: View) -> None:
@@ -202,7 +202,7 @@ def test_changed_runner_setting_is_reported(template: View) -> None:
     ]
     runner = runner_view(specs)
 
-    found = differences(restrict(template, runner), runner, ("template", "runner"))
+    found = differences(runner_expectation(template), runner, ("template", "runner"))
 
     assert found == [f"mappings/{FANOUT_MAPPING}/ParallelizationFactor: template 1, runner 2"]
 
@@ -216,7 +216,7 @@ def test_changed_runner_destination_is_reported(template: View) -> None:
     ]
     runner = runner_view(specs)
 
-    found = differences(restrict(template, runner), runner, ("template", "runner"))
+    found = differences(runner_expectation(template), runner, ("template", "runner"))
 
     assert found == [
         f"mappings/triggers-{STAGE}-indexer <- triggers-{STAGE}-events/OnFailure: "
@@ -251,3 +251,15 @@ def test_missing_index_template_file_leaves_opensearch_alone(
     curls = read_calls(script_dir / "calls.jsonl", "curl")
 
     assert [call for call in curls if "PUT" in call] == []
+
+
+def test_mapping_missing_from_runner_is_reported(template: View) -> None:
+    specs = [spec for spec in load_mappings(Template(STAGE)) if spec.function_logical_id != "RetryFunction"]
+    runner = runner_view(specs)
+
+    found = differences(runner_expectation(template), runner, ("template", "runner"))
+
+    assert sorted(line.split(":", 1)[0] for line in found) == [
+        f"functions/triggers-{STAGE}-retry",
+        f"mappings/triggers-{STAGE}-retry <- triggers-{STAGE}-delivery-retry",
+    ]
