@@ -4,7 +4,7 @@
 # LocalStack: code is $LAMBDA_ZIP, built by `make package` with the dependencies vendored
 # (the free tier ignores layers). Embedded (`triggers up`, TRIGGERS_EMBEDDED=1): moto only stores
 # the functions (the local ESM runner and API server run the handlers in-process), so a zip of
-# the project code is enough and is built here in a moment.
+# the project code is enough; the runner creates the log groups it writes to.
 set -euo pipefail
 STAGE="${STAGE:-local}"
 prefix="triggers-${STAGE}"
