@@ -238,9 +238,9 @@ def test_index_template_file_is_applied_and_alias_created_once_the_domain_answer
     # Then the template is put each time, the first index behind the alias only once
     puts = [next(arg for arg in call if arg.startswith("http")) for call in curls if "PUT" in call]
     assert puts == [
-        f"{domain_url}/_index_template/triggers-events",
-        f"{domain_url}/events-000001",
-        f"{domain_url}/_index_template/triggers-events",
+        f"{domain_url}/_index_template/events",
+        f"{domain_url}/events-v1",
+        f"{domain_url}/_index_template/events",
     ]
     assert f"@{index_template}" in next(call for call in curls if "PUT" in call)
 

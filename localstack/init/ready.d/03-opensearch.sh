@@ -7,7 +7,7 @@ set -euo pipefail
 STAGE="${STAGE:-local}"
 domain="triggers-${STAGE}"
 alias_name=events  # INDEX_ALIAS in template.yaml
-first_index="${alias_name}-000001"
+first_index="${alias_name}-v1"  # processors/indexer/index.py versioned_index()
 template_file="${INDEX_TEMPLATE_FILE:-$(dirname "$0")/../../../processors/indexer/index_template.json}"
 ready_timeout=900  # LocalStack downloads OpenSearch on the first start
 
@@ -49,9 +49,9 @@ if [ ! -f "$template_file" ]; then
   echo "no $template_file: index template and alias are left to the indexer"
   exit 0
 fi
-curl -fsS -X PUT "$url/_index_template/triggers-${alias_name}" \
+curl -fsS -X PUT "$url/_index_template/${alias_name}" \
   -H 'Content-Type: application/json' --data-binary "@$template_file" >/dev/null
-echo "index template triggers-${alias_name} applied from $template_file"
+echo "index template ${alias_name} applied from $template_file"
 if curl -fsS --head "$url/_alias/$alias_name" >/dev/null 2>&1; then
   echo "alias $alias_name exists"
 else
