@@ -1,7 +1,8 @@
 """The HTTP API: routes, authentication and RFC 9457 error mapping. Routes hold no try/except."""
 
+import base64
+import binascii
 import json
-from datetime import datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -13,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
+from pydantic import AwareDatetime
 
 from ingest import events_table, idempotency
 from ingest.api_keys_table import tenant_for_key
@@ -62,6 +64,16 @@ def _problem(status: int, type_: str, title: str, detail: str, **extensions: Any
 
 def _json(status: int, body: str) -> Response[str]:
     return Response(status_code=status, content_type=JSON, body=body)
+
+
+def _request_body() -> str:
+    event = app.current_event
+    if not event.is_base64_encoded:
+        return event.body or ""
+    try:
+        return base64.b64decode(event.body or "", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise MalformedRequest("request body must be UTF-8 encoded JSON") from exc
 
 
 def _tenant() -> str:
@@ -190,7 +202,7 @@ def openapi_document() -> Response[str]:
 def post_events() -> Response[str]:
     settings = get_settings()
     tenant_id = _tenant()
-    body = app.current_event.decoded_body or ""
+    body = _request_body()
     events, is_batch = parse_events(body, settings)
 
     def write() -> dict[str, Any]:
@@ -208,6 +220,7 @@ def post_events() -> Response[str]:
             key=idempotency.validate_key(key),
             body=body,
             operation=write,
+            lambda_context=app.lambda_context,
         )
     ids = [event["id"] for event in result["data"]]
     if replayed:
@@ -228,8 +241,12 @@ def post_events() -> Response[str]:
 def list_events(
     event_type: EventTypeFilter = None,
     source: SourceFilter = None,
-    since: Annotated[datetime | None, Query(description="received at or after (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="received at or before (ISO 8601)")] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="received at or after (ISO 8601 with offset)")
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(description="received at or before (ISO 8601 with offset)")
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Response[str]:

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ingest.clients import dynamodb_client
 from ingest.errors import IdempotencyConflict, MalformedRequest
@@ -50,14 +51,22 @@ def run_once(
     key: str,
     body: str,
     operation: Callable[[], dict[str, Any]],
+    lambda_context: LambdaContext | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Run `operation` once per (tenant, key); return its result and whether it was a replay."""
+    """Run `operation` once per (tenant, key); return its result and whether it was a replay.
+
+    With the Lambda context, a request that dies mid-write (timeout) leaves an in-progress record
+    that expires with the invocation, so a retry is not locked out until the record's TTL.
+    """
     config = IdempotencyConfig(
         event_key_jmespath="[tenant_id, idempotency_key]",
         payload_validation_jmespath="body_sha256",
         expires_after_seconds=ttl_seconds,
         response_hook=_mark_replayed,  # type: ignore[arg-type]  # Powertools' Protocol is stricter than needed
     )
+
+    if lambda_context is not None:
+        config.register_lambda_context(lambda_context)
 
     @idempotent_function(
         data_keyword_argument="request",
