@@ -1,0 +1,37 @@
+"""The committed OpenAPI document cannot drift from the API, and `triggers openapi` writes it."""
+
+import json
+from pathlib import Path
+
+from devtools.cli import main
+from devtools.commands.openapi import DEFAULT_OUTPUT, document
+
+
+def test_committed_openapi_document_matches_the_api() -> None:
+    assert DEFAULT_OUTPUT.read_text() == document(), "run `uv run triggers openapi` and commit docs/openapi.json"
+
+
+def test_openapi_command_writes_the_document(tmp_path: Path) -> None:
+    output = tmp_path / "openapi.json"
+
+    assert main(["openapi", "--output", str(output)]) == 0
+
+    assert output.read_text() == document()
+
+
+def test_document_describes_every_route_and_bearer_auth() -> None:
+    spec = json.loads(document())
+
+    operations = {(path, method) for path, item in spec["paths"].items() for method in item}
+    assert operations == {
+        ("/health", "get"),
+        ("/v1/openapi.json", "get"),
+        ("/v1/events", "post"),
+        ("/v1/events", "get"),
+        ("/v1/events/{event_id}", "get"),
+        ("/v1/events/{event_id}", "delete"),
+        ("/v1/events/{event_id}/ack", "post"),
+        ("/v1/inbox", "get"),
+    }
+    assert spec["security"] == [{"bearerAuth": []}]
+    assert set(spec["paths"]["/v1/events"]["post"]["responses"]) >= {"200", "201", "400", "401", "409", "413", "422"}
