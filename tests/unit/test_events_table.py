@@ -216,7 +216,7 @@ class FlakyBatchWriter:
         self.holdbacks = holdbacks
         self.calls: list[int] = []
 
-    def batch_write_item(self, RequestItems: dict[str, list[Any]]) -> dict[str, Any]:  # noqa: N803
+    def batch_write_item(self, RequestItems: dict[str, list[Any]]) -> dict[str, Any]:
         requests = RequestItems[self.table]
         self.calls.append(len(requests))
         held = self.holdbacks.pop(0) if self.holdbacks else 0

@@ -8,7 +8,9 @@ from devtools.commands.openapi import DEFAULT_OUTPUT, document
 
 
 def test_committed_openapi_document_matches_the_api() -> None:
-    assert DEFAULT_OUTPUT.read_text() == document(), "run `uv run triggers openapi` and commit docs/openapi.json"
+    assert DEFAULT_OUTPUT.read_text() == document(), (
+        "run `uv run triggers openapi` and commit docs/openapi.json"
+    )
 
 
 def test_openapi_command_writes_the_document(tmp_path: Path) -> None:
@@ -34,4 +36,12 @@ def test_document_describes_every_route_and_bearer_auth() -> None:
         ("/v1/inbox", "get"),
     }
     assert spec["security"] == [{"bearerAuth": []}]
-    assert set(spec["paths"]["/v1/events"]["post"]["responses"]) >= {"200", "201", "400", "401", "409", "413", "422"}
+    assert set(spec["paths"]["/v1/events"]["post"]["responses"]) >= {
+        "200",
+        "201",
+        "400",
+        "401",
+        "409",
+        "413",
+        "422",
+    }
