@@ -87,9 +87,7 @@ def _count_rejection(reason: str) -> None:
         metric.add_dimension(name="reason", value=reason)
 
 
-def authenticate(router: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    if router.current_event.path in PUBLIC_PATHS:
-        return next_middleware(router)
+def _authenticated_tenant(router: APIGatewayHttpResolver) -> str:
     header = router.current_event.headers.get("authorization") or ""
     scheme, _, api_key = header.partition(" ")
     if scheme.lower() != "bearer" or not api_key.strip():
@@ -97,6 +95,13 @@ def authenticate(router: APIGatewayHttpResolver, next_middleware: NextMiddleware
     tenant_id = tenant_for_key(dynamodb_client(), get_settings().api_keys_table, api_key.strip())
     if tenant_id is None:
         raise Unauthorized("unknown or revoked API key")
+    return tenant_id
+
+
+def authenticate(router: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    if router.current_event.path in PUBLIC_PATHS:
+        return next_middleware(router)
+    tenant_id = _authenticated_tenant(router)
     router.append_context(tenant_id=tenant_id)
     logger.append_keys(tenant_id=tenant_id)
     return next_middleware(router)
@@ -117,6 +122,13 @@ def handle_domain_error(exc: TriggersError) -> Response[str]:
 
 @app.exception_handler(RequestValidationError)
 def handle_validation_error(exc: RequestValidationError) -> Response[str]:
+    # Powertools validates parameters before any middleware runs: authenticate first, so an
+    # anonymous caller gets 401 rather than a description of the schema.
+    if app.current_event.path not in PUBLIC_PATHS and "tenant_id" not in app.context:
+        try:
+            _authenticated_tenant(app)
+        except TriggersError as error:
+            return handle_domain_error(error)
     errors = [
         {
             "field": ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0]),

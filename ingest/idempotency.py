@@ -7,7 +7,7 @@ the same key with a different body is a conflict. Records live in the idempotenc
 import hashlib
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -24,6 +24,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ingest.clients import dynamodb_client
 from ingest.errors import IdempotencyConflict, MalformedRequest
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 MAX_KEY_LENGTH = 255
 REPLAYED = "_replayed"
 
@@ -33,8 +36,8 @@ def _mark_replayed(response: Any, _record: DataRecord) -> Any:
 
 
 @lru_cache(maxsize=4)
-def _persistence(table: str) -> DynamoDBPersistenceLayer:
-    return DynamoDBPersistenceLayer(table_name=table, boto3_client=dynamodb_client())
+def _persistence(table: str, client: "DynamoDBClient") -> DynamoDBPersistenceLayer:
+    return DynamoDBPersistenceLayer(table_name=table, boto3_client=client)
 
 
 def validate_key(key: str) -> str:
@@ -70,7 +73,7 @@ def run_once(
 
     @idempotent_function(
         data_keyword_argument="request",
-        persistence_store=_persistence(table),
+        persistence_store=_persistence(table, dynamodb_client()),
         config=config,
         key_prefix="ingest.post_events",
     )

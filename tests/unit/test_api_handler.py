@@ -171,6 +171,12 @@ def test_every_v1_route_without_key_is_401(invoke: Call, method: str, path: str)
     assert_problem(reply, 401, "unauthorized")
 
 
+@pytest.mark.parametrize("path", ["/v1/events?limit=0", "/v1/events/short", "/v1/inbox?event_type=a%20b"])
+def test_invalid_parameters_without_key_are_401_not_422(invoke: Call, path: str) -> None:
+    assert_problem(invoke("GET", path), 401, "unauthorized")
+    assert_problem(invoke("GET", path, key="trg_unknown"), 401, "unauthorized")
+
+
 def test_unknown_key_is_401_and_writes_nothing(invoke: Call, count: Callable[[str], int]) -> None:
     reply = post(invoke, "trg_not-a-key", event_body())
 
