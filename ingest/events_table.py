@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 TYPE_INDEX = "EventTypeIndex"
 STATUS_INDEX = "StatusIndex"
 BATCH_WRITE_ATTEMPTS = 6
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -149,8 +150,9 @@ def decode_cursor(cursor: str, tenant_id: str, index: str | None = None) -> dict
 def _id_range(query: EventQuery) -> tuple[str, str] | None:
     if query.since is None and query.until is None:
         return None
-    low = lowest_id_at(query.since) if query.since else "0" * 26
-    high = highest_id_at(query.until) if query.until else "7" + "Z" * 25
+    # ULIDs cannot encode times before the epoch: such bounds mean "from the beginning".
+    low = lowest_id_at(max(query.since, EPOCH)) if query.since else "0" * 26
+    high = highest_id_at(max(query.until, EPOCH)) if query.until else "7" + "Z" * 25
     return low, high
 
 

@@ -52,6 +52,8 @@ def _decode_value(text: str, index: int) -> tuple[Any, int]:
         return _decoder.raw_decode(text, index)
     except json.JSONDecodeError as exc:
         raise MalformedJSON(f"{exc.msg} at position {exc.pos}") from exc
+    except RecursionError as exc:
+        raise MalformedJSON(f"JSON nested too deeply (value at position {index})") from exc
 
 
 def _parse_object(text: str, index: int) -> tuple[RawObject, int]:

@@ -304,6 +304,13 @@ def test_malformed_json_is_400_and_writes_nothing(
     assert count("events") == 0
 
 
+def test_deeply_nested_payload_is_400_not_500(invoke: Call, key: str, count: Callable[[str], int]) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+
+    assert_problem(post(invoke, key, event_body(payload='{"a": ' + deep + "}")), 400, "malformed-request")
+    assert count("events") == 0
+
+
 def test_body_that_is_not_utf8_is_400(invoke: Call, key: str) -> None:
     reply = post(
         invoke, key, b'{"event_type": "a", "payload": {"x": "\xff"}}', **{"content-type": "image/png"}
@@ -532,6 +539,25 @@ def test_ack_sets_status_and_removes_from_inbox(invoke: Call, key: str) -> None:
     assert invoke("GET", "/v1/inbox", key=key).json()["data"] == []
 
 
+def test_acknowledging_twice_bumps_rev_again(invoke: Call, key: str) -> None:
+    event_id = post(invoke, key, event_body()).json()["id"]
+
+    invoke("POST", f"/v1/events/{event_id}/ack", key=key)
+    again = invoke("POST", f"/v1/events/{event_id}/ack", key=key)
+
+    assert (again.status, again.json()["status"], again.json()["rev"]) == (200, "acknowledged", 3)
+
+
+def test_deleting_twice_is_404_the_second_time(invoke: Call, key: str) -> None:
+    event_id = post(invoke, key, event_body()).json()["id"]
+
+    first = invoke("DELETE", f"/v1/events/{event_id}", key=key)
+    second = invoke("DELETE", f"/v1/events/{event_id}", key=key)
+
+    assert first.status == 204
+    assert_problem(second, 404, "not-found")
+
+
 def test_delete_returns_204_and_event_is_gone(invoke: Call, key: str, count: Callable[[str], int]) -> None:
     event_id = post(invoke, key, event_body()).json()["id"]
 
@@ -572,6 +598,13 @@ def test_list_events_by_time_range(invoke: Call, key: str, dynamodb: Any) -> Non
     assert _ids(invoke("GET", "/v1/events?until=2020-01-01T00:00:00Z", key=key)) == []
     assert _ids(invoke("GET", "/v1/events?since=2999-01-01T00:00:00Z", key=key)) == []
     assert _ids(invoke("GET", f"/v1/events?event_type=order.created&since={received}", key=key)) == [event_id]
+
+
+def test_time_range_before_the_epoch_is_empty_not_an_error(invoke: Call, key: str) -> None:
+    event_id = post(invoke, key, event_body()).json()["id"]
+
+    assert _ids(invoke("GET", "/v1/events?until=1960-01-01T00:00:00Z", key=key)) == []
+    assert _ids(invoke("GET", "/v1/events?since=1960-01-01T00:00:00Z", key=key)) == [event_id]
 
 
 def test_since_after_until_is_400(invoke: Call, key: str) -> None:

@@ -114,3 +114,10 @@ def test_agrees_with_stdlib_on_values() -> None:
 
     assert [obj.values for obj in objects] == json.loads(text)
     assert json.loads(objects[0].raw["payload"]) == json.loads(text)[0]["payload"]
+
+
+def test_nesting_deeper_than_the_decoder_can_follow_is_malformed() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+
+    with pytest.raises(MalformedJSON, match="nested too deeply"):
+        parse_objects('{"payload": {"a": ' + deep + "}}")
