@@ -769,3 +769,45 @@ def test_logs_never_contain_the_api_key_or_payload(invoke: Call, key: str, outpu
     assert json_lines(text)
     assert key not in text
     assert PAYLOAD_MARKER not in text
+
+
+# --- storage failures --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def events_table_missing(monkeypatch: pytest.MonkeyPatch, dynamodb: Any) -> Iterator[None]:
+    """The events table is unreachable (here: does not exist) until the fixture's test ends."""
+    monkeypatch.setenv("EVENTS_TABLE", "triggers-test-missing")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_store_failure_is_503_problem_without_internals(
+    invoke: Call, key: str, events_table_missing: None
+) -> None:
+    reply = post(invoke, key, event_body())
+
+    problem = assert_problem(reply, 503, "store-unavailable")
+    assert "triggers-test-missing" not in reply.text
+    assert problem["detail"]
+
+
+def test_store_failure_releases_the_idempotency_key(
+    invoke: Call, key: str, count: Callable[[str], int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a first attempt that fails to store
+    events_table = get_settings().events_table
+    monkeypatch.setenv("EVENTS_TABLE", "triggers-test-missing")
+    get_settings.cache_clear()
+    failed = post(invoke, key, event_body(), **{"idempotency-key": "k"})
+
+    # When the store is back and the client retries with the same key
+    monkeypatch.setenv("EVENTS_TABLE", events_table)
+    get_settings.cache_clear()
+    retry = post(invoke, key, event_body(), **{"idempotency-key": "k"})
+
+    # Then the retry is processed, not replayed or rejected as in progress
+    assert failed.status == 503
+    assert retry.status == 201, retry.text
+    assert count("events") == 1
