@@ -181,12 +181,21 @@ def _ok(model: type, description: str = "OK") -> OpenAPIResponse:
     return {"description": description, "content": {JSON: {"model": model}}}
 
 
-@app.get("/health", tags=["meta"], summary="Liveness check (no authentication)")
+# `[{}]`: the empty requirement, OpenAPI's way to say a route needs no credentials.
+PUBLIC: list[dict[str, list[str]]] = [{}]
+
+
+@app.get("/health", tags=["meta"], summary="Liveness check (no authentication)", security=PUBLIC)
 def health() -> Health:
     return Health(status="ok")
 
 
-@app.get("/v1/openapi.json", tags=["meta"], summary="This API's OpenAPI document (no authentication)")
+@app.get(
+    "/v1/openapi.json",
+    tags=["meta"],
+    summary="This API's OpenAPI document (no authentication)",
+    security=PUBLIC,
+)
 def openapi_document() -> Response[str]:
     return _json(200, openapi_json())
 

@@ -45,3 +45,11 @@ def test_document_describes_every_route_and_bearer_auth() -> None:
         "413",
         "422",
     }
+
+
+def test_public_routes_are_documented_as_needing_no_credentials() -> None:
+    paths = json.loads(document())["paths"]
+
+    assert paths["/health"]["get"]["security"] == [{}]
+    assert paths["/v1/openapi.json"]["get"]["security"] == [{}]
+    assert "security" not in paths["/v1/events"]["post"]
