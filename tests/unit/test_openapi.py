@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+from openapi_spec_validator import validate
+
 from devtools.cli import main
 from devtools.commands.openapi import DEFAULT_OUTPUT, document
 
@@ -53,3 +55,7 @@ def test_public_routes_are_documented_as_needing_no_credentials() -> None:
     assert paths["/health"]["get"]["security"] == [{}]
     assert paths["/v1/openapi.json"]["get"]["security"] == [{}]
     assert "security" not in paths["/v1/events"]["post"]
+
+
+def test_document_is_valid_openapi() -> None:
+    validate(json.loads(document()))
