@@ -29,8 +29,10 @@ from ingest.errors import (
 from ingest.ingestion import parse_events, store_events
 from ingest.models import (
     EVENT_TYPE_PATTERN,
+    MAX_BATCH,
     AcceptedBatch,
     AcceptedEvent,
+    EventIn,
     EventOut,
     EventPage,
     Health,
@@ -177,7 +179,7 @@ PROBLEM_RESPONSES: dict[int, OpenAPIResponse] = {
 }
 
 
-def _ok(model: type, description: str = "OK") -> OpenAPIResponse:
+def _ok(model: Any, description: str = "OK") -> OpenAPIResponse:
     return {"description": description, "content": {JSON: {"model": model}}}
 
 
@@ -210,8 +212,8 @@ def openapi_document() -> Response[str]:
         "returns the original ids with 200; a different body is a 409."
     ),
     responses={
-        201: _ok(AcceptedEvent, "Stored (a batch returns `{data: [...]}`)"),
-        200: _ok(AcceptedEvent, "Replay of an earlier request with the same Idempotency-Key"),
+        201: _ok(AcceptedEvent | AcceptedBatch, "Stored (a batch returns `{data: [...]}`)"),
+        200: _ok(AcceptedEvent | AcceptedBatch, "Replay of an earlier request with the same Idempotency-Key"),
         409: {
             "description": "Idempotency-Key reused with another body",
             "content": {PROBLEM_JSON: {"model": Problem}},
@@ -333,13 +335,25 @@ def delete_event(event_id: EventId) -> Response[str]:
 
 
 def openapi_json() -> str:
-    return app.get_openapi_json_schema(
-        title="Triggers API",
-        version=API_VERSION,
-        description="Ingest events; list, search and poll them; subscribe webhooks.",
-        security_schemes={"bearerAuth": HTTPBearer()},
-        security=[{"bearerAuth": []}],
+    """The OpenAPI document. `POST /v1/events` parses its own body (to keep payload bytes), so its
+    request schema is added here rather than inferred by Powertools."""
+    spec = json.loads(
+        app.get_openapi_json_schema(
+            title="Triggers API",
+            version=API_VERSION,
+            description="Ingest events; list, search and poll them; subscribe webhooks.",
+            security_schemes={"bearerAuth": HTTPBearer()},
+            security=[{"bearerAuth": []}],
+        )
     )
+    spec["components"]["schemas"]["EventIn"] = EventIn.model_json_schema()
+    event = {"$ref": "#/components/schemas/EventIn"}
+    batch = {"type": "array", "items": event, "minItems": 1, "maxItems": MAX_BATCH}
+    spec["paths"]["/v1/events"]["post"]["requestBody"] = {
+        "required": True,
+        "content": {JSON: {"schema": {"oneOf": [event, batch]}}},
+    }
+    return json.dumps(spec, indent=2, ensure_ascii=False)
 
 
 __all__ = ["EventNotFound", "app", "openapi_json"]

@@ -59,3 +59,12 @@ def test_public_routes_are_documented_as_needing_no_credentials() -> None:
 
 def test_document_is_valid_openapi() -> None:
     validate(json.loads(document()))
+
+
+def test_post_events_documents_one_event_or_a_batch_as_request_body() -> None:
+    spec = json.loads(document())
+
+    schema = spec["paths"]["/v1/events"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    event = {"$ref": "#/components/schemas/EventIn"}
+    assert schema["oneOf"] == [event, {"type": "array", "items": event, "minItems": 1, "maxItems": 25}]
+    assert spec["components"]["schemas"]["EventIn"]["required"] == ["event_type", "payload"]
