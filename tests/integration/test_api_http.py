@@ -9,6 +9,7 @@ import pytest
 import requests
 from ulid import ULID
 
+from devtools.cli import main
 from devtools.stack import EmbeddedStack
 from ingest.api_keys_table import hash_key
 from tests.integration.conftest import ApiClient
@@ -88,6 +89,24 @@ def test_curl_style_post_is_stored_byte_for_byte_and_visible_in_a_scan(
         ExpressionAttributeValues={":id": {"S": event_id}},
     )["Items"]
     assert [(item["tenant_id"]["S"], item["payload"]["S"]) for item in items] == [(api.tenant_id, payload)]
+
+
+def test_key_created_with_the_cli_authenticates_its_tenant(
+    stack: EmbeddedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a key printed by `triggers keys create`
+    tenant_id = f"t-cli-{ULID()}".lower()
+    assert (
+        main(["--stage", stack.stage, "keys", "create", "--tenant", tenant_id, "--endpoint", stack.aws_url])
+        == 0
+    )
+    api = ApiClient(stack.api_url, capsys.readouterr().out.strip(), tenant_id)
+
+    # When it is used to post and read an event
+    event_id = api.post("/v1/events", data=event_body()).json()["id"]
+
+    # Then the event belongs to that tenant
+    assert ids(api.get("/v1/events")) == [event_id]
 
 
 def test_health_and_openapi_need_no_key(stack: EmbeddedStack) -> None:
