@@ -141,11 +141,15 @@ class LocalApiServer(ThreadingHTTPServer):
         self.function_name = function_name
         self.timeout_seconds = timeout_seconds
         self.access_log = access_log
+        # A Lambda execution environment serves one request at a time, and handlers rely on it
+        # (Powertools' resolver keeps the current request on the shared `app`).
+        self._one_at_a_time = threading.Lock()
 
     def invoke(self, event: dict[str, Any], context: LocalLambdaContext) -> dict[str, Any]:
         started = time.monotonic()
         try:
-            return self.handler(event, context)
+            with self._one_at_a_time:
+                return self.handler(event, context)
         finally:
             elapsed = (time.monotonic() - started) * 1000
             self.access_log(

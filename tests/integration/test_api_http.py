@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -323,3 +324,21 @@ def test_cursor_from_another_tenant_is_rejected(new_tenant: Callable[[], ApiClie
     reply = mallory.get("/v1/events", params={"cursor": cursor})
 
     assert_problem(reply, 400, "malformed-request")
+
+
+def test_concurrent_requests_of_two_tenants_stay_separate(
+    new_tenant: Callable[[], ApiClient], stored: Callable[[ApiClient], int]
+) -> None:
+    # Given two tenants posting at the same time through the threaded local API server
+    tenants = [new_tenant(), new_tenant()]
+
+    def post_all(api: ApiClient) -> list[str]:
+        return [api.post("/v1/events", data=event_body()).json()["id"] for _ in range(15)]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        posted = list(pool.map(post_all, tenants))
+
+    # Then each tenant owns exactly its own events
+    for api, event_ids in zip(tenants, posted, strict=True):
+        assert sorted(ids(api.get("/v1/events", params={"limit": 100}))) == sorted(event_ids)
+        assert stored(api) == 15
