@@ -729,14 +729,20 @@ def test_accepted_events_emit_emf_metric(invoke: Call, key: str, output: Callabl
     post(invoke, key, batch_body(event_body(), event_body(), event_body()))
 
     metrics = [line for line in json_lines(output()) if "_aws" in line]
-    assert any(line.get("EventsAccepted") == [3.0] or line.get("EventsAccepted") == 3.0 for line in metrics)
+    assert [line["EventsAccepted"] for line in metrics if "EventsAccepted" in line] == [[3.0]]
     namespaces = {d["Namespace"] for line in metrics for d in line["_aws"]["CloudWatchMetrics"]}
     assert namespaces == {"Triggers"}
 
 
 @pytest.mark.parametrize(
     ("body", "reason"),
-    [("nope", "malformed-request"), ('{"event_type": "a"}', "validation-failed")],
+    [
+        ("nope", "malformed-request"),
+        ('{"event_type": "a"}', "validation-failed"),
+        (batch_body(*[event_body()] * 26), "batch-too-large"),
+        (event_body(payload='{"x": "' + "a" * 70_000 + '"}'), "payload-too-large"),
+    ],
+    ids=["malformed", "invalid", "batch", "oversized"],
 )
 def test_rejections_emit_emf_metric_by_reason(
     invoke: Call, key: str, output: Callable[[], str], body: str, reason: str
@@ -745,6 +751,16 @@ def test_rejections_emit_emf_metric_by_reason(
 
     rejected = [line for line in json_lines(output()) if "EventsRejected" in line]
     assert [line["reason"] for line in rejected] == [reason]
+
+
+def test_idempotency_conflict_emits_rejection_metric(
+    invoke: Call, key: str, output: Callable[[], str]
+) -> None:
+    post(invoke, key, event_body(payload='{"n": 1}'), **{"idempotency-key": "k"})
+    post(invoke, key, event_body(payload='{"n": 2}'), **{"idempotency-key": "k"})
+
+    rejected = [line for line in json_lines(output()) if "EventsRejected" in line]
+    assert [line["reason"] for line in rejected] == ["idempotency-conflict"]
 
 
 def test_unauthorized_request_emits_rejection_metric(invoke: Call, output: Callable[[], str]) -> None:
