@@ -42,6 +42,7 @@ from ingest.models import (
 from ingest.observability import logger, metrics
 from ingest.opensearch_client import opensearch_client
 from ingest.settings import get_settings
+from ingest.subscriptions_api import router as subscriptions_router
 
 API_VERSION = "1.0.0"
 PUBLIC_PATHS = frozenset({"/health", "/v1/openapi.json"})
@@ -121,6 +122,7 @@ def authenticate(router: APIGatewayHttpResolver, next_middleware: NextMiddleware
 
 
 app.use(middlewares=[authenticate])
+app.include_router(subscriptions_router)
 
 
 @app.exception_handler(TriggersError)

@@ -34,8 +34,16 @@ class EventNotFound(TriggersError):
     status, slug, title = 404, "not-found", "Not found"
 
 
+class SubscriptionNotFound(EventNotFound):
+    pass
+
+
 class IdempotencyConflict(TriggersError):
     status, slug, title = 409, "idempotency-conflict", "Idempotency key reused"
+
+
+class DuplicateSubscription(TriggersError):
+    status, slug, title = 409, "duplicate-subscription", "Subscription already exists"
 
 
 class PayloadTooLarge(TriggersError):
@@ -52,6 +60,22 @@ class BatchTooLarge(ValidationFailed):
 
 class StoreUnavailable(TriggersError):
     status, slug, title = 503, "store-unavailable", "Storage temporarily unavailable"
+
+
+class DeliveryNotFound(EventNotFound):
+    """No delivery record for this (event, subscription)."""
+
+
+class DeliveryConflict(TriggersError):
+    """Another writer recorded this delivery attempt first (stream retry or duplicated message)."""
+
+    status, slug, title = 409, "delivery-conflict", "Delivery already moved on"
+
+
+class QueueUnavailable(StoreUnavailable):
+    """An SQS send failed (retry queue or delivery DLQ)."""
+
+    slug, title = "queue-unavailable", "Queue temporarily unavailable"
 
 
 class SearchUnavailable(TriggersError):

@@ -25,6 +25,17 @@ class Settings(BaseModel):
     opensearch_endpoint: str = "http://127.0.0.1:9200"
     index_alias: str = "events"
     allow_loopback_webhooks: bool = False
+    # Webhook delivery (fanout and retry functions); see docs/webhooks.md "Delivery".
+    retry_schedule: str = Field(default="5s,5m,30m,2h,5h,10h,10h", pattern=r"^\d+[smhd](,\d+[smhd])*$")
+    retry_jitter_ratio: float = Field(default=0.2, ge=0, lt=1)
+    retry_after_cap_seconds: int = Field(default=3600, ge=0)
+    disable_after_failing_seconds: int = Field(default=5 * 24 * 3600, ge=1)
+    webhook_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+    webhook_read_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_response_cap_bytes: int = Field(default=4096, ge=0, le=64 * 1024)
+    webhook_max_connections_per_host: int = Field(default=4, ge=1, le=64)
+    fanout_max_workers: int = Field(default=16, ge=1, le=128)
+    subscription_cache_seconds: float = Field(default=30.0, ge=0)
 
     @property
     def is_local(self) -> bool:

@@ -29,3 +29,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def dynamodb(aws: None) -> Any:
     return boto3.client("dynamodb")
+
+
+from tests.unit.webhooks_support import receiver, webhooks  # noqa: E402, F401

@@ -1,0 +1,231 @@
+"""A local webhook receiver: verifies Standard Webhooks signatures, records deliveries, injects faults.
+
+Used by `triggers receiver` and, as a class, by tests:
+
+    with Receiver(secrets=[secret], faults=Faults(fail_rate=0.3)) as receiver:
+        ...subscribe receiver.url, send events...
+        deliveries = receiver.wait_for(3)
+"""
+
+import json
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+MAX_BODY_BYTES = 1024 * 1024
+SUMMARY_CHARS = 120
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """`200ms`, `1.5s` or a bare number of milliseconds, in seconds."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 200ms or 1.5s)")
+    value, unit = float(match.group(1)), match.group(2) or "ms"
+    return value / 1000 if unit == "ms" else value
+
+
+@dataclass(frozen=True)
+class Faults:
+    """How the receiver misbehaves. A bad signature is answered 401 regardless."""
+
+    status: int | None = None
+    fail_rate: float = 0.0
+    latency: float = 0.0
+    gone: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.fail_rate <= 1.0:
+            raise ValueError("fail_rate must be between 0 and 1")
+        if self.status is not None and not 100 <= self.status <= 599:
+            raise ValueError("status must be an HTTP status code")
+        if self.latency < 0:
+            raise ValueError("latency must not be negative")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One request the receiver got, and what it answered."""
+
+    webhook_id: str | None
+    event_type: str | None
+    verified: bool | None
+    status: int
+    body: bytes
+    headers: dict[str, str]
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def summary(self) -> str:
+        verified = {True: "yes", False: "NO", None: "n/a"}[self.verified]
+        text = self.body.decode(errors="replace")
+        if len(text) > SUMMARY_CHARS:
+            text = text[:SUMMARY_CHARS] + "…"
+        return (
+            f"{self.received_at:%H:%M:%S} -> {self.status} id={self.webhook_id} type={self.event_type} "
+            f"verified={verified} bytes={len(self.body)} {text}"
+        )
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 that takes webhook POSTs (any path)."""
+
+    def __init__(
+        self,
+        secrets: Sequence[str] = (),
+        *,
+        port: int = 0,
+        faults: Faults | None = None,
+        say: Callable[[str], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.webhooks = [Webhook(secret) for secret in secrets]
+        self.faults = faults or Faults()
+        self._say = say
+        self._rng = rng or random.Random()  # fault injection, not cryptography
+        self._deliveries: list[Delivery] = []
+        self._changed = threading.Condition()
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/webhook"
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        with self._changed:
+            return list(self._deliveries)
+
+    def start(self) -> "Receiver":
+        self._thread = threading.Thread(target=self._server.serve_forever, name="receiver", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> "Receiver":
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[Delivery]:
+        """Block until at least `count` deliveries arrived; raise TimeoutError otherwise."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self._deliveries) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"{len(self._deliveries)} of {count} deliveries after {timeout} s")
+                self._changed.wait(remaining)
+            return list(self._deliveries)
+
+    def add_secret(self, secret: str) -> None:
+        """Also verify with `secret` (a receiver is often started before its subscription exists)."""
+        self.webhooks.append(Webhook(secret))
+
+    def verify(self, body: bytes, headers: dict[str, str]) -> bool | None:
+        """True if any configured secret verifies the signature; None when no secret is configured."""
+        if not self.webhooks:
+            return None
+        for webhook in self.webhooks:
+            try:
+                webhook.verify(body, headers, json_parse=False)
+            except (WebhookVerificationError, ValueError):
+                continue
+            return True
+        return False
+
+    def answer(self, verified: bool | None) -> int:
+        """The status for a delivery: 401 bad signature, 410 gone, 500 at `fail_rate`, else `status`/200."""
+        if verified is False:
+            return HTTPStatus.UNAUTHORIZED.value
+        if self.faults.gone:
+            return HTTPStatus.GONE.value
+        if self.faults.fail_rate and self._rng.random() < self.faults.fail_rate:
+            return HTTPStatus.INTERNAL_SERVER_ERROR.value
+        return self.faults.status or HTTPStatus.OK.value
+
+    def _record(self, delivery: Delivery) -> None:
+        with self._changed:
+            self._deliveries.append(delivery)
+            self._changed.notify_all()
+        if self._say is not None:
+            self._say(delivery.summary())
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                if length > MAX_BODY_BYTES:
+                    self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "body too large"}, close=True)
+                    return
+                body = self.rfile.read(length)
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                if receiver.faults.latency:
+                    time.sleep(receiver.faults.latency)
+                verified = receiver.verify(body, headers)
+                status = receiver.answer(verified)
+                receiver._record(
+                    Delivery(
+                        webhook_id=headers.get("webhook-id"),
+                        event_type=_event_type(body),
+                        verified=verified,
+                        status=status,
+                        body=body,
+                        headers=headers,
+                    )
+                )
+                self._reply(status, {"status": status, "verified": verified})
+
+            def _reply(self, status: int, document: dict[str, Any], *, close: bool = False) -> None:
+                payload = json.dumps(document).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                if close:
+                    self.send_header("connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Silenced: each delivery is reported once through `say`."""
+
+        return Handler
+
+
+def _event_type(body: bytes) -> str | None:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    value = document.get("type") if isinstance(document, dict) else None
+    return value if isinstance(value, str) else None

@@ -1,0 +1,263 @@
+"""Data access for the `deliveries` table: one item per (event, subscription).
+
+The conditional writes here are what make webhook delivery idempotent: a delivery is claimed
+only while no attempt has been recorded for it, and every attempt is recorded only if the
+attempt count is still the one the writer read, so a retried stream batch or a duplicated
+retry message never records (or re-sends) a delivery twice.
+"""
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel
+
+from ingest.errors import DeliveryConflict, DeliveryNotFound, MalformedRequest, StoreUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+SUBSCRIPTION_INDEX = "SubscriptionIndex"
+
+DeliveryState = Literal["pending", "delivered", "retrying", "failed", "gone"]
+TERMINAL_STATES: tuple[DeliveryState, ...] = ("delivered", "failed", "gone")
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class Attempt(BaseModel):
+    """One HTTP attempt. `status_code` is None when no response came back (timeout, refused...)."""
+
+    at: str
+    status_code: int | None = None
+    latency_ms: int
+    error: str | None = None
+
+
+class DeliveryItem(BaseModel):
+    event_id: str
+    subscription_id: str
+    tenant_id: str
+    target_url: str
+    state: DeliveryState = "pending"
+    attempts: list[Attempt] = []
+    attempt_count: int = 0
+    next_attempt_at: str | None = None
+    created_at: str
+    updated_at: str
+    expires_at: int
+
+    @classmethod
+    def from_ddb(cls, item: dict[str, Any]) -> "DeliveryItem":
+        return cls.model_validate({name: _deserializer.deserialize(value) for name, value in item.items()})
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+
+def _unavailable(operation: str, exc: Exception) -> StoreUnavailable:
+    return StoreUnavailable(f"deliveries table {operation} failed: {type(exc).__name__}")
+
+
+def _key(event_id: str, subscription_id: str) -> dict[str, Any]:
+    return {"event_id": {"S": event_id}, "subscription_id": {"S": subscription_id}}
+
+
+def claim_delivery(
+    client: "DynamoDBClient",
+    table: str,
+    *,
+    tenant_id: str,
+    event_id: str,
+    subscription_id: str,
+    target_url: str,
+    now: datetime,
+    expires_at: int,
+) -> DeliveryItem | None:
+    """Create the delivery (state `pending`) or take over one that has no attempt recorded yet.
+
+    Returns None when an attempt is already recorded (delivered, gone, or handed to the retry
+    queue): the caller must not send it again.
+    """
+    stamp = now.isoformat()
+    try:
+        response = client.update_item(
+            TableName=table,
+            Key=_key(event_id, subscription_id),
+            UpdateExpression=(
+                "SET tenant_id = :tenant, target_url = if_not_exists(target_url, :url), "
+                "#state = if_not_exists(#state, :pending), attempts = if_not_exists(attempts, :empty), "
+                "attempt_count = if_not_exists(attempt_count, :zero), "
+                "created_at = if_not_exists(created_at, :now), updated_at = :now, "
+                "expires_at = if_not_exists(expires_at, :expires)"
+            ),
+            ConditionExpression=(
+                "attribute_not_exists(event_id) OR (tenant_id = :tenant AND attempt_count = :zero)"
+            ),
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={
+                ":tenant": {"S": tenant_id},
+                ":url": {"S": target_url},
+                ":pending": {"S": "pending"},
+                ":empty": {"L": []},
+                ":zero": {"N": "0"},
+                ":now": {"S": stamp},
+                ":expires": {"N": str(expires_at)},
+            },
+            ReturnValues="ALL_NEW",
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return None
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("claim", exc) from exc
+    return DeliveryItem.from_ddb(response["Attributes"])
+
+
+def record_attempt(
+    client: "DynamoDBClient",
+    table: str,
+    *,
+    event_id: str,
+    subscription_id: str,
+    attempt: Attempt,
+    expected_count: int,
+    state: DeliveryState,
+    next_attempt_at: str | None,
+    now: datetime,
+) -> DeliveryItem:
+    """Append `attempt`, bump `attempt_count` and move to `state`.
+
+    Only succeeds while the delivery is not terminal and still has `expected_count` attempts;
+    otherwise raises DeliveryConflict (another writer recorded this attempt first).
+    """
+    names = {"#state": "state"}
+    values: dict[str, Any] = {
+        ":attempt": {"L": [_serializer.serialize(attempt.model_dump())]},
+        ":one": {"N": "1"},
+        ":expected": {"N": str(expected_count)},
+        ":state": {"S": state},
+        ":now": {"S": now.isoformat()},
+        ":delivered": {"S": "delivered"},
+        ":failed": {"S": "failed"},
+        ":gone": {"S": "gone"},
+    }
+    assignments = [
+        "attempts = list_append(attempts, :attempt)",
+        "attempt_count = attempt_count + :one",
+        "#state = :state",
+        "updated_at = :now",
+    ]
+    if next_attempt_at is None:
+        update = "SET " + ", ".join(assignments) + " REMOVE next_attempt_at"
+    else:
+        assignments.append("next_attempt_at = :next")
+        values[":next"] = {"S": next_attempt_at}
+        update = "SET " + ", ".join(assignments)
+    try:
+        response = client.update_item(
+            TableName=table,
+            Key=_key(event_id, subscription_id),
+            UpdateExpression=update,
+            ConditionExpression=(
+                "attempt_count = :expected AND NOT (#state IN (:delivered, :failed, :gone))"
+            ),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+    except client.exceptions.ConditionalCheckFailedException as exc:
+        raise DeliveryConflict(
+            f"delivery {event_id}/{subscription_id} moved on before attempt {expected_count + 1} was recorded"
+        ) from exc
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("update", exc) from exc
+    return DeliveryItem.from_ddb(response["Attributes"])
+
+
+def get_delivery(client: "DynamoDBClient", table: str, event_id: str, subscription_id: str) -> DeliveryItem:
+    try:
+        response = client.get_item(TableName=table, Key=_key(event_id, subscription_id), ConsistentRead=True)
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("read", exc) from exc
+    if "Item" not in response:
+        raise DeliveryNotFound(f"no delivery {event_id}/{subscription_id}")
+    return DeliveryItem.from_ddb(response["Item"])
+
+
+def list_for_event(client: "DynamoDBClient", table: str, tenant_id: str, event_id: str) -> list[DeliveryItem]:
+    """Every delivery of one event (one per subscription), only if it belongs to `tenant_id`."""
+    params: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "event_id = :event",
+        "FilterExpression": "tenant_id = :tenant",
+        "ExpressionAttributeValues": {":event": {"S": event_id}, ":tenant": {"S": tenant_id}},
+        "ConsistentRead": True,
+    }
+    items: list[DeliveryItem] = []
+    while True:
+        try:
+            response = client.query(**params)
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable("query", exc) from exc
+        items.extend(DeliveryItem.from_ddb(item) for item in response.get("Items", []))
+        last_key = response.get("LastEvaluatedKey")
+        if not last_key:
+            return items
+        params["ExclusiveStartKey"] = last_key
+
+
+def _encode_cursor(tenant_id: str, last_key: dict[str, Any]) -> str:
+    plain = {name: value["S"] for name, value in last_key.items()}
+    plain["tenant_id"] = tenant_id
+    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode()
+
+
+def _decode_cursor(cursor: str, tenant_id: str, subscription_id: str) -> dict[str, Any]:
+    try:
+        plain = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise MalformedRequest("cursor is not one this API issued") from exc
+    if (
+        not isinstance(plain, dict)
+        or set(plain) != {"tenant_id", "event_id", "subscription_id"}
+        or plain["tenant_id"] != tenant_id
+        or plain["subscription_id"] != subscription_id
+        or not isinstance(plain["event_id"], str)
+    ):
+        raise MalformedRequest("cursor is not one this API issued")
+    return {"event_id": {"S": plain["event_id"]}, "subscription_id": {"S": subscription_id}}
+
+
+def list_for_subscription(
+    client: "DynamoDBClient",
+    table: str,
+    tenant_id: str,
+    subscription_id: str,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[DeliveryItem], str | None]:
+    """A subscription's deliveries, newest event first, one page at a time."""
+    params: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": SUBSCRIPTION_INDEX,
+        "KeyConditionExpression": "subscription_id = :subscription",
+        "FilterExpression": "tenant_id = :tenant",
+        "ExpressionAttributeValues": {":subscription": {"S": subscription_id}, ":tenant": {"S": tenant_id}},
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if cursor:
+        params["ExclusiveStartKey"] = _decode_cursor(cursor, tenant_id, subscription_id)
+    try:
+        response = client.query(**params)
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("query", exc) from exc
+    items = [DeliveryItem.from_ddb(item) for item in response.get("Items", [])]
+    last_key = response.get("LastEvaluatedKey")
+    return items, _encode_cursor(tenant_id, last_key) if last_key else None

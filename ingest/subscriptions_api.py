@@ -1,0 +1,329 @@
+"""Webhook subscription routes (Zapier REST hooks) and delivery history.
+
+The signing secret leaves the API only in the responses of create and rotate-secret.
+A second create with the same target URL and event types is a 409 naming the existing id,
+so a subscribe retried by Zapier neither duplicates deliveries nor loses the original id.
+"""
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ingest import deliveries_table, events_table, subscriptions_table
+from ingest.clients import dynamodb_client
+from ingest.errors import MalformedRequest, PayloadTooLarge, ValidationFailed
+from ingest.ids import isoformat
+from ingest.models import EVENT_TYPE_PATTERN, Problem
+from ingest.observability import logger
+from ingest.settings import Settings, get_settings
+from processors.webhooks.ssrf import BlockedDestination, check_url
+
+MAX_URL_LENGTH = 2048
+MAX_EVENT_TYPES = 50
+EventTypeOrAll = Annotated[str, Field(min_length=1, max_length=128, pattern=rf"^\*$|{EVENT_TYPE_PATTERN}")]
+
+
+class SubscriptionIn(BaseModel):
+    """A subscribe request. `event_types` is deduplicated, order kept; `["*"]` means every type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target_url: str = Field(min_length=1, max_length=MAX_URL_LENGTH)
+    event_types: list[EventTypeOrAll] = Field(min_length=1, max_length=MAX_EVENT_TYPES)
+
+    @field_validator("target_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str) -> str:
+        try:
+            parts = urlsplit(value)
+        except ValueError as exc:
+            raise ValueError(f"not a URL: {exc}") from exc
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not carry credentials")
+        return value
+
+    @field_validator("event_types")
+    @classmethod
+    def _distinct_types(cls, value: list[str]) -> list[str]:
+        distinct = list(dict.fromkeys(value))
+        if subscriptions_table.ALL_EVENTS in distinct and len(distinct) > 1:
+            raise ValueError('"*" (every type) cannot be combined with other types')
+        return distinct
+
+
+class SubscriptionOut(BaseModel):
+    id: str
+    target_url: str
+    event_types: list[str]
+    status: subscriptions_table.SubscriptionStatus
+    disabled_reason: str | None = Field(description="Why deliveries stopped (e.g. the endpoint answered 410)")
+    failing_since: str | None = Field(description="Start of the current failure streak, if failing")
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def from_item(cls, item: subscriptions_table.SubscriptionItem) -> "SubscriptionOut":
+        return cls(
+            id=item.subscription_id,
+            target_url=item.target_url,
+            event_types=item.event_types,
+            status=item.status,
+            disabled_reason=item.disabled_reason,
+            failing_since=item.failing_since,
+            created_at=item.created_at,
+            updated_at=item.updated_at,
+        )
+
+
+class SubscriptionWithSecret(SubscriptionOut):
+    """Returned by create and rotate-secret only."""
+
+    secret: str = Field(description="Standard Webhooks signing secret (whsec_…); shown once")
+    previous_secret_expires_at: str | None = Field(
+        description="Until then deliveries are also signed with the previous secret"
+    )
+
+    @classmethod
+    def from_item(cls, item: subscriptions_table.SubscriptionItem) -> "SubscriptionWithSecret":
+        expires_at = item.previous_secret_expires_at
+        return cls(
+            **SubscriptionOut.from_item(item).model_dump(),
+            secret=item.secret,
+            previous_secret_expires_at=isoformat(datetime.fromtimestamp(expires_at, UTC))
+            if expires_at
+            else None,
+        )
+
+
+class SubscriptionList(BaseModel):
+    data: list[SubscriptionOut]
+
+
+class DeliveryOut(BaseModel):
+    event_id: str
+    subscription_id: str
+    target_url: str
+    state: deliveries_table.DeliveryState
+    attempts: list[deliveries_table.Attempt]
+    attempt_count: int
+    next_attempt_at: str | None
+    created_at: str
+    updated_at: str
+
+
+class DeliveryPage(BaseModel):
+    data: list[DeliveryOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` to fetch the next page; null at the end")
+
+
+JSON = "application/json"
+PROBLEM_JSON = "application/problem+json"
+
+router = APIGatewayHttpRouter()
+
+SubscriptionId = Annotated[str, Path(min_length=1, max_length=64, description="Subscription id (sub_…)")]
+EventId = Annotated[str, Path(min_length=26, max_length=26, description="Event ULID")]
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=2048)]
+
+
+def _problem_doc(description: str) -> OpenAPIResponse:
+    return {"description": description, "content": {PROBLEM_JSON: {"model": Problem}}}
+
+
+def _ok(model: type[BaseModel], description: str = "OK") -> OpenAPIResponse:
+    return {"description": description, "content": {JSON: {"model": model}}}
+
+
+PROBLEMS: dict[int, OpenAPIResponse] = {
+    400: _problem_doc("Malformed request"),
+    401: _problem_doc("Missing or unknown API key"),
+    404: _problem_doc("Not found (also for another tenant's id)"),
+    422: _problem_doc("Schema violation"),
+}
+
+
+def _json(status: int, model: BaseModel) -> Response[str]:
+    return Response(status_code=status, content_type=JSON, body=model.model_dump_json())
+
+
+def _tenant() -> str:
+    return str(router.context["tenant_id"])
+
+
+def _table() -> str:
+    return get_settings().subscriptions_table
+
+
+def parse_subscription(body: str, settings: Settings) -> SubscriptionIn:
+    """Validate a create request: size, JSON, schema, then the destination (SSRF) check."""
+    if len(body.encode()) > settings.max_body_bytes:
+        raise PayloadTooLarge(f"request body exceeds {settings.max_body_bytes} bytes")
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        raise MalformedRequest(f"request body is not valid JSON: {exc}") from exc
+    try:
+        request = SubscriptionIn.model_validate(document)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(part) for part in error["loc"]) or "body", "message": error["msg"]}
+            for error in exc.errors(include_url=False)
+        ]
+        raise ValidationFailed(
+            f"invalid {errors[0]['field']}: {errors[0]['message']}", errors=errors
+        ) from exc
+    try:
+        check_url(
+            request.target_url,
+            allow_loopback=settings.allow_loopback_webhooks,
+            require_https=not settings.is_local,
+        )
+    except BlockedDestination as exc:
+        raise ValidationFailed(
+            f"invalid target_url: {exc}", errors=[{"field": "target_url", "message": str(exc)}]
+        ) from exc
+    return request
+
+
+@router.post(
+    "/v1/subscriptions",
+    tags=["subscriptions"],
+    summary="Subscribe a webhook (Zapier REST hook subscribe)",
+    description=(
+        'Body: `{"target_url": "https://…", "event_types": ["order.created"]}` (`["*"]` for all). '
+        "The response carries the Standard Webhooks signing `secret`: the only time it is shown "
+        "(besides rotate-secret). The same target_url and event types again is a 409 whose "
+        "`subscription_id` names the existing subscription."
+    ),
+    responses={
+        201: _ok(SubscriptionWithSecret, "Subscribed"),
+        409: _problem_doc("Same target_url and event_types already subscribed"),
+        413: _problem_doc("Body too large"),
+        **PROBLEMS,
+    },
+    openapi_extensions={
+        "requestBody": {"required": True, "content": {JSON: {"schema": SubscriptionIn.model_json_schema()}}}
+    },
+)
+def create_subscription() -> Response[str]:
+    settings = get_settings()
+    request = parse_subscription(router.current_event.decoded_body or "", settings)
+    item = subscriptions_table.create_subscription(
+        dynamodb_client(), settings.subscriptions_table, _tenant(), request.target_url, request.event_types
+    )
+    logger.info(
+        "subscription created",
+        extra={"subscription_id": item.subscription_id, "event_types": item.event_types},
+    )
+    return _json(201, SubscriptionWithSecret.from_item(item))
+
+
+@router.get(
+    "/v1/subscriptions",
+    tags=["subscriptions"],
+    summary="List subscriptions (secrets are never listed)",
+    responses={200: _ok(SubscriptionList), **PROBLEMS},
+)
+def list_subscriptions() -> Response[str]:
+    items = subscriptions_table.list_subscriptions(dynamodb_client(), _table(), _tenant())
+    return _json(200, SubscriptionList(data=[SubscriptionOut.from_item(item) for item in items]))
+
+
+@router.get(
+    "/v1/subscriptions/<subscription_id>",
+    tags=["subscriptions"],
+    summary="One subscription (without its secret)",
+    responses={200: _ok(SubscriptionOut), **PROBLEMS},
+)
+def get_subscription(subscription_id: SubscriptionId) -> Response[str]:
+    item = subscriptions_table.get_subscription(dynamodb_client(), _table(), _tenant(), subscription_id)
+    return _json(200, SubscriptionOut.from_item(item))
+
+
+@router.delete(
+    "/v1/subscriptions/<subscription_id>",
+    tags=["subscriptions"],
+    summary="Unsubscribe (Zapier REST hook unsubscribe)",
+    responses={204: {"description": "Deleted"}, **PROBLEMS},
+)
+def delete_subscription(subscription_id: SubscriptionId) -> Response[str]:
+    subscriptions_table.delete_subscription(dynamodb_client(), _table(), _tenant(), subscription_id)
+    logger.info("subscription deleted", extra={"subscription_id": subscription_id})
+    return Response(status_code=204, content_type=None, body="")
+
+
+@router.post(
+    "/v1/subscriptions/<subscription_id>/enable",
+    tags=["subscriptions"],
+    summary="Re-enable a subscription (after an automatic disable)",
+    responses={200: _ok(SubscriptionOut), **PROBLEMS},
+)
+def enable_subscription(subscription_id: SubscriptionId) -> Response[str]:
+    item = subscriptions_table.enable(dynamodb_client(), _table(), _tenant(), subscription_id)
+    logger.info("subscription enabled", extra={"subscription_id": subscription_id})
+    return _json(200, SubscriptionOut.from_item(item))
+
+
+@router.post(
+    "/v1/subscriptions/<subscription_id>/rotate-secret",
+    tags=["subscriptions"],
+    summary="Issue a new signing secret; the previous one keeps signing for 24 h",
+    description=(
+        "The new `secret` is shown once. Until `previous_secret_expires_at`, deliveries carry "
+        "signatures with both secrets, so the receiver can switch at any time in that window."
+    ),
+    responses={200: _ok(SubscriptionWithSecret), **PROBLEMS},
+)
+def rotate_secret(subscription_id: SubscriptionId) -> Response[str]:
+    item = subscriptions_table.rotate_secret(
+        dynamodb_client(), _table(), _tenant(), subscription_id, datetime.now(UTC)
+    )
+    logger.info("subscription secret rotated", extra={"subscription_id": subscription_id})
+    return _json(200, SubscriptionWithSecret.from_item(item))
+
+
+@router.get(
+    "/v1/subscriptions/<subscription_id>/deliveries",
+    tags=["subscriptions"],
+    summary="A subscription's deliveries, newest event first, with every attempt",
+    responses={200: _ok(DeliveryPage), **PROBLEMS},
+)
+def subscription_deliveries(
+    subscription_id: SubscriptionId, limit: Limit = 50, cursor: Cursor = None
+) -> Response[str]:
+    settings, tenant_id = get_settings(), _tenant()
+    subscriptions_table.get_subscription(
+        dynamodb_client(), settings.subscriptions_table, tenant_id, subscription_id
+    )
+    items, next_cursor = deliveries_table.list_for_subscription(
+        dynamodb_client(), settings.deliveries_table, tenant_id, subscription_id, limit, cursor
+    )
+    return _json(200, DeliveryPage(data=[_delivery(item) for item in items], next_cursor=next_cursor))
+
+
+@router.get(
+    "/v1/events/<event_id>/deliveries",
+    tags=["events"],
+    summary="An event's deliveries (one per subscription), with every attempt",
+    responses={200: _ok(DeliveryPage), **PROBLEMS},
+)
+def event_deliveries(event_id: EventId) -> Response[str]:
+    settings, tenant_id = get_settings(), _tenant()
+    events_table.get_event(dynamodb_client(), settings.events_table, tenant_id, event_id)
+    items = deliveries_table.list_for_event(dynamodb_client(), settings.deliveries_table, tenant_id, event_id)
+    return _json(200, DeliveryPage(data=[_delivery(item) for item in items], next_cursor=None))
+
+
+def _delivery(item: deliveries_table.DeliveryItem) -> DeliveryOut:
+    fields: dict[str, Any] = item.model_dump(exclude={"tenant_id", "expires_at"})
+    return DeliveryOut.model_validate(fields)

@@ -1,0 +1,334 @@
+"""Data access for the `subscriptions` table: the only module that knows its item shape.
+
+Besides one item per subscription (SK `sub_<ULID>`), each subscription owns a guard item
+(SK `dedup#<sha256 of target_url and sorted event types>`) written in the same transaction,
+so two concurrent creates of the same subscription cannot both succeed.
+"""
+
+import base64
+import hashlib
+import secrets
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel
+
+from ingest.errors import DuplicateSubscription, StoreUnavailable, SubscriptionNotFound
+from ingest.ids import isoformat, new_event_id
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+ID_PREFIX = "sub_"
+GUARD_PREFIX = "dedup#"
+SECRET_PREFIX = "whsec_"  # noqa: S105  # the Standard Webhooks prefix, not a secret
+SECRET_BYTES = 32
+ALL_EVENTS = "*"
+
+SubscriptionStatus = Literal["active", "disabled"]
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class SubscriptionItem(BaseModel):
+    """A webhook subscription as stored. `secret` is the Standard Webhooks signing secret."""
+
+    tenant_id: str
+    subscription_id: str
+    target_url: str
+    event_types: list[str]
+    secret: str
+    previous_secret: str | None = None
+    previous_secret_expires_at: int | None = None
+    status: SubscriptionStatus = "active"
+    disabled_reason: str | None = None
+    failing_since: str | None = None
+    created_at: str
+    updated_at: str
+
+    def matches(self, event_type: str) -> bool:
+        return ALL_EVENTS in self.event_types or event_type in self.event_types
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """The secrets to sign with: the current one, plus the previous one during its grace period."""
+        expires_at = self.previous_secret_expires_at
+        if self.previous_secret and expires_at is not None and now.timestamp() < expires_at:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
+
+    def to_ddb(self) -> dict[str, Any]:
+        stored = self.model_dump(exclude_none=True)
+        return {name: _serializer.serialize(value) for name, value in stored.items()}
+
+    @classmethod
+    def from_ddb(cls, item: dict[str, Any]) -> "SubscriptionItem":
+        return cls.model_validate({name: _deserializer.deserialize(value) for name, value in item.items()})
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def guard_key(target_url: str, event_types: list[str]) -> str:
+    identity = "\n".join([target_url, *sorted(set(event_types))])
+    return GUARD_PREFIX + hashlib.sha256(identity.encode()).hexdigest()
+
+
+def _unavailable(operation: str, exc: Exception) -> StoreUnavailable:
+    return StoreUnavailable(f"subscriptions table {operation} failed: {type(exc).__name__}")
+
+
+def _key(tenant_id: str, subscription_id: str) -> dict[str, Any]:
+    return {"tenant_id": {"S": tenant_id}, "subscription_id": {"S": subscription_id}}
+
+
+def _not_found(subscription_id: str) -> SubscriptionNotFound:
+    return SubscriptionNotFound(f"no subscription {subscription_id}")
+
+
+def create_subscription(
+    client: "DynamoDBClient", table: str, tenant_id: str, target_url: str, event_types: list[str]
+) -> SubscriptionItem:
+    """Store a new active subscription with a fresh secret.
+
+    Raises DuplicateSubscription (carrying the existing id) when the tenant already has one
+    with the same target URL and the same set of event types.
+    """
+    now = isoformat(datetime.now(UTC))
+    item = SubscriptionItem(
+        tenant_id=tenant_id,
+        subscription_id=ID_PREFIX + new_event_id(datetime.now(UTC)),
+        target_url=target_url,
+        event_types=event_types,
+        secret=new_secret(),
+        created_at=now,
+        updated_at=now,
+    )
+    guard = guard_key(target_url, event_types)
+    new_item = "attribute_not_exists(subscription_id)"
+    try:
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": item.to_ddb(), "ConditionExpression": new_item}},
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {**_key(tenant_id, guard), "owner_id": {"S": item.subscription_id}},
+                        "ConditionExpression": new_item,
+                    }
+                },
+            ]
+        )
+    except client.exceptions.TransactionCanceledException as exc:
+        reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
+        if "ConditionalCheckFailed" not in reasons:
+            raise _unavailable("create", exc) from exc
+        existing = _guard_owner(client, table, tenant_id, guard)
+        raise DuplicateSubscription(
+            "a subscription with this target_url and these event_types exists", subscription_id=existing
+        ) from exc
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("create", exc) from exc
+    return item
+
+
+def _guard_owner(client: "DynamoDBClient", table: str, tenant_id: str, guard: str) -> str | None:
+    try:
+        response = client.get_item(TableName=table, Key=_key(tenant_id, guard), ConsistentRead=True)
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("read", exc) from exc
+    item = response.get("Item")
+    return item["owner_id"]["S"] if item else None
+
+
+def get_subscription(
+    client: "DynamoDBClient", table: str, tenant_id: str, subscription_id: str
+) -> SubscriptionItem:
+    if not subscription_id.startswith(ID_PREFIX):
+        raise _not_found(subscription_id)
+    try:
+        response = client.get_item(TableName=table, Key=_key(tenant_id, subscription_id), ConsistentRead=True)
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("read", exc) from exc
+    if "Item" not in response:
+        raise _not_found(subscription_id)
+    return SubscriptionItem.from_ddb(response["Item"])
+
+
+def _query(
+    client: "DynamoDBClient", table: str, tenant_id: str, *, active_only: bool
+) -> list[SubscriptionItem]:
+    params: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "tenant_id = :tenant AND begins_with(subscription_id, :prefix)",
+        "ExpressionAttributeValues": {":tenant": {"S": tenant_id}, ":prefix": {"S": ID_PREFIX}},
+        "ConsistentRead": True,
+    }
+    if active_only:
+        params["FilterExpression"] = "#status = :active"
+        params["ExpressionAttributeNames"] = {"#status": "status"}
+        params["ExpressionAttributeValues"][":active"] = {"S": "active"}
+    items: list[SubscriptionItem] = []
+    try:
+        for page in client.get_paginator("query").paginate(**params):
+            items.extend(SubscriptionItem.from_ddb(item) for item in page.get("Items", []))
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("query", exc) from exc
+    return items
+
+
+def list_subscriptions(client: "DynamoDBClient", table: str, tenant_id: str) -> list[SubscriptionItem]:
+    """Every subscription of a tenant, oldest first."""
+    return _query(client, table, tenant_id, active_only=False)
+
+
+def list_active(client: "DynamoDBClient", table: str, tenant_id: str) -> list[SubscriptionItem]:
+    """The tenant's subscriptions that receive deliveries (status `active`), oldest first."""
+    return _query(client, table, tenant_id, active_only=True)
+
+
+def delete_subscription(client: "DynamoDBClient", table: str, tenant_id: str, subscription_id: str) -> None:
+    """Delete a subscription and its duplicate guard together."""
+    item = get_subscription(client, table, tenant_id, subscription_id)
+    guard = guard_key(item.target_url, item.event_types)
+    try:
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Delete": {
+                        "TableName": table,
+                        "Key": _key(tenant_id, subscription_id),
+                        "ConditionExpression": "attribute_exists(subscription_id)",
+                    }
+                },
+                {
+                    "Delete": {
+                        "TableName": table,
+                        "Key": _key(tenant_id, guard),
+                        "ConditionExpression": "attribute_not_exists(owner_id) OR owner_id = :owner",
+                        "ExpressionAttributeValues": {":owner": {"S": subscription_id}},
+                    }
+                },
+            ]
+        )
+    except client.exceptions.TransactionCanceledException as exc:
+        reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            raise _not_found(subscription_id) from exc
+        raise _unavailable("delete", exc) from exc
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("delete", exc) from exc
+
+
+def _update(
+    client: "DynamoDBClient",
+    table: str,
+    tenant_id: str,
+    subscription_id: str,
+    expression: str,
+    values: dict[str, Any],
+    names: dict[str, str] | None = None,
+) -> SubscriptionItem:
+    """Apply `expression` to an existing subscription (404 when missing) and return the new item."""
+    if not subscription_id.startswith(ID_PREFIX):
+        raise _not_found(subscription_id)
+    params: dict[str, Any] = {
+        "TableName": table,
+        "Key": _key(tenant_id, subscription_id),
+        "UpdateExpression": expression,
+        "ConditionExpression": "attribute_exists(subscription_id)",
+        "ExpressionAttributeValues": {
+            **values,
+            ":updated_at": {"S": isoformat(datetime.now(UTC))},
+        },
+        "ReturnValues": "ALL_NEW",
+    }
+    if names:
+        params["ExpressionAttributeNames"] = names
+    try:
+        response = client.update_item(**params)
+    except client.exceptions.ConditionalCheckFailedException as exc:
+        raise _not_found(subscription_id) from exc
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("update", exc) from exc
+    return SubscriptionItem.from_ddb(response["Attributes"])
+
+
+def disable(client: "DynamoDBClient", table: str, tenant_id: str, subscription_id: str, reason: str) -> None:
+    _update(
+        client,
+        table,
+        tenant_id,
+        subscription_id,
+        "SET #status = :disabled, disabled_reason = :reason, updated_at = :updated_at",
+        {":disabled": {"S": "disabled"}, ":reason": {"S": reason}},
+        {"#status": "status"},
+    )
+
+
+def enable(client: "DynamoDBClient", table: str, tenant_id: str, subscription_id: str) -> SubscriptionItem:
+    """Reactivate a subscription and start a fresh failure streak."""
+    return _update(
+        client,
+        table,
+        tenant_id,
+        subscription_id,
+        "SET #status = :active, updated_at = :updated_at REMOVE disabled_reason, failing_since",
+        {":active": {"S": "active"}},
+        {"#status": "status"},
+    )
+
+
+def record_failure(
+    client: "DynamoDBClient", table: str, tenant_id: str, subscription_id: str, at: datetime
+) -> SubscriptionItem:
+    """Mark the start of a failure streak at `at` unless one is already running; return the item."""
+    return _update(
+        client,
+        table,
+        tenant_id,
+        subscription_id,
+        "SET failing_since = if_not_exists(failing_since, :at), updated_at = :updated_at",
+        {":at": {"S": isoformat(at)}},
+    )
+
+
+def record_success(client: "DynamoDBClient", table: str, tenant_id: str, subscription_id: str) -> None:
+    """End the current failure streak, if any (a no-op write is skipped)."""
+    try:
+        client.update_item(
+            TableName=table,
+            Key=_key(tenant_id, subscription_id),
+            UpdateExpression="REMOVE failing_since",
+            ConditionExpression="attribute_exists(failing_since)",
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("update", exc) from exc
+
+
+def rotate_secret(
+    client: "DynamoDBClient",
+    table: str,
+    tenant_id: str,
+    subscription_id: str,
+    now: datetime,
+    grace_seconds: int = 86400,
+) -> SubscriptionItem:
+    """Issue a new secret; the current one stays valid (signed alongside) for `grace_seconds`."""
+    return _update(
+        client,
+        table,
+        tenant_id,
+        subscription_id,
+        "SET previous_secret = secret, secret = :secret, previous_secret_expires_at = :expires_at, "
+        "updated_at = :updated_at",
+        {
+            ":secret": {"S": new_secret()},
+            ":expires_at": {"N": str(int(now.timestamp()) + grace_seconds)},
+        },
+    )

@@ -1,0 +1,1 @@
+"""Fanout: delivers each new event to every matching subscriber webhook."""

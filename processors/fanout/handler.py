@@ -1,0 +1,30 @@
+"""Fanout Lambda: DynamoDB stream (INSERT) -> signed webhook deliveries."""
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ingest.observability import logger, metrics, tracer
+from ingest.settings import get_settings
+from processors.fanout.logic import SubscriptionCache, fan_out
+from processors.webhooks.delivery import default_deliverer
+
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@lru_cache(maxsize=1)
+def subscription_cache() -> SubscriptionCache:
+    return SubscriptionCache(ttl=get_settings().subscription_cache_seconds)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    outcome = fan_out(event.get("Records", []), default_deliverer(), subscription_cache())
+    return process_partial_response(
+        event=event, record_handler=outcome.check, processor=processor, context=context
+    )

@@ -1,0 +1,1 @@
+"""Retry: re-attempts failed webhook deliveries on the retry schedule."""

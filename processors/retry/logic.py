@@ -1,0 +1,127 @@
+"""Re-attempt deliveries from the retry queue.
+
+A message names one delivery attempt and when it is due. Delays beyond SQS's 15-minute limit
+are chained: a message that arrives early is re-enqueued for the remaining time. A message is
+skipped when its subscription is gone or disabled, its event expired, or its attempt was
+already made (a duplicate); it fails (and SQS redelivers it) only when the pipeline fails or
+the attempt before it has not been recorded yet.
+"""
+
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import ValidationError
+
+from ingest import events_table
+from ingest.deliveries_table import get_delivery
+from ingest.errors import (
+    DeliveryConflict,
+    DeliveryNotFound,
+    EventNotFound,
+    MalformedRequest,
+    SubscriptionNotFound,
+    TriggersError,
+)
+from ingest.observability import logger
+from ingest.subscriptions_table import get_subscription
+from processors.webhooks.delivery import Deliverer, Outcome, count
+from processors.webhooks.queues import RetryMessage, schedule_retry
+
+EARLY_TOLERANCE = timedelta(seconds=1)
+
+
+def retry_delivery(deliverer: Deliverer, message: RetryMessage) -> Outcome:
+    settings = deliverer.settings
+    now = deliverer.clock()
+    context = {
+        "event_id": message.event_id,
+        "subscription_id": message.subscription_id,
+        "tenant_id": message.tenant_id,
+        "attempt": message.attempt,
+    }
+    if message.due_at - now > EARLY_TOLERANCE:
+        schedule_retry(deliverer.sqs, settings.retry_queue_url, message, now)
+        logger.info("retry not due yet; re-enqueued", extra={**context, "due_at": message.due_at.isoformat()})
+        return "skipped"
+    try:
+        subscription = get_subscription(
+            deliverer.dynamodb, settings.subscriptions_table, message.tenant_id, message.subscription_id
+        )
+        delivery = get_delivery(
+            deliverer.dynamodb, settings.deliveries_table, message.event_id, message.subscription_id
+        )
+        event = events_table.get_event(
+            deliverer.dynamodb, settings.events_table, message.tenant_id, message.event_id
+        )
+    except (SubscriptionNotFound, DeliveryNotFound, EventNotFound) as exc:
+        logger.info(
+            "retry skipped: delivery no longer exists", extra={**context, "reason": type(exc).__name__}
+        )
+        return "skipped"
+    if subscription.status != "active" or delivery.tenant_id != message.tenant_id:
+        logger.info("retry skipped: subscription disabled", extra=context)
+        return "skipped"
+    if delivery.is_terminal or delivery.attempt_count >= message.attempt:
+        logger.info("retry skipped: attempt already made", extra={**context, "state": delivery.state})
+        return "skipped"
+    if delivery.attempt_count < message.attempt - 1:
+        raise DeliveryConflict(f"attempt {message.attempt - 1} of this delivery is not recorded yet")
+    count("WebhookRetryAttempted")
+    outcome, _ = deliverer.attempt(event, subscription, delivery)
+    if outcome == "delivered" and event.status == "pending":
+        events_table.set_status(
+            deliverer.dynamodb, settings.events_table, event.tenant_id, event.event_id, "delivered"
+        )
+    return outcome
+
+
+@dataclass
+class RetryBatch:
+    """Errors by SQS message id; `check` raises them for BatchProcessor."""
+
+    errors: dict[str, Exception] = field(default_factory=dict)
+
+    def check(self, record: SQSRecord) -> None:
+        error = self.errors.get(record.message_id)
+        if error is not None:
+            raise error
+
+
+def _retry_record(deliverer: Deliverer, record: Mapping[str, Any]) -> Exception | None:
+    try:
+        message = RetryMessage.model_validate_json(record.get("body", ""))
+    except ValidationError as exc:
+        count("MalformedRetryMessage")
+        logger.error("retry message is malformed", extra={"message_id": record.get("messageId")})
+        return MalformedRequest(f"retry message is malformed: {exc.error_count()} errors")
+    try:
+        retry_delivery(deliverer, message)
+    except TriggersError as exc:
+        logger.error(
+            "retry pipeline failed; SQS will redeliver",
+            extra={
+                "event_id": message.event_id,
+                "subscription_id": message.subscription_id,
+                "error": exc.detail,
+            },
+        )
+        return exc
+    return None
+
+
+def retry_batch(records: Iterable[Mapping[str, Any]], deliverer: Deliverer) -> RetryBatch:
+    """Process a batch of retry messages concurrently (a hanging endpoint delays only its own)."""
+    records = list(records)
+    batch = RetryBatch()
+    if not records:
+        return batch
+    with ThreadPoolExecutor(max_workers=min(deliverer.settings.fanout_max_workers, len(records))) as pool:
+        results = list(pool.map(lambda record: _retry_record(deliverer, record), records))
+    for record, error in zip(records, results, strict=True):
+        if error is not None:
+            batch.errors[str(record.get("messageId", ""))] = error
+    return batch

@@ -1,0 +1,304 @@
+"""One delivery attempt and its consequences, shared by the fanout and retry functions.
+
+Order of writes (so that a crash or a retried batch never loses a delivery): the retry message or
+DLQ message is sent first, then the attempt is recorded with a conditional write. A crash in
+between means the attempt is made again (at-least-once; receivers deduplicate on `webhook-id`),
+never that it is forgotten.
+"""
+
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Literal, NamedTuple
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from ingest import subscriptions_table
+from ingest.clients import dynamodb_client, sqs_client
+from ingest.deliveries_table import Attempt, DeliveryItem, DeliveryState, record_attempt
+from ingest.errors import DeliveryConflict, SubscriptionNotFound
+from ingest.events_table import EventItem
+from ingest.observability import logger, metrics
+from ingest.settings import Settings, get_settings
+from ingest.subscriptions_table import SubscriptionItem
+from processors.webhooks.queues import DeadLetter, RetryMessage, dead_letter, schedule_retry
+from processors.webhooks.schedule import due_at, next_delay, parse_retry_after, parse_schedule
+from processors.webhooks.signing import envelope, signed_headers
+from processors.webhooks.ssrf import BlockedDestination, check_url
+from processors.webhooks.transport import Response, Sender, TransportSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
+
+Outcome = Literal["delivered", "gone", "retrying", "failed", "skipped"]
+
+
+class AttemptResult(NamedTuple):
+    outcome: Outcome
+    response: Response
+
+
+_metrics_lock = threading.Lock()
+
+
+def count(name: str) -> None:
+    """Add 1 to a metric; safe from the fanout worker threads."""
+    with _metrics_lock:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+def transport_settings(settings: Settings) -> TransportSettings:
+    return TransportSettings(
+        connect_timeout=settings.webhook_connect_timeout_seconds,
+        read_timeout=settings.webhook_read_timeout_seconds,
+        response_cap=settings.webhook_response_cap_bytes,
+        max_connections_per_host=settings.webhook_max_connections_per_host,
+    )
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Deliverer:
+    """What a delivery attempt needs: clients, settings, the HTTP sender, a clock."""
+
+    dynamodb: "DynamoDBClient"
+    sqs: "SQSClient"
+    settings: Settings
+    sender: Sender
+    clock: Callable[[], datetime] = utc_now
+    rng: random.Random = field(default_factory=random.Random)
+
+    def send(self, subscription: SubscriptionItem, event: EventItem, body: str, at: datetime) -> Response:
+        try:
+            target = check_url(
+                subscription.target_url,
+                allow_loopback=self.settings.allow_loopback_webhooks,
+                require_https=not self.settings.is_local,
+            )
+        except BlockedDestination as exc:
+            return Response(None, 0, error=f"BlockedDestination: {exc}")
+        headers = signed_headers(event.event_id, body, subscription.signing_secrets(at), at)
+        return self.sender.post(target, body.encode(), headers)
+
+    def attempt(
+        self,
+        event: EventItem,
+        subscription: SubscriptionItem,
+        delivery: DeliveryItem,
+        *,
+        not_sent_because: str | None = None,
+    ) -> AttemptResult:
+        """Make attempt number `delivery.attempt_count + 1` and record what follows from it.
+
+        With `not_sent_because`, nothing is sent: the attempt is recorded as failed with that
+        reason (fanout uses it for an endpoint that already failed to answer in this batch).
+        """
+        now = self.clock()
+        body = envelope(event)
+        number = delivery.attempt_count + 1
+        context = {
+            "event_id": event.event_id,
+            "subscription_id": subscription.subscription_id,
+            "tenant_id": event.tenant_id,
+            "attempt": number,
+        }
+        if not_sent_because is None:
+            response = self.send(subscription, event, body, now)
+        else:
+            response = Response(None, 0, error=f"not sent: {not_sent_because}")
+        attempt = Attempt(
+            at=now.isoformat(),
+            status_code=response.status_code,
+            latency_ms=response.latency_ms,
+            error=_attempt_error(response),
+        )
+        logger.info(
+            "webhook attempt",
+            extra={
+                **context,
+                "status_code": response.status_code,
+                "latency_ms": response.latency_ms,
+                "failure": response.failure_kind,
+            },
+        )
+        if response.ok:
+            outcome = self._delivered(subscription, delivery, attempt, now, context)
+        elif response.status_code == 410:
+            outcome = self._gone(subscription, delivery, attempt, now, context)
+        else:
+            count("WebhookAttemptFailed")
+            outcome = self._failed(event, subscription, delivery, attempt, response, body, now, context)
+        return AttemptResult(outcome, response)
+
+    def _record(
+        self,
+        delivery: DeliveryItem,
+        attempt: Attempt,
+        state: DeliveryState,
+        now: datetime,
+        context: dict[str, object],
+        next_attempt_at: str | None = None,
+    ) -> bool:
+        try:
+            record_attempt(
+                self.dynamodb,
+                self.settings.deliveries_table,
+                event_id=delivery.event_id,
+                subscription_id=delivery.subscription_id,
+                attempt=attempt,
+                expected_count=delivery.attempt_count,
+                state=state,
+                next_attempt_at=next_attempt_at,
+                now=now,
+            )
+        except DeliveryConflict:
+            logger.warning("delivery attempt already recorded by another writer", extra=context)
+            return False
+        return True
+
+    def _delivered(
+        self,
+        subscription: SubscriptionItem,
+        delivery: DeliveryItem,
+        attempt: Attempt,
+        now: datetime,
+        context: dict[str, object],
+    ) -> Outcome:
+        if not self._record(delivery, attempt, "delivered", now, context):
+            return "skipped"
+        count("WebhookDelivered")
+        self._subscription_call(subscriptions_table.record_success, subscription)
+        return "delivered"
+
+    def _gone(
+        self,
+        subscription: SubscriptionItem,
+        delivery: DeliveryItem,
+        attempt: Attempt,
+        now: datetime,
+        context: dict[str, object],
+    ) -> Outcome:
+        recorded = self._record(delivery, attempt, "gone", now, context)
+        self._disable(subscription, "endpoint answered 410 Gone", context)
+        return "gone" if recorded else "skipped"
+
+    def _failed(
+        self,
+        event: EventItem,
+        subscription: SubscriptionItem,
+        delivery: DeliveryItem,
+        attempt: Attempt,
+        response: Response,
+        body: str,
+        now: datetime,
+        context: dict[str, object],
+    ) -> Outcome:
+        failing = self._subscription_call(subscriptions_table.record_failure, subscription, now)
+        since = _failing_since(failing)
+        if since is not None and (now - since).total_seconds() >= self.settings.disable_after_failing_seconds:
+            reason = f"endpoint failing continuously since {since.isoformat()}"
+            self._dead_letter(
+                event, delivery, attempt, body, now, f"subscription disabled: {reason}", context
+            )
+            self._disable(subscription, reason, context)
+            return "failed"
+        delay = next_delay(
+            parse_schedule(self.settings.retry_schedule),
+            delivery.attempt_count + 1,
+            jitter_ratio=self.settings.retry_jitter_ratio,
+            retry_after=parse_retry_after(response.retry_after, now),
+            retry_after_cap=self.settings.retry_after_cap_seconds,
+            rng=self.rng,
+        )
+        if delay is None:
+            self._dead_letter(event, delivery, attempt, body, now, "retry schedule exhausted", context)
+            return "failed"
+        due = due_at(now, delay)
+        message = RetryMessage(
+            tenant_id=event.tenant_id,
+            event_id=event.event_id,
+            subscription_id=subscription.subscription_id,
+            attempt=delivery.attempt_count + 2,
+            due_at=due,
+        )
+        schedule_retry(self.sqs, self.settings.retry_queue_url, message, now)
+        if not self._record(delivery, attempt, "retrying", now, context, next_attempt_at=due.isoformat()):
+            return "skipped"
+        count("WebhookRetryScheduled")
+        logger.info("webhook retry scheduled", extra={**context, "due_at": due.isoformat()})
+        return "retrying"
+
+    def _dead_letter(
+        self,
+        event: EventItem,
+        delivery: DeliveryItem,
+        attempt: Attempt,
+        body: str,
+        now: datetime,
+        reason: str,
+        context: dict[str, object],
+    ) -> None:
+        letter = DeadLetter(
+            reason=reason,
+            tenant_id=event.tenant_id,
+            event_id=event.event_id,
+            subscription_id=delivery.subscription_id,
+            target_url=delivery.target_url,
+            attempts=[*delivery.attempts, attempt],
+            dead_lettered_at=now.isoformat(),
+        )
+        dead_letter(self.sqs, self.settings.delivery_dlq_url, letter, body)
+        if self._record(delivery, attempt, "failed", now, context):
+            count("WebhookDeadLettered")
+            logger.warning("webhook delivery dead-lettered", extra={**context, "reason": reason})
+
+    def _disable(self, subscription: SubscriptionItem, reason: str, context: dict[str, object]) -> None:
+        self._subscription_call(subscriptions_table.disable, subscription, reason)
+        count("SubscriptionDisabled")
+        logger.warning("subscription disabled", extra={**context, "reason": reason})
+
+    def _subscription_call(
+        self, operation: Callable[..., SubscriptionItem | None], subscription: SubscriptionItem, *args: object
+    ) -> SubscriptionItem | None:
+        """Update the subscription; one deleted in the meantime needs no update."""
+        try:
+            return operation(
+                self.dynamodb,
+                self.settings.subscriptions_table,
+                subscription.tenant_id,
+                subscription.subscription_id,
+                *args,
+            )
+        except SubscriptionNotFound:
+            return None
+
+
+def _attempt_error(response: Response) -> str | None:
+    if response.error is not None:
+        return response.error
+    if response.ok:
+        return None
+    return (
+        f"HTTP {response.status_code}: {response.body}" if response.body else f"HTTP {response.status_code}"
+    )
+
+
+def _failing_since(subscription: SubscriptionItem | None) -> datetime | None:
+    if subscription is None or subscription.failing_since is None:
+        return None
+    since = datetime.fromisoformat(subscription.failing_since)
+    return since if since.tzinfo else since.replace(tzinfo=UTC)
+
+
+@lru_cache(maxsize=1)
+def default_deliverer() -> Deliverer:
+    """The process-wide deliverer (clients and connection pools reused across invocations)."""
+    settings = get_settings()
+    return Deliverer(dynamodb_client(), sqs_client(), settings, Sender(transport_settings(settings)))

@@ -1,0 +1,313 @@
+"""The retry handler: re-attempts from the retry queue, DLQ, auto-disable (moto + real receivers)."""
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import svix.webhooks
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from pytest_httpserver import HTTPServer
+
+from devtools.lambda_context import LocalLambdaContext
+from ingest.subscriptions_table import delete_subscription, disable, record_failure
+from processors.fanout.handler import lambda_handler as fanout_handler
+from processors.retry.handler import lambda_handler as retry_handler
+from processors.webhooks.queues import RetryMessage
+from tests.unit.webhooks_support import STAGE_TABLE, Webhooks, body, clear_webhook_caches, sqs_event
+
+Receiver = Callable[[], HTTPServer]
+SUBSCRIPTIONS = STAGE_TABLE.format("subscriptions")
+
+
+def fan_out(webhooks: Webhooks, context: LocalLambdaContext, *events: Any) -> None:
+    assert dict(fanout_handler(webhooks.stream_event(*events), context)) == {"batchItemFailures": []}
+
+
+def run_retries(webhooks: Webhooks, context: LocalLambdaContext, count: int = 1) -> dict[str, Any]:
+    messages = webhooks.receive(webhooks.retry_queue_url, count)
+    assert len(messages) == count
+    return dict(retry_handler(sqs_event(messages), context))
+
+
+def test_failed_delivery_is_retried_and_delivered_once(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    # Given
+    server = receiver()
+    server.expect_ordered_request("/hook").respond_with_data("busy", status=500)
+    server.expect_ordered_request("/hook").respond_with_data("ok")
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    event = webhooks.put_event("t1")
+    fan_out(webhooks, lambda_context, event)
+
+    # When
+    result = run_retries(webhooks, lambda_context)
+
+    # Then
+    assert result == {"batchItemFailures": []}
+    assert len(server.log) == 2
+    assert {request.headers["webhook-id"] for request, _ in server.log} == {event.event_id}
+    for request, _ in server.log:
+        svix.webhooks.Webhook(subscription.secret).verify(
+            request.get_data(as_text=True), dict(request.headers)
+        )
+    delivery = webhooks.delivery(event, subscription)
+    assert (delivery.state, [a.status_code for a in delivery.attempts]) == ("delivered", [500, 200])
+    assert webhooks.event(event).status == "delivered"
+    assert webhooks.subscription(subscription).failing_since is None
+    assert webhooks.queued(webhooks.retry_queue_url) == 0
+
+
+def test_duplicate_retry_message_sends_once(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    server = receiver()
+    server.expect_ordered_request("/hook").respond_with_data("busy", status=500)
+    server.expect_ordered_request("/hook").respond_with_data("ok")
+    webhooks.put_event("t1")
+    webhooks.subscribe("t1", server.url_for("/hook"))
+    fan_out(webhooks, lambda_context, webhooks.put_event("t1"))
+    [message] = webhooks.receive(webhooks.retry_queue_url)
+    duplicate = {**message, "MessageId": "duplicate-id"}
+
+    result = dict(retry_handler(sqs_event([message]), lambda_context))
+    again = dict(retry_handler(sqs_event([duplicate]), lambda_context))
+
+    assert result == again == {"batchItemFailures": []}
+    assert len(server.log) == 2
+
+
+def test_exhausted_schedule_goes_to_dlq_with_full_context(
+    webhooks: Webhooks,
+    receiver: Receiver,
+    lambda_context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given: one retry only, and an endpoint that always fails
+    monkeypatch.setenv("RETRY_SCHEDULE", "1s")
+    clear_webhook_caches()
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("still down", status=503)
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    payload = '{ "order" : 42,  "note": "caf\\u00e9" }'
+    event = webhooks.put_event("t1", payload=payload)
+    fan_out(webhooks, lambda_context, event)
+
+    # When
+    result = run_retries(webhooks, lambda_context)
+
+    # Then
+    assert result == {"batchItemFailures": []}
+    [letter] = webhooks.receive(webhooks.dlq_url)
+    dead = body(letter)
+    assert dead["reason"] == "retry schedule exhausted"
+    assert (dead["tenant_id"], dead["event_id"], dead["subscription_id"], dead["target_url"]) == (
+        "t1",
+        event.event_id,
+        subscription.subscription_id,
+        server.url_for("/hook"),
+    )
+    assert [a["status_code"] for a in dead["attempts"]] == [503, 503]
+    assert dead["attempts"][0]["error"] == "HTTP 503: still down"
+    assert dead["envelope"]["id"] == event.event_id
+    assert letter["Body"].endswith(',"data":' + payload + "}}")
+    assert webhooks.delivery(event, subscription).state == "failed"
+    assert webhooks.queued(webhooks.retry_queue_url) == 0
+
+
+def test_retry_for_disabled_subscription_is_skipped(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("down", status=500)
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    fan_out(webhooks, lambda_context, webhooks.put_event("t1"))
+    disable(webhooks.dynamodb, SUBSCRIPTIONS, "t1", subscription.subscription_id, "by test")
+
+    result = run_retries(webhooks, lambda_context)
+
+    assert result == {"batchItemFailures": []}
+    assert len(server.log) == 1
+
+
+def test_retry_for_deleted_subscription_is_skipped(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("down", status=500)
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    fan_out(webhooks, lambda_context, webhooks.put_event("t1"))
+    delete_subscription(webhooks.dynamodb, SUBSCRIPTIONS, "t1", subscription.subscription_id)
+
+    result = run_retries(webhooks, lambda_context)
+
+    assert result == {"batchItemFailures": []}
+    assert len(server.log) == 1
+
+
+def test_message_not_yet_due_is_re_enqueued_without_sending(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    # Given: a message for an attempt due in 2 hours (beyond SQS's 15-minute delay)
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("ok")
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    event = webhooks.put_event("t1")
+    message = RetryMessage(
+        tenant_id="t1",
+        event_id=event.event_id,
+        subscription_id=subscription.subscription_id,
+        attempt=2,
+        due_at=datetime.now(UTC) + timedelta(hours=2),
+    )
+    webhooks.sqs.send_message(QueueUrl=webhooks.retry_queue_url, MessageBody=message.model_dump_json())
+
+    # When
+    result = run_retries(webhooks, lambda_context)
+
+    # Then: it is back on the queue, delayed, and nothing was sent
+    assert result == {"batchItemFailures": []}
+    assert server.log == []
+    assert webhooks.queued(webhooks.retry_queue_url) == 1
+    assert webhooks.receive(webhooks.retry_queue_url, timeout=2) == []
+
+
+def test_malformed_retry_message_fails_alone(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    server = receiver()
+    server.expect_ordered_request("/hook").respond_with_data("busy", status=500)
+    server.expect_ordered_request("/hook").respond_with_data("ok")
+    webhooks.subscribe("t1", server.url_for("/hook"))
+    fan_out(webhooks, lambda_context, webhooks.put_event("t1"))
+    for garbage in ("not json", json.dumps({"attempt": 0}), "x" * 300_000):
+        webhooks.sqs.send_message(QueueUrl=webhooks.retry_queue_url, MessageBody=garbage[:200_000])
+
+    messages = webhooks.receive(webhooks.retry_queue_url, 4)
+    result = dict(retry_handler(sqs_event(messages), lambda_context))
+
+    failed = {item["itemIdentifier"] for item in result["batchItemFailures"]}
+    good = [m["MessageId"] for m in messages if m["Body"].startswith('{"tenant_id"')]
+    assert len(failed) == 3 and good[0] not in failed
+    assert len(server.log) == 2
+
+
+def test_retry_arriving_before_previous_attempt_is_recorded_fails_for_redelivery(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("down", status=500)
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    event = webhooks.put_event("t1")
+    fan_out(webhooks, lambda_context, event)
+    [message] = webhooks.receive(webhooks.retry_queue_url)
+    ahead = {**message, "Body": json.dumps({**body(message), "attempt": 3})}
+
+    with pytest.raises(BatchProcessingError, match="not recorded yet"):
+        retry_handler(sqs_event([ahead]), lambda_context)
+
+    assert len(server.log) == 1
+    assert webhooks.delivery(event, subscription).attempt_count == 1
+
+
+def test_endpoint_failing_for_too_long_is_disabled_and_dead_lettered(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    # Given: a failure streak that started six days ago (the default limit is five)
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("down", status=500)
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    record_failure(
+        webhooks.dynamodb,
+        SUBSCRIPTIONS,
+        "t1",
+        subscription.subscription_id,
+        datetime.now(UTC) - timedelta(days=6),
+    )
+    event = webhooks.put_event("t1")
+
+    # When
+    fan_out(webhooks, lambda_context, event)
+
+    # Then
+    stored = webhooks.subscription(subscription)
+    assert stored.status == "disabled"
+    assert stored.disabled_reason is not None and "failing continuously" in stored.disabled_reason
+    assert webhooks.delivery(event, subscription).state == "failed"
+    [letter] = webhooks.receive(webhooks.dlq_url)
+    assert body(letter)["reason"].startswith("subscription disabled")
+    assert webhooks.queued(webhooks.retry_queue_url) == 0
+
+
+def test_success_resets_the_failure_clock(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("ok")
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    record_failure(
+        webhooks.dynamodb,
+        SUBSCRIPTIONS,
+        "t1",
+        subscription.subscription_id,
+        datetime.now(UTC) - timedelta(days=1),
+    )
+
+    fan_out(webhooks, lambda_context, webhooks.put_event("t1"))
+
+    assert webhooks.subscription(subscription).failing_since is None
+
+
+def test_retry_after_is_honoured(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("", status=429, headers={"Retry-After": "600"})
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    event = webhooks.put_event("t1")
+    before = datetime.now(UTC)
+
+    fan_out(webhooks, lambda_context, event)
+
+    next_attempt = datetime.fromisoformat(str(webhooks.delivery(event, subscription).next_attempt_at))
+    assert next_attempt >= before + timedelta(seconds=600)
+
+
+def test_retry_message_naming_another_tenant_is_skipped(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("down", status=500)
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    event = webhooks.put_event("t1")
+    fan_out(webhooks, lambda_context, event)
+    [message] = webhooks.receive(webhooks.retry_queue_url)
+    forged = {**message, "Body": json.dumps({**body(message), "tenant_id": "t2"})}
+
+    result = dict(retry_handler(sqs_event([forged]), lambda_context))
+
+    assert result == {"batchItemFailures": []}
+    assert len(server.log) == 1
+    assert webhooks.delivery(event, subscription).attempt_count == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"due_at": "2026-01-01T00:00:00"}, {"attempt": 1}, {"event_id": ""}, {"due_at": "tomorrow"}],
+)
+def test_retry_message_with_invalid_fields_is_rejected(
+    change: dict[str, Any], webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("down", status=500)
+    webhooks.subscribe("t1", server.url_for("/hook"))
+    fan_out(webhooks, lambda_context, webhooks.put_event("t1"))
+    [message] = webhooks.receive(webhooks.retry_queue_url)
+    invalid = {**message, "Body": json.dumps({**body(message), **change})}
+
+    with pytest.raises(BatchProcessingError, match="malformed"):
+        retry_handler(sqs_event([invalid]), lambda_context)
+
+    assert len(server.log) == 1

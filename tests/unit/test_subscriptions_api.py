@@ -1,0 +1,414 @@
+"""The subscription routes through the real Lambda handler with API Gateway HTTP API v2 events."""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from standardwebhooks import Webhook
+
+from devtools.apiserver import http_api_event
+from devtools.lambda_context import LocalLambdaContext
+from ingest import deliveries_table, subscriptions_table
+from ingest.api_keys_table import create_api_key
+from ingest.deliveries_table import Attempt
+from ingest.handler import lambda_handler
+from ingest.settings import get_settings
+
+API_KEYS_TABLE = "triggers-test-api-keys"
+DELIVERIES_TABLE = "triggers-test-deliveries"
+URL = "https://93.184.215.14/hooks/zap-1"
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+Call = Callable[..., Reply]
+
+
+@pytest.fixture
+def tenant_call(dynamodb: Any, lambda_context: LocalLambdaContext) -> Callable[[str], Call]:
+    """Factory: a caller authenticated as a fresh API key of `tenant_id`."""
+
+    def for_tenant(tenant_id: str) -> Call:
+        api_key = create_api_key(dynamodb, API_KEYS_TABLE, tenant_id)
+
+        def call(
+            method: str, path: str, body: Any = None, *, raw: str | None = None, auth: str | None = None
+        ) -> Reply:
+            text = raw if raw is not None else ("" if body is None else json.dumps(body))
+            headers = {"authorization": auth if auth is not None else f"Bearer {api_key}"}
+            if text:
+                headers["content-type"] = "application/json"
+            event = http_api_event(method, path, headers, text.encode(), "127.0.0.1")
+            response = lambda_handler(event, lambda_context)
+            return Reply(response["statusCode"], response.get("headers", {}), response.get("body", ""))
+
+        return call
+
+    return for_tenant
+
+
+@pytest.fixture
+def call(tenant_call: Callable[[str], Call]) -> Call:
+    return tenant_call("tenant-a")
+
+
+@pytest.fixture
+def created(call: Call) -> dict[str, Any]:
+    reply = call("POST", "/v1/subscriptions", {"target_url": URL, "event_types": ["order.created"]})
+    assert reply.status == 201, reply.text
+    return dict(reply.json())
+
+
+def assert_problem(reply: Reply, status: int, slug: str) -> dict[str, Any]:
+    assert reply.status == status, reply.text
+    assert reply.headers["Content-Type"] == "application/problem+json"
+    problem = dict(reply.json())
+    assert problem["type"].endswith("/" + slug)
+    return problem
+
+
+# create
+
+
+def test_create_returns_id_and_signing_secret(created: dict[str, Any]) -> None:
+    assert created["id"].startswith("sub_")
+    assert created["secret"].startswith("whsec_")
+    assert (created["target_url"], created["event_types"], created["status"]) == (
+        URL,
+        ["order.created"],
+        "active",
+    )
+
+
+def test_created_secret_signs_standard_webhooks(created: dict[str, Any]) -> None:
+    webhook = Webhook(created["secret"])
+    now = datetime.now(UTC)
+    signature = webhook.sign("msg_1", now, '{"a":1}')
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+    }
+    assert webhook.verify('{"a":1}', headers) == {"a": 1}
+
+
+def test_create_deduplicates_event_types_keeping_order(call: Call) -> None:
+    reply = call("POST", "/v1/subscriptions", {"target_url": URL, "event_types": ["b.x", "a.y", "b.x"]})
+    assert reply.json()["event_types"] == ["b.x", "a.y"]
+
+
+def test_create_accepts_star_for_every_type(call: Call) -> None:
+    reply = call("POST", "/v1/subscriptions", {"target_url": URL, "event_types": ["*"]})
+    assert (reply.status, reply.json()["event_types"]) == (201, ["*"])
+
+
+def test_duplicate_create_is_409_naming_the_existing_subscription(
+    call: Call, created: dict[str, Any]
+) -> None:
+    reply = call("POST", "/v1/subscriptions", {"target_url": URL, "event_types": ["order.created"]})
+    problem = assert_problem(reply, 409, "duplicate-subscription")
+    assert problem["subscription_id"] == created["id"]
+    assert created["secret"] not in reply.text
+    assert len(call("GET", "/v1/subscriptions").json()["data"]) == 1
+
+
+def test_create_without_key_is_401(call: Call) -> None:
+    reply = call("POST", "/v1/subscriptions", {"target_url": URL, "event_types": ["*"]}, auth="")
+    assert_problem(reply, 401, "unauthorized")
+
+
+def test_create_with_unknown_key_is_401(call: Call) -> None:
+    reply = call(
+        "POST", "/v1/subscriptions", {"target_url": URL, "event_types": ["*"]}, auth="Bearer trg_nope"
+    )
+    assert_problem(reply, 401, "unauthorized")
+
+
+def test_unauthorised_create_stores_nothing(call: Call) -> None:
+    call("POST", "/v1/subscriptions", {"target_url": URL, "event_types": ["*"]}, auth="Bearer trg_nope")
+    assert call("GET", "/v1/subscriptions").json() == {"data": []}
+
+
+def test_malformed_json_is_400(call: Call) -> None:
+    assert_problem(call("POST", "/v1/subscriptions", raw='{"target_url": '), 400, "malformed-request")
+
+
+def test_oversized_body_is_413(call: Call) -> None:
+    body = json.dumps({"target_url": URL, "event_types": ["*"], "pad": "x" * 2_000_000})
+    assert_problem(call("POST", "/v1/subscriptions", raw=body), 413, "payload-too-large")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ([], "body"),
+        ({"event_types": ["*"]}, "target_url"),
+        ({"target_url": URL}, "event_types"),
+        ({"target_url": URL, "event_types": []}, "event_types"),
+        ({"target_url": URL, "event_types": "order.created"}, "event_types"),
+        ({"target_url": URL, "event_types": ["bad type!"]}, "event_types.0"),
+        ({"target_url": URL, "event_types": ["a." + "x" * 200]}, "event_types.0"),
+        ({"target_url": URL, "event_types": ["*", "order.created"]}, "event_types"),
+        ({"target_url": URL, "event_types": [f"t{i}" for i in range(51)]}, "event_types"),
+        ({"target_url": URL, "event_types": ["*"], "secret": "whsec_mine"}, "secret"),
+        ({"target_url": "/relative/path", "event_types": ["*"]}, "target_url"),
+        ({"target_url": "ftp://93.184.215.14/x", "event_types": ["*"]}, "target_url"),
+        ({"target_url": "https://user:pw@93.184.215.14/x", "event_types": ["*"]}, "target_url"),
+        ({"target_url": "https://93.184.215.14/" + "x" * 2048, "event_types": ["*"]}, "target_url"),
+        ({"target_url": "http://127.0.0.1:8787/hook", "event_types": ["*"]}, "target_url"),
+        ({"target_url": "http://10.1.2.3/hook", "event_types": ["*"]}, "target_url"),
+        ({"target_url": "http://169.254.169.254/latest/meta-data", "event_types": ["*"]}, "target_url"),
+        ({"target_url": "http://100.64.0.1/hook", "event_types": ["*"]}, "target_url"),
+        ({"target_url": "http://[::ffff:127.0.0.1]/hook", "event_types": ["*"]}, "target_url"),
+    ],
+)
+def test_invalid_create_is_422_naming_the_field(call: Call, body: Any, field: str) -> None:
+    problem = assert_problem(call("POST", "/v1/subscriptions", body), 422, "validation-failed")
+    assert field in [error["field"] for error in problem["errors"]]
+    assert call("GET", "/v1/subscriptions").json() == {"data": []}
+
+
+@pytest.fixture
+def set_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], None]:
+    """Change a setting for the rest of the test (the `aws` fixture forgets cached settings after it)."""
+
+    def set_(name: str, value: str) -> None:
+        monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    return set_
+
+
+def test_loopback_target_is_accepted_when_the_stage_allows_it(
+    call: Call, set_env: Callable[[str, str], None]
+) -> None:
+    set_env("ALLOW_LOOPBACK_WEBHOOKS", "true")
+    reply = call(
+        "POST", "/v1/subscriptions", {"target_url": "http://127.0.0.1:8787/hook", "event_types": ["*"]}
+    )
+    assert reply.status == 201, reply.text
+
+
+def test_http_target_is_refused_outside_local_stages(call: Call, set_env: Callable[[str, str], None]) -> None:
+    set_env("STAGE", "prod")
+    reply = call(
+        "POST", "/v1/subscriptions", {"target_url": "http://93.184.215.14/hook", "event_types": ["*"]}
+    )
+    problem = assert_problem(reply, 422, "validation-failed")
+    assert "https" in problem["detail"]
+
+
+def test_https_target_is_accepted_outside_local_stages(
+    call: Call, set_env: Callable[[str, str], None]
+) -> None:
+    set_env("STAGE", "prod")
+    reply = call("POST", "/v1/subscriptions", {"target_url": URL, "event_types": ["*"]})
+    assert reply.status == 201, reply.text
+
+
+def test_secrets_never_reach_the_logs(call: Call, caplog: pytest.LogCaptureFixture) -> None:
+    # Given
+    created = call("POST", "/v1/subscriptions", {"target_url": URL, "event_types": ["*"]}).json()
+    # When
+    rotated = call("POST", f"/v1/subscriptions/{created['id']}/rotate-secret").json()
+    # Then
+    logs = " ".join(str(record.__dict__) for record in caplog.records)
+    assert created["id"] in logs
+    assert created["secret"] not in logs and rotated["secret"] not in logs
+
+
+# read
+
+
+def test_list_returns_subscriptions_without_secrets(call: Call, created: dict[str, Any]) -> None:
+    reply = call("GET", "/v1/subscriptions")
+    assert reply.status == 200
+    assert [item["id"] for item in reply.json()["data"]] == [created["id"]]
+    assert "secret" not in reply.text
+
+
+def test_get_returns_subscription_without_secret(call: Call, created: dict[str, Any]) -> None:
+    reply = call("GET", f"/v1/subscriptions/{created['id']}")
+    assert reply.status == 200
+    assert reply.json()["id"] == created["id"]
+    assert "secret" not in reply.text
+
+
+def test_list_shows_only_the_callers_subscriptions(
+    tenant_call: Callable[[str], Call], created: dict[str, Any]
+) -> None:
+    assert tenant_call("tenant-b")("GET", "/v1/subscriptions").json() == {"data": []}
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix"),
+    [("GET", ""), ("DELETE", ""), ("POST", "/enable"), ("POST", "/rotate-secret"), ("GET", "/deliveries")],
+)
+def test_other_tenants_subscription_is_404(
+    tenant_call: Callable[[str], Call], created: dict[str, Any], method: str, suffix: str
+) -> None:
+    reply = tenant_call("tenant-b")(method, f"/v1/subscriptions/{created['id']}{suffix}")
+    assert_problem(reply, 404, "not-found")
+
+
+def test_other_tenants_delete_leaves_the_subscription(
+    tenant_call: Callable[[str], Call], call: Call, created: dict[str, Any]
+) -> None:
+    tenant_call("tenant-b")("DELETE", f"/v1/subscriptions/{created['id']}")
+    assert call("GET", f"/v1/subscriptions/{created['id']}").status == 200
+
+
+def test_unknown_subscription_is_404(call: Call) -> None:
+    assert_problem(call("GET", "/v1/subscriptions/sub_01JAAAAAAAAAAAAAAAAAAAAAAA"), 404, "not-found")
+
+
+def test_list_without_key_is_401(call: Call) -> None:
+    assert_problem(call("GET", "/v1/subscriptions", auth=""), 401, "unauthorized")
+
+
+# delete, enable, rotate
+
+
+def test_delete_is_204_and_removes_the_subscription(call: Call, created: dict[str, Any]) -> None:
+    reply = call("DELETE", f"/v1/subscriptions/{created['id']}")
+    assert (reply.status, reply.text) == (204, "")
+    assert_problem(call("GET", f"/v1/subscriptions/{created['id']}"), 404, "not-found")
+
+
+def test_second_delete_is_404(call: Call, created: dict[str, Any]) -> None:
+    call("DELETE", f"/v1/subscriptions/{created['id']}")
+    assert_problem(call("DELETE", f"/v1/subscriptions/{created['id']}"), 404, "not-found")
+
+
+def test_subscribe_after_unsubscribe_creates_a_new_subscription(call: Call, created: dict[str, Any]) -> None:
+    call("DELETE", f"/v1/subscriptions/{created['id']}")
+    reply = call("POST", "/v1/subscriptions", {"target_url": URL, "event_types": ["order.created"]})
+    assert reply.status == 201
+    assert reply.json()["id"] != created["id"]
+
+
+def test_enable_reactivates_a_disabled_subscription(
+    dynamodb: Any, call: Call, created: dict[str, Any]
+) -> None:
+    # Given
+    table = "triggers-test-subscriptions"
+    subscriptions_table.record_failure(dynamodb, table, "tenant-a", created["id"], datetime.now(UTC))
+    subscriptions_table.disable(dynamodb, table, "tenant-a", created["id"], "endpoint answered 410 Gone")
+    assert call("GET", f"/v1/subscriptions/{created['id']}").json()["status"] == "disabled"
+    # When
+    reply = call("POST", f"/v1/subscriptions/{created['id']}/enable")
+    # Then
+    assert reply.status == 200
+    body = reply.json()
+    assert (body["status"], body["disabled_reason"], body["failing_since"]) == ("active", None, None)
+    assert "secret" not in reply.text
+
+
+def test_rotate_returns_a_new_secret_once_and_keeps_the_old_one_24h(
+    call: Call, created: dict[str, Any]
+) -> None:
+    reply = call("POST", f"/v1/subscriptions/{created['id']}/rotate-secret")
+    assert reply.status == 200
+    body = reply.json()
+    assert body["secret"].startswith("whsec_") and body["secret"] != created["secret"]
+    expires = datetime.fromisoformat(body["previous_secret_expires_at"])
+    assert 23 * 3600 < (expires - datetime.now(UTC)).total_seconds() <= 24 * 3600
+    assert body["secret"] not in call("GET", f"/v1/subscriptions/{created['id']}").text
+
+
+# deliveries
+
+
+def _post_event(call: Call) -> str:
+    reply = call("POST", "/v1/events", {"event_type": "order.created", "payload": {"n": 1}})
+    assert reply.status == 201, reply.text
+    return str(reply.json()["id"])
+
+
+def _deliver(dynamodb: Any, tenant_id: str, event_id: str, subscription_id: str, status_code: int) -> None:
+    now = datetime.now(UTC)
+    item = deliveries_table.claim_delivery(
+        dynamodb,
+        DELIVERIES_TABLE,
+        tenant_id=tenant_id,
+        event_id=event_id,
+        subscription_id=subscription_id,
+        target_url=URL,
+        now=now,
+        expires_at=int(now.timestamp()) + 3600,
+    )
+    assert item is not None
+    deliveries_table.record_attempt(
+        dynamodb,
+        DELIVERIES_TABLE,
+        event_id=event_id,
+        subscription_id=subscription_id,
+        attempt=Attempt(at=now.isoformat(), status_code=status_code, latency_ms=12),
+        expected_count=0,
+        state="delivered" if status_code < 300 else "retrying",
+        next_attempt_at=None,
+        now=now,
+    )
+
+
+def test_subscription_deliveries_list_attempts(dynamodb: Any, call: Call, created: dict[str, Any]) -> None:
+    # Given
+    event_id = _post_event(call)
+    _deliver(dynamodb, "tenant-a", event_id, created["id"], 503)
+    # When
+    reply = call("GET", f"/v1/subscriptions/{created['id']}/deliveries")
+    # Then
+    assert reply.status == 200
+    [delivery] = reply.json()["data"]
+    assert (delivery["event_id"], delivery["state"], delivery["attempt_count"]) == (event_id, "retrying", 1)
+    assert delivery["attempts"][0]["status_code"] == 503
+    assert delivery["attempts"][0]["latency_ms"] == 12
+    assert "tenant_id" not in delivery
+
+
+def test_event_deliveries_list_one_per_subscription(
+    dynamodb: Any, call: Call, created: dict[str, Any]
+) -> None:
+    event_id = _post_event(call)
+    _deliver(dynamodb, "tenant-a", event_id, created["id"], 200)
+    reply = call("GET", f"/v1/events/{event_id}/deliveries")
+    assert reply.status == 200
+    assert [(d["subscription_id"], d["state"]) for d in reply.json()["data"]] == [
+        (created["id"], "delivered")
+    ]
+
+
+def test_other_tenants_event_deliveries_is_404(
+    tenant_call: Callable[[str], Call], call: Call, dynamodb: Any, created: dict[str, Any]
+) -> None:
+    event_id = _post_event(call)
+    _deliver(dynamodb, "tenant-a", event_id, created["id"], 200)
+    assert_problem(tenant_call("tenant-b")("GET", f"/v1/events/{event_id}/deliveries"), 404, "not-found")
+
+
+def test_subscription_deliveries_reject_a_garbage_cursor(call: Call, created: dict[str, Any]) -> None:
+    reply = call("GET", f"/v1/subscriptions/{created['id']}/deliveries?cursor=not-a-cursor")
+    assert_problem(reply, 400, "malformed-request")
+
+
+def test_subscription_deliveries_reject_a_limit_out_of_range(call: Call, created: dict[str, Any]) -> None:
+    reply = call("GET", f"/v1/subscriptions/{created['id']}/deliveries?limit=0")
+    assert_problem(reply, 422, "validation-failed")
+
+
+def test_openapi_documents_the_subscription_routes(call: Call) -> None:
+    paths = call("GET", "/v1/openapi.json").json()["paths"]
+    assert {"/v1/subscriptions", "/v1/subscriptions/{subscription_id}/rotate-secret"} <= set(paths)
+    body_schema = paths["/v1/subscriptions"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body_schema["required"]) == {"target_url", "event_types"}
