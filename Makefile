@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/.tools/bin:/usr/bin:$(PATH)
 RUN := uv run --frozen --no-sync
 
-.PHONY: help setup up test unit integration e2e lint format bench clean
+.PHONY: help setup up test unit integration e2e lint format bench clean package
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -15,6 +15,9 @@ setup:  ## install uv, Debian's AWS CLI v2 and the locked Python dependencies (i
 
 up: setup  ## start the embedded local stack in the foreground (Ctrl-C stops it)
 	$(RUN) triggers up
+
+package: setup  ## build build/lambda.zip (code + vendored deps) for LocalStack / sam deploy; ARCH=x86_64 to override
+	$(RUN) triggers package $(if $(ARCH),--arch $(ARCH))
 
 test: setup  ## run every suite (unit, integration, e2e)
 	$(RUN) pytest tests

@@ -1,7 +1,8 @@
 """The HTTP API: routes, authentication and RFC 9457 error mapping. Routes hold no try/except."""
 
+import base64
+import binascii
 import json
-from datetime import datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -13,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
+from pydantic import AwareDatetime
 
 from ingest import events_table, idempotency, search
 from ingest.api_keys_table import tenant_for_key
@@ -28,8 +30,10 @@ from ingest.errors import (
 from ingest.ingestion import parse_events, store_events
 from ingest.models import (
     EVENT_TYPE_PATTERN,
+    MAX_BATCH,
     AcceptedBatch,
     AcceptedEvent,
+    EventIn,
     EventOut,
     EventPage,
     Health,
@@ -76,6 +80,16 @@ def _json(status: int, body: str) -> Response[str]:
     return Response(status_code=status, content_type=JSON, body=body)
 
 
+def _request_body() -> str:
+    event = app.current_event
+    if not event.is_base64_encoded:
+        return event.body or ""
+    try:
+        return base64.b64decode(event.body or "", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise MalformedRequest("request body must be UTF-8 encoded JSON") from exc
+
+
 def _tenant() -> str:
     return str(app.context["tenant_id"])
 
@@ -87,9 +101,7 @@ def _count_rejection(reason: str) -> None:
         metric.add_dimension(name="reason", value=reason)
 
 
-def authenticate(router: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    if router.current_event.path in PUBLIC_PATHS:
-        return next_middleware(router)
+def _authenticated_tenant(router: APIGatewayHttpResolver) -> str:
     header = router.current_event.headers.get("authorization") or ""
     scheme, _, api_key = header.partition(" ")
     if scheme.lower() != "bearer" or not api_key.strip():
@@ -97,6 +109,13 @@ def authenticate(router: APIGatewayHttpResolver, next_middleware: NextMiddleware
     tenant_id = tenant_for_key(dynamodb_client(), get_settings().api_keys_table, api_key.strip())
     if tenant_id is None:
         raise Unauthorized("unknown or revoked API key")
+    return tenant_id
+
+
+def authenticate(router: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    if router.current_event.path in PUBLIC_PATHS:
+        return next_middleware(router)
+    tenant_id = _authenticated_tenant(router)
     router.append_context(tenant_id=tenant_id)
     logger.append_keys(tenant_id=tenant_id)
     return next_middleware(router)
@@ -118,6 +137,13 @@ def handle_domain_error(exc: TriggersError) -> Response[str]:
 
 @app.exception_handler(RequestValidationError)
 def handle_validation_error(exc: RequestValidationError) -> Response[str]:
+    # Powertools validates parameters before any middleware runs: authenticate first, so an
+    # anonymous caller gets 401 rather than a description of the schema.
+    if app.current_event.path not in PUBLIC_PATHS and "tenant_id" not in app.context:
+        try:
+            _authenticated_tenant(app)
+        except TriggersError as error:
+            return handle_domain_error(error)
     errors = [
         {
             "field": ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0]),
@@ -166,16 +192,25 @@ PROBLEM_RESPONSES: dict[int, OpenAPIResponse] = {
 }
 
 
-def _ok(model: type, description: str = "OK") -> OpenAPIResponse:
+def _ok(model: Any, description: str = "OK") -> OpenAPIResponse:
     return {"description": description, "content": {JSON: {"model": model}}}
 
 
-@app.get("/health", tags=["meta"], summary="Liveness check (no authentication)")
+# `[{}]`: the empty requirement, OpenAPI's way to say a route needs no credentials.
+PUBLIC: list[dict[str, list[str]]] = [{}]
+
+
+@app.get("/health", tags=["meta"], summary="Liveness check (no authentication)", security=PUBLIC)
 def health() -> Health:
     return Health(status="ok")
 
 
-@app.get("/v1/openapi.json", tags=["meta"], summary="This API's OpenAPI document (no authentication)")
+@app.get(
+    "/v1/openapi.json",
+    tags=["meta"],
+    summary="This API's OpenAPI document (no authentication)",
+    security=PUBLIC,
+)
 def openapi_document() -> Response[str]:
     return _json(200, openapi_json())
 
@@ -190,8 +225,8 @@ def openapi_document() -> Response[str]:
         "returns the original ids with 200; a different body is a 409."
     ),
     responses={
-        201: _ok(AcceptedEvent, "Stored (a batch returns `{data: [...]}`)"),
-        200: _ok(AcceptedEvent, "Replay of an earlier request with the same Idempotency-Key"),
+        201: _ok(AcceptedEvent | AcceptedBatch, "Stored (a batch returns `{data: [...]}`)"),
+        200: _ok(AcceptedEvent | AcceptedBatch, "Replay of an earlier request with the same Idempotency-Key"),
         409: {
             "description": "Idempotency-Key reused with another body",
             "content": {PROBLEM_JSON: {"model": Problem}},
@@ -203,7 +238,7 @@ def openapi_document() -> Response[str]:
 def post_events() -> Response[str]:
     settings = get_settings()
     tenant_id = _tenant()
-    body = app.current_event.decoded_body or ""
+    body = _request_body()
     events, is_batch = parse_events(body, settings)
 
     def write() -> dict[str, Any]:
@@ -221,6 +256,7 @@ def post_events() -> Response[str]:
             key=idempotency.validate_key(key),
             body=body,
             operation=write,
+            lambda_context=app.lambda_context,
         )
     ids = [event["id"] for event in result["data"]]
     if replayed:
@@ -245,8 +281,12 @@ def post_events() -> Response[str]:
 def list_events(
     event_type: EventTypeFilter = None,
     source: SourceFilter = None,
-    since: Annotated[datetime | None, Query(description="received at or after (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="received at or before (ISO 8601)")] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="received at or after (ISO 8601 with offset)")
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(description="received at or before (ISO 8601 with offset)")
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
     q: SearchText = None,
@@ -318,13 +358,25 @@ def delete_event(event_id: EventId) -> Response[str]:
 
 
 def openapi_json() -> str:
-    return app.get_openapi_json_schema(
-        title="Triggers API",
-        version=API_VERSION,
-        description="Ingest events; list, search and poll them; subscribe webhooks.",
-        security_schemes={"bearerAuth": HTTPBearer()},
-        security=[{"bearerAuth": []}],
+    """The OpenAPI document. `POST /v1/events` parses its own body (to keep payload bytes), so its
+    request schema is added here rather than inferred by Powertools."""
+    spec = json.loads(
+        app.get_openapi_json_schema(
+            title="Triggers API",
+            version=API_VERSION,
+            description="Ingest events; list, search and poll them; subscribe webhooks.",
+            security_schemes={"bearerAuth": HTTPBearer()},
+            security=[{"bearerAuth": []}],
+        )
     )
+    spec["components"]["schemas"]["EventIn"] = EventIn.model_json_schema()
+    event = {"$ref": "#/components/schemas/EventIn"}
+    batch = {"type": "array", "items": event, "minItems": 1, "maxItems": MAX_BATCH}
+    spec["paths"]["/v1/events"]["post"]["requestBody"] = {
+        "required": True,
+        "content": {JSON: {"schema": {"oneOf": [event, batch]}}},
+    }
+    return json.dumps(spec, indent=2, ensure_ascii=False)
 
 
 __all__ = ["EventNotFound", "app", "openapi_json"]

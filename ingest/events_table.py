@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 TYPE_INDEX = "EventTypeIndex"
 STATUS_INDEX = "StatusIndex"
 BATCH_WRITE_ATTEMPTS = 6
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -126,23 +127,32 @@ def encode_cursor(last_key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode()
 
 
-def decode_cursor(cursor: str, tenant_id: str) -> dict[str, Any]:
+_PAGE_KEYS: dict[str | None, frozenset[str]] = {
+    None: frozenset({"tenant_id", "event_id"}),
+    TYPE_INDEX: frozenset({"tenant_id", "event_id", "type_key"}),
+    STATUS_INDEX: frozenset({"tenant_id", "event_id", "status_key"}),
+}
+
+
+def decode_cursor(cursor: str, tenant_id: str, index: str | None = None) -> dict[str, Any]:
+    """The start key a cursor encodes, if it was issued to `tenant_id` for a query on `index`."""
     try:
         plain = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise MalformedRequest("cursor is not one this API issued") from exc
     if not isinstance(plain, dict) or plain.get("tenant_id") != tenant_id:
         raise MalformedRequest("cursor is not one this API issued")
-    if not all(isinstance(value, str) for value in plain.values()):
-        raise MalformedRequest("cursor is not one this API issued")
+    if set(plain) != _PAGE_KEYS[index] or not all(isinstance(value, str) for value in plain.values()):
+        raise MalformedRequest("cursor belongs to another query")
     return {name: {"S": value} for name, value in plain.items()}
 
 
 def _id_range(query: EventQuery) -> tuple[str, str] | None:
     if query.since is None and query.until is None:
         return None
-    low = lowest_id_at(query.since) if query.since else "0" * 26
-    high = highest_id_at(query.until) if query.until else "7" + "Z" * 25
+    # ULIDs cannot encode times before the epoch: such bounds mean "from the beginning".
+    low = lowest_id_at(max(query.since, EPOCH)) if query.since else "0" * 26
+    high = highest_id_at(max(query.until, EPOCH)) if query.until else "7" + "Z" * 25
     return low, high
 
 
@@ -208,10 +218,15 @@ def _query(
     if filters:
         params["FilterExpression"] = " AND ".join(filters)
     if query.cursor:
-        params["ExclusiveStartKey"] = decode_cursor(query.cursor, tenant_id)
+        params["ExclusiveStartKey"] = decode_cursor(query.cursor, tenant_id, index)
     try:
         response = client.query(**params)
-    except (ClientError, BotoCoreError) as exc:
+    except ClientError as exc:
+        # DynamoDB rejects a start key outside the key condition (a cursor from another filter).
+        if query.cursor and exc.response.get("Error", {}).get("Code") == "ValidationException":
+            raise MalformedRequest("cursor belongs to another query") from exc
+        raise _unavailable("query", exc) from exc
+    except BotoCoreError as exc:
         raise _unavailable("query", exc) from exc
     items = [EventItem.from_ddb(item) for item in response.get("Items", [])]
     last_key = response.get("LastEvaluatedKey")

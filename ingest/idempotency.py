@@ -7,7 +7,7 @@ the same key with a different body is a conflict. Records live in the idempotenc
 import hashlib
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -19,9 +19,13 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ingest.clients import dynamodb_client
 from ingest.errors import IdempotencyConflict, MalformedRequest
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 MAX_KEY_LENGTH = 255
 REPLAYED = "_replayed"
@@ -32,8 +36,8 @@ def _mark_replayed(response: Any, _record: DataRecord) -> Any:
 
 
 @lru_cache(maxsize=4)
-def _persistence(table: str) -> DynamoDBPersistenceLayer:
-    return DynamoDBPersistenceLayer(table_name=table, boto3_client=dynamodb_client())
+def _persistence(table: str, client: "DynamoDBClient") -> DynamoDBPersistenceLayer:
+    return DynamoDBPersistenceLayer(table_name=table, boto3_client=client)
 
 
 def validate_key(key: str) -> str:
@@ -50,8 +54,13 @@ def run_once(
     key: str,
     body: str,
     operation: Callable[[], dict[str, Any]],
+    lambda_context: LambdaContext | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Run `operation` once per (tenant, key); return its result and whether it was a replay."""
+    """Run `operation` once per (tenant, key); return its result and whether it was a replay.
+
+    With the Lambda context, a request that dies mid-write (timeout) leaves an in-progress record
+    that expires with the invocation, so a retry is not locked out until the record's TTL.
+    """
     config = IdempotencyConfig(
         event_key_jmespath="[tenant_id, idempotency_key]",
         payload_validation_jmespath="body_sha256",
@@ -59,9 +68,12 @@ def run_once(
         response_hook=_mark_replayed,  # type: ignore[arg-type]  # Powertools' Protocol is stricter than needed
     )
 
+    if lambda_context is not None:
+        config.register_lambda_context(lambda_context)
+
     @idempotent_function(
         data_keyword_argument="request",
-        persistence_store=_persistence(table),
+        persistence_store=_persistence(table, dynamodb_client()),
         config=config,
         key_prefix="ingest.post_events",
     )

@@ -37,7 +37,10 @@ def parse_events(body: str, settings: Settings) -> tuple[list[tuple[EventIn, str
     except MalformedJSON as exc:
         raise MalformedRequest(f"request body is not valid JSON: {exc}") from exc
     if is_batch and not objects:
-        raise ValidationFailed("a batch must contain at least one event")
+        raise ValidationFailed(
+            "a batch must contain at least one event",
+            errors=[{"field": "body", "message": "must contain at least one event"}],
+        )
     if len(objects) > MAX_BATCH:
         raise BatchTooLarge(f"a batch holds at most {MAX_BATCH} events, got {len(objects)}")
 

@@ -43,6 +43,7 @@ class EventOut(BaseModel):
     occurred_at: datetime | None
     received_at: datetime
     status: EventStatus
+    rev: int = Field(description="Grows by one on every change of the event")
     payload: dict[str, Any]
 
 

@@ -9,12 +9,19 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-_decoder = json.JSONDecoder()
 _WHITESPACE = " \t\n\r"
 
 
 class MalformedJSON(ValueError):
     """The text is not valid JSON (or not the expected shape)."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise MalformedJSON(f"{name} is not valid JSON")
+
+
+# Python's decoder accepts NaN and Infinity by default; RFC 8259 (and every consumer) does not.
+_decoder = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,8 @@ def _decode_value(text: str, index: int) -> tuple[Any, int]:
         return _decoder.raw_decode(text, index)
     except json.JSONDecodeError as exc:
         raise MalformedJSON(f"{exc.msg} at position {exc.pos}") from exc
+    except RecursionError as exc:
+        raise MalformedJSON(f"JSON nested too deeply (value at position {index})") from exc
 
 
 def _parse_object(text: str, index: int) -> tuple[RawObject, int]:
@@ -111,5 +120,7 @@ def parse_objects(text: str) -> tuple[list[RawObject], bool]:
         return [obj], False
     if start == len(text):
         raise MalformedJSON("request body is empty")
-    _decode_value(text, start)  # raises for invalid JSON
-    raise MalformedJSON("request body must be a JSON object or an array of objects")
+    # Valid JSON that is not an object or array is a schema problem (422), like a non-object item.
+    _, index = _decode_value(text, start)
+    _ensure_end(text, index)
+    return [RawObject({}, {}, is_object=False)], False

@@ -130,7 +130,9 @@ def _deliver_in_order(
         if outcome == "gone":
             break
         if response.status_code is None and unresponsive is None:
-            unresponsive = f"endpoint gave no response to event {event.event_id} of this batch"
+            unresponsive = (
+                f"no response to event {event.event_id} earlier in this batch ({response.failure_kind})"
+            )
     return {}, delivered
 
 

@@ -121,7 +121,12 @@ class Deliverer:
         )
         logger.info(
             "webhook attempt",
-            extra={**context, "status_code": response.status_code, "latency_ms": response.latency_ms},
+            extra={
+                **context,
+                "status_code": response.status_code,
+                "latency_ms": response.latency_ms,
+                "failure": response.failure_kind,
+            },
         )
         if response.ok:
             outcome = self._delivered(subscription, delivery, attempt, now, context)

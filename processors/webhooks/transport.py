@@ -42,6 +42,13 @@ class Response:
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
 
+    @property
+    def failure_kind(self) -> str | None:
+        """A loggable summary (never the response body): the error type or the HTTP status."""
+        if self.error is not None:
+            return self.error.split(":", 1)[0]
+        return None if self.ok else f"HTTP {self.status_code}"
+
 
 PoolKey = tuple[str, str, int, str]
 

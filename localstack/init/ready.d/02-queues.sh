@@ -18,10 +18,16 @@ queue_arn() {
     --queue-url "$(awslocal sqs get-queue-url --queue-name "$1" --output text --query QueueUrl)"
 }
 
-create_queue "triggers-${STAGE}-delivery-retry-dlq"
-create_queue "triggers-${STAGE}-delivery-dlq"
-create_queue "triggers-${STAGE}-stream-dlq"
-create_queue "triggers-${STAGE}-index-dlq"
+# The dead-letter queues are independent: created side by side (each AWS CLI start-up costs
+# about half a second); the retry queue needs its DLQ's ARN, so it comes after.
+pids=()
+for queue in delivery-retry-dlq delivery-dlq stream-dlq index-dlq; do
+  create_queue "triggers-${STAGE}-${queue}" &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do
+  wait "$pid"
+done
 
 retry_dlq_arn=$(queue_arn "triggers-${STAGE}-delivery-retry-dlq")
 redrive="{\\\"deadLetterTargetArn\\\":\\\"${retry_dlq_arn}\\\",\\\"maxReceiveCount\\\":\\\"5\\\"}"
