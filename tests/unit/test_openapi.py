@@ -36,6 +36,14 @@ def test_document_describes_every_route_and_bearer_auth() -> None:
         ("/v1/events/{event_id}", "delete"),
         ("/v1/events/{event_id}/ack", "post"),
         ("/v1/inbox", "get"),
+        ("/v1/events/{event_id}/deliveries", "get"),
+        ("/v1/subscriptions", "post"),
+        ("/v1/subscriptions", "get"),
+        ("/v1/subscriptions/{subscription_id}", "get"),
+        ("/v1/subscriptions/{subscription_id}", "delete"),
+        ("/v1/subscriptions/{subscription_id}/enable", "post"),
+        ("/v1/subscriptions/{subscription_id}/rotate-secret", "post"),
+        ("/v1/subscriptions/{subscription_id}/deliveries", "get"),
     }
     assert spec["security"] == [{"bearerAuth": []}]
     assert set(spec["paths"]["/v1/events"]["post"]["responses"]) >= {
