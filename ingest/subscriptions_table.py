@@ -97,15 +97,15 @@ def create_subscription(
     Raises DuplicateSubscription (carrying the existing id) when the tenant already has one
     with the same target URL and the same set of event types.
     """
-    now = isoformat(datetime.now(UTC))
+    now = datetime.now(UTC)
     item = SubscriptionItem(
         tenant_id=tenant_id,
-        subscription_id=ID_PREFIX + new_event_id(datetime.now(UTC)),
+        subscription_id=ID_PREFIX + new_event_id(now),
         target_url=target_url,
         event_types=event_types,
         secret=new_secret(),
-        created_at=now,
-        updated_at=now,
+        created_at=isoformat(now),
+        updated_at=isoformat(now),
     )
     guard = guard_key(target_url, event_types)
     new_item = "attribute_not_exists(subscription_id)"
