@@ -5,7 +5,6 @@ by hand: receive, send to the target, and delete from the DLQ only after the sen
 (at-least-once: a crash in between leaves a duplicate, never a loss).
 """
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,9 +12,10 @@ from typing import Any
 from devtools.template import Template
 
 DLQ_SUFFIX = "-dlq"
-# Where each DLQ's messages go back to, by logical id; what is not listed cannot be redriven as is.
+# Where each DLQ's messages go back to, by logical id. The stream and index DLQs hold pointers
+# and reasons, not work to resend: docs/operations.md says how to act on them.
 REDRIVE_TARGETS = {"RetryQueueDLQ": "RetryQueue", "DeliveryDLQ": "RetryQueue"}
-Transform = Callable[[dict[str, Any]], dict[str, Any]]
+Transform = Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -97,10 +97,26 @@ def redrive(
     moved = 0
     for messages in _batches(sqs, source_url, limit):
         for message in messages:
-            body = message["Body"]
-            if transform is not None:
-                body = json.dumps(transform(json.loads(body)))
+            body = message["Body"] if transform is None else transform(message["Body"])
             sqs.send_message(QueueUrl=target_url, MessageBody=body)
             sqs.delete_message(QueueUrl=source_url, ReceiptHandle=message["ReceiptHandle"])
             moved += 1
     return moved
+
+
+def delivery_redrive(dynamodb: Any, deliveries_table: str) -> Transform:
+    """Turn a delivery DLQ letter into a retry message after reopening its delivery."""
+    from datetime import UTC, datetime
+
+    from ingest.deliveries_table import reopen_failed_delivery
+    from processors.webhooks.queues import DeadLetter, redrive_message
+
+    def transform(body: str) -> str:
+        letter = DeadLetter.model_validate_json(body)
+        now = datetime.now(UTC)
+        delivery = reopen_failed_delivery(
+            dynamodb, deliveries_table, letter.event_id, letter.subscription_id, now
+        )
+        return redrive_message(letter, delivery.attempt_count, now).model_dump_json()
+
+    return transform

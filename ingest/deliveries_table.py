@@ -261,3 +261,31 @@ def list_for_subscription(
     items = [DeliveryItem.from_ddb(item) for item in response.get("Items", [])]
     last_key = response.get("LastEvaluatedKey")
     return items, _encode_cursor(tenant_id, last_key) if last_key else None
+
+
+def reopen_failed_delivery(
+    client: "DynamoDBClient", table: str, event_id: str, subscription_id: str, now: datetime
+) -> DeliveryItem:
+    """Move a `failed` delivery back to `retrying` (an operator's redrive from the delivery DLQ).
+
+    Raises DeliveryConflict unless the delivery is `failed` now; its attempts are kept.
+    """
+    try:
+        response = client.update_item(
+            TableName=table,
+            Key=_key(event_id, subscription_id),
+            UpdateExpression="SET #state = :retrying, updated_at = :now",
+            ConditionExpression="#state = :failed",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={
+                ":retrying": {"S": "retrying"},
+                ":failed": {"S": "failed"},
+                ":now": {"S": now.isoformat()},
+            },
+            ReturnValues="ALL_NEW",
+        )
+    except client.exceptions.ConditionalCheckFailedException as exc:
+        raise DeliveryConflict(f"delivery {event_id}/{subscription_id} is not failed") from exc
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("update", exc) from exc
+    return DeliveryItem.from_ddb(response["Attributes"])
