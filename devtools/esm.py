@@ -397,16 +397,12 @@ class ShardConsumer:
             self._retry_or_discard(batch)
             return
         if first_failed is None:
-            self._succeed(batch[-1].sequence)
+            self._advance(batch[-1].sequence)
+            self._reset()
             return
         if first_failed > 0:
-            self._succeed(batch[first_failed - 1].sequence)
-            return
-        self._retry_or_discard(batch)
-
-    def _succeed(self, sequence: int) -> None:
-        self._advance(sequence)
-        self._reset()
+            self._advance(batch[first_failed - 1].sequence)
+        self._retry_or_discard(batch[first_failed:])
 
     def _retry_or_discard(self, batch: list[Buffered]) -> None:
         spec = self.poller.spec
