@@ -36,7 +36,7 @@ from devtools.cloudwatch import (
     log_stream_name,
     thread_local_formatter,
 )
-from devtools.esm_filters import matches_any, sqs_filter_view
+from devtools.esm_filters import matches_any, sqs_filter_view, validate
 from devtools.lambda_context import LocalLambdaContext
 from devtools.mappings import MappingSpec
 from devtools.template import ACCOUNT_ID, REGION
@@ -766,6 +766,8 @@ class EsmRunner:
             if not spec.enabled:
                 self.say(f"esm: {spec.function_name} <- {spec.source_name} is disabled in the template")
                 continue
+            for pattern in spec.filter_patterns:
+                validate(pattern)
             handler = load_handler(spec.handler)
             if handler is None:
                 _log.warning("esm: %s not found; mapping of %s skipped", spec.handler, spec.function_name)

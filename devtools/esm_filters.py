@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 _MISSING = object()
+_PROBE = 0  # a value every operator can be tried on, to validate its arguments
 _NUMERIC_OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "=": operator.eq,
     "<": operator.lt,
@@ -43,6 +44,21 @@ def matches(pattern: Mapping[str, Any], record: Any) -> bool:
         else:
             raise FilterPatternError(f"pattern value for {key!r} must be an object or a list")
     return True
+
+
+def validate(pattern: Any) -> None:
+    """Raise FilterPatternError for a pattern Lambda would reject at CreateEventSourceMapping."""
+    if not isinstance(pattern, Mapping) or not pattern:
+        raise FilterPatternError(f"a pattern is a non-empty object, got {pattern!r}")
+    for key, expected in pattern.items():
+        if isinstance(expected, Mapping):
+            validate(expected)
+        elif isinstance(expected, list) and expected:
+            for matcher in expected:
+                if isinstance(matcher, Mapping):
+                    _operator_matches(matcher, _PROBE)
+        else:
+            raise FilterPatternError(f"pattern value for {key!r} must be an object or a non-empty list")
 
 
 def sqs_filter_view(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,6 +104,8 @@ def _operator_matches(matcher: Mapping[str, Any], value: Any) -> bool:
 
 
 def _value_test(name: str, argument: Any) -> Callable[[Any], bool]:
+    if name in ("prefix", "suffix", "equals-ignore-case") and not isinstance(argument, str):
+        raise FilterPatternError(f"{name} takes a string, got {argument!r}")
     if name == "prefix":
         return lambda item: isinstance(item, str) and item.startswith(argument)
     if name == "suffix":
@@ -106,15 +124,15 @@ def _anything_but(argument: Any, item: Any) -> bool:
     return not any(_equal(candidate, item) for candidate in excluded)
 
 
-def _numeric(conditions: list[Any], item: Any) -> bool:
-    if isinstance(item, bool) or not isinstance(item, int | float):
-        return False
-    if not conditions or len(conditions) % 2:
+def _numeric(conditions: Any, item: Any) -> bool:
+    if not isinstance(conditions, list) or not conditions or len(conditions) % 2:
         raise FilterPatternError(f"numeric matcher needs operator/number pairs, got {conditions!r}")
+    checks: list[tuple[Callable[[float, float], bool], float]] = []
     for symbol, bound in zip(conditions[::2], conditions[1::2], strict=True):
         compare = _NUMERIC_OPERATORS.get(symbol)
         if compare is None or isinstance(bound, bool) or not isinstance(bound, int | float):
             raise FilterPatternError(f"invalid numeric condition {symbol!r} {bound!r}")
-        if not compare(float(item), float(bound)):
-            return False
-    return True
+        checks.append((compare, float(bound)))
+    if isinstance(item, bool) or not isinstance(item, int | float):
+        return False
+    return all(compare(float(item), bound) for compare, bound in checks)

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from devtools.esm_filters import FilterPatternError, matches, matches_any, sqs_filter_view
+from devtools.esm_filters import FilterPatternError, matches, matches_any, sqs_filter_view, validate
 
 
 def stream_record(event_name: str = "INSERT", **new_image: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +76,9 @@ def test_exists_matches_presence_and_absence() -> None:
     assert not matches({"kind": [{"exists": False}]}, {"kind": "x"})
 
 
-@pytest.mark.parametrize(("value", "taken"), [(5, True), (0, False), (10, False), ("5", False), (True, False)])
+@pytest.mark.parametrize(
+    ("value", "taken"), [(5, True), (0, False), (10, False), ("5", False), (True, False)]
+)
 def test_numeric_ranges(value: Any, taken: bool) -> None:
     assert matches({"size": [{"numeric": [">", 0, "<", 10]}]}, {"size": value}) is taken
 
@@ -103,6 +105,27 @@ def test_numbers_compare_by_value() -> None:
 def test_malformed_patterns_are_rejected(pattern: dict[str, Any]) -> None:
     with pytest.raises(FilterPatternError):
         matches(pattern, {"eventName": "INSERT", "kind": "ab", "size": 3})
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        {},
+        {"eventName": "INSERT"},
+        {"eventName": []},
+        {"kind": [{"prefix": 1}]},
+        {"dynamodb": {"NewImage": {"size": {"N": [{"numeric": ["<"]}]}}}},
+        {"kind": [{"anything-but": {"wildcard": "x"}}]},
+    ],
+)
+def test_validate_rejects_what_lambda_rejects(pattern: dict[str, Any]) -> None:
+    with pytest.raises(FilterPatternError):
+        validate(pattern)
+
+
+def test_validate_accepts_the_template_patterns() -> None:
+    validate({"eventName": ["INSERT", "MODIFY", "REMOVE"]})
+    validate({"dynamodb": {"NewImage": {"status": {"S": [{"anything-but": ["failed"]}, {"exists": True}]}}}})
 
 
 def test_sqs_json_body_is_matched_as_an_object() -> None:
