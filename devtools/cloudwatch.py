@@ -54,10 +54,20 @@ class ThreadLocalFormatter(LambdaPowertoolsFormatter):
     def log_format(self, value: dict[str, Any]) -> None:
         self._local.keys = value
 
-    def reset_thread(self, **keys: Any) -> None:
-        """Start this thread over from the shared keys plus `keys` (a new invocation)."""
-        self._local.keys = {**self._shared, **keys}
+    def reset_thread(self, service: str | None = None) -> None:
+        """Start this thread over from the shared keys (a new invocation), logging as `service`."""
+        self._local.keys = dict(self._shared)
+        self._local.service = service
         clear_context_keys()
+
+    def _extract_log_keys(self, log_record: logging.LogRecord) -> dict[str, Any]:
+        # The function's service wins even over `clear_state=True`, which restores the
+        # logger's import-time service; in Lambda that would be the function's own.
+        keys = super()._extract_log_keys(log_record)
+        service = getattr(self._local, "service", None)
+        if service:
+            keys["service"] = service
+        return keys
 
 
 def thread_local_formatter(logger: Logger) -> ThreadLocalFormatter:

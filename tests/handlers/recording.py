@@ -6,7 +6,7 @@ from ingest.observability import logger
 from tests.handlers import record
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     record(event, context)
     logger.info("test batch recorded", extra={"records": len(event["Records"])})
