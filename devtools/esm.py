@@ -509,7 +509,7 @@ class StreamPoller(Poller):
         if not stream_arn:
             raise RuntimeError(f"table {self.spec.source_name} has no stream")
         known: set[str] = set()
-        consumers = self._new_consumers(stream_arn, known)
+        consumers = self._new_consumers(stream_arn, known, self.spec.starting_position or "LATEST")
         self.ready.set()
         while not self.stop.is_set():
             busy = False
@@ -519,12 +519,16 @@ class StreamPoller(Poller):
                     return
             if any(consumer.finished for consumer in consumers):
                 consumers = [consumer for consumer in consumers if not consumer.finished]
-                consumers += self._new_consumers(stream_arn, known)
+                consumers += self._new_consumers(stream_arn, known, "TRIM_HORIZON")
             if not busy:
                 self.stop.wait(self.tuning.poll_interval)
 
-    def _new_consumers(self, stream_arn: str, known: set[str]) -> list[ShardConsumer]:
-        """Consumers for shards not seen yet (moto has one shard; AWS rolls shards over)."""
+    def _new_consumers(self, stream_arn: str, known: set[str], position: str) -> list[ShardConsumer]:
+        """Consumers for shards not seen yet (moto has one shard; AWS rolls shards over).
+
+        `position` applies to shards without a checkpoint: the starting position at start-up,
+        TRIM_HORIZON for children of a closed shard.
+        """
         shards = self.clients.streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
         saved = self.checkpoints.load(self.spec, stream_arn)
         consumers: list[ShardConsumer] = []
@@ -534,11 +538,11 @@ class StreamPoller(Poller):
                 continue
             known.add(shard_id)
             checkpoint = saved.get(shard_id)
-            iterator = self._iterator(stream_arn, shard_id, checkpoint)
+            iterator = self._iterator(stream_arn, shard_id, checkpoint, position)
             consumers.append(ShardConsumer(self, stream_arn, shard_id, iterator, checkpoint))
         return consumers
 
-    def _iterator(self, stream_arn: str, shard_id: str, checkpoint: str | None) -> str:
+    def _iterator(self, stream_arn: str, shard_id: str, checkpoint: str | None, position: str) -> str:
         streams = self.clients.streams
         if checkpoint is not None:
             try:
@@ -552,7 +556,6 @@ class StreamPoller(Poller):
                 )
             except ClientError as exc:
                 _log.warning("checkpoint %s of %s unusable (%s)", checkpoint, shard_id, exc)
-        position = self.spec.starting_position or "LATEST"
         return str(
             streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType=position)[
                 "ShardIterator"
@@ -770,8 +773,12 @@ class EsmRunner:
                 validate(pattern)
             handler = load_handler(spec.handler)
             if handler is None:
-                _log.warning("esm: %s not found; mapping of %s skipped", spec.handler, spec.function_name)
-                self.say(f"esm: WARNING {spec.handler} does not exist; {spec.function_name} not started")
+                _log.warning(
+                    "esm: WARNING %s does not exist; mapping %s <- %s not started",
+                    spec.handler,
+                    spec.function_name,
+                    spec.source_name,
+                )
                 self.skipped.append(spec)
                 continue
             handlers.append((spec, handler))
