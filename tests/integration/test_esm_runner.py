@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from devtools.cli import main
 from devtools.esm import EsmRunner, MappingImportError, Tuning
 from devtools.mappings import MappingSpec
 from devtools.stack import LOCAL_CREDENTIALS, SCRIPT_PATH, EmbeddedStack
@@ -589,6 +590,21 @@ def test_invocation_logs_reach_cloudwatch_logs(stack: EmbeddedStack, tenant: Ten
     assert logged["service"] == "esm-test"
     assert logged["function_request_id"] == request_id
     assert logged["records"] == 1
+
+
+def test_triggers_tail_prints_a_functions_logs(
+    stack: EmbeddedStack, tenant: Tenant, run: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant.put("e1")
+    spec = stream_spec(stack, tenant, "recording")
+    run(spec)
+    wait_for(lambda: "REPORT RequestId" in logs_tail(stack, f"/aws/lambda/{spec.function_name}"), what="logs")
+
+    assert main(["tail", spec.function_name, "--endpoint", stack.aws_url]) == 0
+
+    output = capsys.readouterr().out
+    assert "START RequestId:" in output
+    assert "test batch recorded" in output
 
 
 def test_correlation_keys_do_not_leak_into_the_next_invocation(
