@@ -195,7 +195,8 @@ class EmbeddedStack:
         """The local event source mappings (never moto's: it would invoke Lambdas via Docker)."""
         self._esm = EsmRunner(load_mappings(self.template), self.aws_url, self.state_dir, say=self.say)
         self._esm.start()
-        self._esm.wait_ready()
+        if not self._esm.wait_ready():
+            self.say("esm: some pollers are not polling yet (see the log); they keep retrying")
 
     def stop(self) -> None:
         if self._esm is not None:
