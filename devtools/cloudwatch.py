@@ -6,8 +6,8 @@ separate Lambda functions:
 
 - `ThreadLocalFormatter` gives each thread its own set of appended keys, so `service`,
   the Lambda context keys and correlation ids set by one invocation never reach another;
-- `InvocationCapture` (a logging.Handler) routes each record logged on a thread that is
-  running an invocation into that invocation's buffer, formatted by Powertools.
+- `InvocationCapture` (a logging.Handler) sends each record logged on a thread that is
+  running an invocation to that invocation's log stream, formatted by Powertools.
 
 `LogShipper` puts those lines into `/aws/lambda/<function>` on the moto server from a
 background thread, so `awslocal logs tail --follow` shows them within about a second.
@@ -84,7 +84,7 @@ def thread_local_formatter(logger: Logger) -> ThreadLocalFormatter:
 
 
 class InvocationCapture(logging.Handler):
-    """Collects the formatted log lines of the invocation running on the current thread."""
+    """Sends each line logged on a thread running an invocation to that invocation's sink."""
 
     def __init__(self, formatter: logging.Formatter) -> None:
         super().__init__()
@@ -92,20 +92,20 @@ class InvocationCapture(logging.Handler):
         self._local = threading.local()
 
     @contextmanager
-    def capture(self) -> Iterator[list[tuple[int, str]]]:
-        lines: list[tuple[int, str]] = []
-        self._local.lines = lines
+    def capture(self, sink: Callable[[int, str], None]) -> Iterator[None]:
+        """Within the block, lines logged on this thread go to `sink(timestamp_ms, line)`."""
+        self._local.sink = sink
         try:
-            yield lines
+            yield
         finally:
-            self._local.lines = None
+            self._local.sink = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        lines: list[tuple[int, str]] | None = getattr(self._local, "lines", None)
-        if lines is None:
+        sink: Callable[[int, str], None] | None = getattr(self._local, "sink", None)
+        if sink is None:
             return
         try:
-            lines.append((int(record.created * 1000), self.format(record)))
+            sink(int(record.created * 1000), self.format(record))
         except Exception:  # logging handlers must not raise into the caller
             self.handleError(record)
 

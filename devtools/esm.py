@@ -123,15 +123,13 @@ class FunctionHost:
         self._line(f"START RequestId: {invocation.request_id} Version: $LATEST")
         self.logs.formatter.reset_thread(service=spec.service_name)
         started = time.perf_counter()
-        with self.logs.capture.capture() as lines:
+        with self.logs.capture.capture(self._handler_line):
             try:
                 invocation.response = self.handler(event, context)
             except Exception as exc:
                 invocation.error = exc
         elapsed = time.perf_counter() - started
         self.logs.formatter.reset_thread()
-        for timestamp, line in lines:
-            self.logs.ship(self.log_group, self.log_stream, line, timestamp)
         if invocation.error is not None:
             self._line(_error_text(invocation.error))
         elif elapsed > spec.timeout_seconds:
@@ -145,6 +143,9 @@ class FunctionHost:
             f"Max Memory Used: {_max_rss_mb()} MB"
         )
         return invocation
+
+    def _handler_line(self, timestamp_ms: int, line: str) -> None:
+        self.logs.ship(self.log_group, self.log_stream, line, timestamp_ms)
 
     def _line(self, text: str) -> None:
         self.logs.ship(self.log_group, self.log_stream, text)
@@ -167,24 +168,22 @@ class LambdaLogs:
 
     shipper: LogShipper
     say: Say
-    logger: Any = None
     formatter: ThreadLocalFormatter = field(init=False)
     capture: InvocationCapture = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.logger is None:
-            from ingest.observability import logger
+        from ingest.observability import logger
 
-            self.logger = logger
-        self.formatter = thread_local_formatter(self.logger)
+        self.logger_name = logger.name
+        self.formatter = thread_local_formatter(logger)
         self.capture = InvocationCapture(self.formatter)
-        self.logger.addHandler(self.capture)
+        logger.addHandler(self.capture)
 
     def ship(self, group: str, stream: str, message: str, timestamp_ms: int | None = None) -> None:
         self.shipper.put(group, stream, timestamp_ms or int(time.time() * 1000), message)
 
     def close(self) -> None:
-        logging.getLogger(self.logger.name).removeHandler(self.capture)
+        logging.getLogger(self.logger_name).removeHandler(self.capture)
 
 
 # ---------------------------------------------------------------------------------------------
