@@ -342,8 +342,12 @@ class ShardConsumer:
             return False
         streams = self.poller.clients.streams
         response = streams.get_records(ShardIterator=self.iterator, Limit=MAX_BUFFERED_RECORDS)
-        self.iterator = response.get("NextShardIterator")
         records = response.get("Records", [])
+        next_iterator = response.get("NextShardIterator")
+        # An empty read leaves the position unchanged; reusing the iterator keeps moto from
+        # storing a new iterator object for every idle poll (it never expires them).
+        if records or next_iterator is None:
+            self.iterator = next_iterator
         now = time.monotonic()
         for raw in records:
             self.buffer.append(self.poller.buffered(raw, self.stream_arn, now))
