@@ -592,6 +592,39 @@ def test_invocation_logs_reach_cloudwatch_logs(stack: EmbeddedStack, tenant: Ten
     assert logged["records"] == 1
 
 
+def test_handler_errors_are_logged_like_the_lambda_runtime(
+    stack: EmbeddedStack, tenant: Tenant, run: Any
+) -> None:
+    tenant.put_many(1, fail={0})
+    spec = stream_spec(stack, tenant, "raising", maximum_retry_attempts=0)
+
+    run(spec)
+
+    output = wait_for(
+        lambda: (text := logs_tail(stack, f"/aws/lambda/{spec.function_name}")) and "REPORT" in text and text,
+        what="the failed invocation's logs",
+    )
+    assert "[ERROR] RuntimeError: a record marked to fail" in output
+    assert "Traceback (most recent call last):" in output
+
+
+def test_handler_running_past_its_timeout_fails_the_batch(
+    stack: EmbeddedStack, aws_client: Aws, tenant: Tenant, run: Any, queue: Any
+) -> None:
+    dlq_url, dlq_arn = queue()
+    tenant.put_many(1)
+    spec = stream_spec(
+        stack, tenant, "slow", timeout_seconds=0.05, maximum_retry_attempts=0, on_failure_arn=dlq_arn
+    )
+
+    run(spec)
+
+    (failure,) = receive_all(aws_client, dlq_url, 1)
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["responseContext"]["functionError"] == "Unhandled"
+    assert len(invocations(spec.function_name)) == 1
+
+
 def test_triggers_tail_prints_a_functions_logs(
     stack: EmbeddedStack, tenant: Tenant, run: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
