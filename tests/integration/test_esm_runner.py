@@ -429,6 +429,41 @@ def test_checkpoint_of_another_stream_falls_back_to_the_starting_position(
     wait_for(lambda: delivered(spec.function_name) == ["e000", "e001"], what="both records")
 
 
+def test_poller_survives_errors_until_its_source_exists(
+    stack: EmbeddedStack, aws_client: Aws, tenant: Tenant, tmp_path: Path
+) -> None:
+    # Given a runner whose table does not exist yet (describe-table fails on every attempt)
+    dynamodb = aws_client("dynamodb")
+    table = f"esm-test-{uuid.uuid4().hex[:10]}"
+    spec = stream_spec(
+        stack,
+        tenant,
+        "recording",
+        source_arn=f"arn:aws:dynamodb:us-east-1:000000000000:table/{table}/stream/*",
+        filter_patterns=(),
+    )
+    runner = EsmRunner([spec], stack.aws_url, tmp_path, tuning=FAST).start()
+    try:
+        assert not runner.wait_ready(timeout=1.5)
+
+        # When the table is created and written to
+        dynamodb.create_table(
+            TableName=table,
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        )
+        dynamodb.put_item(TableName=table, Item={"id": {"S": "late"}})
+
+        # Then the same poller picks it up
+        event = wait_for(lambda: invocations(spec.function_name), what="an invocation")[0]
+        assert event["Records"][0]["dynamodb"]["Keys"] == {"id": {"S": "late"}}
+    finally:
+        runner.stop()
+        dynamodb.delete_table(TableName=table)
+
+
 # --- SQS ----------------------------------------------------------------------------------------
 
 
