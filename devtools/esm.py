@@ -17,6 +17,7 @@ import threading
 import time
 import traceback
 import uuid
+from abc import ABC, abstractmethod
 from base64 import b64encode
 from collections import deque
 from collections.abc import Callable
@@ -241,25 +242,25 @@ class CheckpointStore:
 # Responses: what a handler's return value means for the batch.
 
 
-def failed_item_index(response: Any, identifiers: list[str]) -> int | None:
-    """Index of the first failed item, None if none failed; ValueError if unusable."""
+def failed_items(response: Any, identifiers: list[str]) -> list[int]:
+    """Sorted indexes of the items a batch response reports as failed; ValueError if unusable."""
     if response is None:
-        return None
+        return []
     if not isinstance(response, dict):
         raise ValueError(f"response is a {type(response).__name__}, not an object")
     failures = response.get("batchItemFailures")
     if failures is None:
-        return None
+        return []
     if not isinstance(failures, list):
         raise ValueError("batchItemFailures is not a list")
     positions = {identifier: index for index, identifier in enumerate(identifiers)}
-    failed: list[int] = []
+    failed: set[int] = set()
     for failure in failures:
         identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
         if not isinstance(identifier, str) or identifier not in positions:
             raise ValueError(f"itemIdentifier {identifier!r} is not in the batch")
-        failed.append(positions[identifier])
-    return min(failed) if failed else None
+        failed.add(positions[identifier])
+    return sorted(failed)
 
 
 def _iso(epoch_seconds: float, milliseconds: bool = False) -> str:
@@ -388,21 +389,20 @@ class ShardConsumer:
                 return
             self._retry_or_discard(batch)
             return
-        identifiers = [item.record["dynamodb"]["SequenceNumber"] for item in batch]
-        try:
-            first_failed = (
-                failed_item_index(invocation.response, identifiers)
-                if spec.reports_batch_item_failures
-                else None
-            )
-        except ValueError as exc:
-            self.poller.say(f"[{spec.function_name}] unusable batch response ({exc}): whole batch failed")
-            self._retry_or_discard(batch)
-            return
-        if first_failed is None:
+        failed: list[int] = []
+        if spec.reports_batch_item_failures:
+            identifiers = [item.record["dynamodb"]["SequenceNumber"] for item in batch]
+            try:
+                failed = failed_items(invocation.response, identifiers)
+            except ValueError as exc:
+                self.poller.say(f"[{spec.function_name}] unusable batch response ({exc}): whole batch failed")
+                self._retry_or_discard(batch)
+                return
+        if not failed:
             self._advance(batch[-1].sequence)
             self._reset()
             return
+        first_failed = failed[0]
         if first_failed > 0:
             self._advance(batch[first_failed - 1].sequence)
         self._retry_or_discard(batch[first_failed:])
@@ -466,7 +466,7 @@ def local_client(service: str, endpoint: str) -> Any:
     )
 
 
-class Poller:
+class Poller(ABC):
     """A mapping's daemon thread: runs `_poll` until stopped, surviving its own errors."""
 
     def __init__(
@@ -496,8 +496,9 @@ class Poller:
                 self.say(f"[{self.spec.function_name}] poller error (see log); restarting in 1 s")
                 self.stop.wait(1.0)
 
+    @abstractmethod
     def _poll(self) -> None:
-        raise NotImplementedError
+        """Poll the source and invoke the function until `stop` is set."""
 
 
 class StreamPoller(Poller):
@@ -672,30 +673,29 @@ class QueuePoller(Poller):
         return messages
 
     def _process(self, queue_url: str, messages: list[dict[str, Any]]) -> None:
-        spec = self.spec
+        """Invoke with the matching messages; delete successes and, as Lambda does, non-matches."""
         records = [self._record(message) for message in messages]
-        selected = [
-            record for record in records if matches_any(spec.filter_patterns, sqs_filter_view(record))
-        ]
-        if not selected:
-            self._delete(queue_url, records)
-            return
-        invocation = self.host.invoke({"Records": selected})
+        selected: list[dict[str, Any]] = []
+        done: list[dict[str, Any]] = []
+        for record in records:
+            matched = matches_any(self.spec.filter_patterns, sqs_filter_view(record))
+            (selected if matched else done).append(record)
+        if selected:
+            done += self._succeeded(selected, self.host.invoke({"Records": selected}))
+        self._delete(queue_url, done)
+
+    def _succeeded(self, records: list[dict[str, Any]], invocation: Invocation) -> list[dict[str, Any]]:
+        """The records to delete; the rest reappear after their visibility timeout."""
         if invocation.function_error:
-            self._delete(queue_url, [record for record in records if record not in selected])
-            return
-        failed: set[str] = set()
-        if spec.reports_batch_item_failures:
-            identifiers = [record["messageId"] for record in selected]
-            try:
-                failed_item_index(invocation.response, identifiers)
-            except ValueError as exc:
-                self.say(f"[{spec.function_name}] unusable batch response ({exc}): whole batch failed")
-                self._delete(queue_url, [record for record in records if record not in selected])
-                return
-            failures = (invocation.response or {}).get("batchItemFailures") or []
-            failed = {failure["itemIdentifier"] for failure in failures}
-        self._delete(queue_url, [record for record in records if record["messageId"] not in failed])
+            return []
+        if not self.spec.reports_batch_item_failures:
+            return records
+        try:
+            failed = set(failed_items(invocation.response, [record["messageId"] for record in records]))
+        except ValueError as exc:
+            self.say(f"[{self.spec.function_name}] unusable batch response ({exc}): whole batch failed")
+            return []
+        return [record for index, record in enumerate(records) if index not in failed]
 
     def _delete(self, queue_url: str, records: list[dict[str, Any]]) -> None:
         for start in range(0, len(records), 10):
@@ -715,14 +715,8 @@ class QueuePoller(Poller):
             "body": message.get("Body", ""),
             "attributes": message.get("Attributes", {}),
             "messageAttributes": {
-                name: {
-                    "stringValue": value.get("StringValue"),
-                    "binaryValue": value.get("BinaryValue"),
-                    "stringListValues": value.get("StringListValues", []),
-                    "binaryListValues": value.get("BinaryListValues", []),
-                    "dataType": value["DataType"],
-                }
-                for name, value in message.get("MessageAttributes", {}).items()
+                name: _message_attribute(attribute)
+                for name, attribute in message.get("MessageAttributes", {}).items()
             },
             "md5OfBody": message.get("MD5OfBody"),
             "eventSource": "aws:sqs",
@@ -731,11 +725,20 @@ class QueuePoller(Poller):
         }
         if "MD5OfMessageAttributes" in message:
             record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
-        for attribute in record["messageAttributes"].values():
-            for key in ("stringValue", "binaryValue"):
-                if attribute[key] is None:
-                    del attribute[key]
         return dict(_json_safe(record))
+
+
+def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:
+    """An SQS message attribute as Lambda's SQS event spells it."""
+    attribute: dict[str, Any] = {}
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        attribute["binaryValue"] = value["BinaryValue"]
+    attribute["stringListValues"] = value.get("StringListValues", [])
+    attribute["binaryListValues"] = value.get("BinaryListValues", [])
+    attribute["dataType"] = value["DataType"]
+    return attribute
 
 
 # ---------------------------------------------------------------------------------------------

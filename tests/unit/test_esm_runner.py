@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from devtools.esm import CheckpointStore, MappingImportError, failed_item_index, load_handler
+from devtools.esm import CheckpointStore, MappingImportError, failed_items, load_handler
 from devtools.mappings import MappingSpec
 
 BATCH = ["101", "102", "103"]
@@ -16,19 +16,19 @@ STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/2026-11-25T00:0
 
 @pytest.mark.parametrize("response", [None, {}, {"batchItemFailures": []}, {"batchItemFailures": None}])
 def test_no_reported_failures_mean_success(response: Any) -> None:
-    assert failed_item_index(response, BATCH) is None
+    assert failed_items(response, BATCH) == []
 
 
-def test_lowest_failed_item_wins() -> None:
+def test_failed_items_are_given_in_batch_order() -> None:
     response = {"batchItemFailures": [{"itemIdentifier": "103"}, {"itemIdentifier": "102"}]}
 
-    assert failed_item_index(response, BATCH) == 1
+    assert failed_items(response, BATCH) == [1, 2]
 
 
 def test_duplicate_failures_count_once() -> None:
     response = {"batchItemFailures": [{"itemIdentifier": "102"}, {"itemIdentifier": "102"}]}
 
-    assert failed_item_index(response, BATCH) == 1
+    assert failed_items(response, BATCH) == [1]
 
 
 @pytest.mark.parametrize(
@@ -45,7 +45,7 @@ def test_duplicate_failures_count_once() -> None:
 )
 def test_unusable_responses_are_rejected(response: Any) -> None:
     with pytest.raises(ValueError):
-        failed_item_index(response, BATCH)
+        failed_items(response, BATCH)
 
 
 def spec(function_name: str = "fn") -> MappingSpec:
