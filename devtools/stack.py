@@ -91,6 +91,11 @@ class EmbeddedStack:
         return f"http://127.0.0.1:{self.ports.api}"
 
     @property
+    def esm_runner(self) -> EsmRunner | None:
+        """The local event source mapping runner, while the stack runs."""
+        return self._esm
+
+    @property
     def template(self) -> Template:
         return Template(self.stage, aws_endpoint=self.aws_url)
 

@@ -18,7 +18,7 @@ import pytest
 
 from devtools.cli import main
 from devtools.esm import EsmRunner, MappingImportError, Tuning
-from devtools.mappings import MappingSpec
+from devtools.mappings import MappingSpec, load_mappings
 from devtools.stack import LOCAL_CREDENTIALS, SCRIPT_PATH, EmbeddedStack
 from tests.handlers import invocations, item_key
 
@@ -156,6 +156,21 @@ def receive_all(aws_client: Aws, url: str, count: int) -> list[dict[str, Any]]:
 def stream_arn(stack: EmbeddedStack, aws_client: Aws) -> str:
     table = aws_client("dynamodb").describe_table(TableName=stack.template.physical_name("EventsTable"))
     return str(table["Table"]["LatestStreamArn"])
+
+
+def test_stack_runs_or_skips_every_mapping_of_the_template(stack: EmbeddedStack) -> None:
+    runner = stack.esm_runner
+    assert runner is not None
+
+    started = [poller.spec for poller in runner.pollers]
+
+    assert runner.specs == load_mappings(stack.template)
+    assert sorted(spec.function_name for spec in started + runner.skipped) == sorted(
+        spec.function_name for spec in runner.specs
+    )
+    assert {spec.function_name for spec in runner.specs} == {
+        stack.template.physical_name(name) for name in ("FanoutFunction", "IndexerFunction", "RetryFunction")
+    }
 
 
 # --- batching -----------------------------------------------------------------------------------
