@@ -3,6 +3,7 @@
 Each test names its own function, so `invocations(function_name)` holds only its batches.
 """
 
+import json
 import threading
 from collections import defaultdict
 from typing import Any
@@ -32,7 +33,8 @@ def item_key(record: dict[str, Any]) -> str:
 
 
 def wants_failure(record: dict[str, Any]) -> bool:
-    """Records a test marks to fail: `fail` in the new image, or an SQS body starting `fail`."""
+    """Records a test marks to fail: a `{"fail": true}` event payload, or an SQS body `fail…`."""
     if "dynamodb" in record:
-        return "fail" in record["dynamodb"].get("NewImage", {})
+        payload = record["dynamodb"].get("NewImage", {}).get("payload", {}).get("S", "{}")
+        return bool(json.loads(payload).get("fail"))
     return str(record["body"]).startswith("fail")

@@ -9,8 +9,9 @@ import os
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from devtools.cli import main
 from devtools.esm import EsmRunner, MappingImportError, Tuning
 from devtools.mappings import MappingSpec, load_mappings
 from devtools.stack import LOCAL_CREDENTIALS, SCRIPT_PATH, EmbeddedStack
+from ingest.events_table import EventItem, delete_event, put_events, set_status
+from ingest.ids import isoformat, new_event_id
 from tests.handlers import invocations, item_key
 
 pytestmark = pytest.mark.integration
@@ -48,36 +51,38 @@ def delivered(function_name: str) -> list[str]:
 
 
 class Tenant:
-    """Writes events of one tenant to the stack's events table."""
+    """Writes valid events of one tenant to the stack's events table, as the ingest API stores them.
+
+    Valid items keep the real processors (which also consume this stream) on their happy path.
+    A `{"fail": true}` payload marks a record the test handlers fail on.
+    """
 
     def __init__(self, stack: EmbeddedStack, aws_client: Aws) -> None:
         self.id = f"esm-{uuid.uuid4().hex[:10]}"
         self.table = stack.template.physical_name("EventsTable")
         self.dynamodb = aws_client("dynamodb")
 
-    def put(self, event_id: str, **attributes: str) -> None:
-        item = {"tenant_id": {"S": self.id}, "event_id": {"S": event_id}}
-        item.update({name: {"S": value} for name, value in attributes.items()})
-        self.dynamodb.put_item(TableName=self.table, Item=item)
-
-    def put_many(self, count: int, fail: set[int] = frozenset()) -> list[str]:  # type: ignore[assignment]
-        ids = [f"e{index:03d}" for index in range(count)]
-        for index, event_id in enumerate(ids):
-            self.put(event_id, **({"fail": "yes"} if index in fail else {}))
-        return ids
-
-    def update(self, event_id: str) -> None:
-        self.dynamodb.update_item(
-            TableName=self.table,
-            Key={"tenant_id": {"S": self.id}, "event_id": {"S": event_id}},
-            UpdateExpression="SET touched = :t",
-            ExpressionAttributeValues={":t": {"S": "yes"}},
+    def put(self, event_type: str = "esm.test", fail: bool = False) -> str:
+        now = datetime.now(UTC)
+        item = EventItem(
+            tenant_id=self.id,
+            event_id=new_event_id(now),
+            event_type=event_type,
+            received_at=isoformat(now),
+            payload='{"fail": true}' if fail else '{"ok": true}',
+            expires_at=int(now.timestamp()) + 3600,
         )
+        put_events(self.dynamodb, self.table, [item])
+        return item.event_id
+
+    def put_many(self, count: int, fail: Collection[int] = ()) -> list[str]:
+        return [self.put(fail=index in fail) for index in range(count)]
+
+    def acknowledge(self, event_id: str) -> None:
+        set_status(self.dynamodb, self.table, self.id, event_id, "acknowledged")
 
     def delete(self, event_id: str) -> None:
-        self.dynamodb.delete_item(
-            TableName=self.table, Key={"tenant_id": {"S": self.id}, "event_id": {"S": event_id}}
-        )
+        delete_event(self.dynamodb, self.table, self.id, event_id)
 
 
 @pytest.fixture
@@ -210,7 +215,7 @@ def test_batching_window_gathers_records_written_one_by_one(
 def test_records_are_delivered_as_lambda_delivers_them(
     stack: EmbeddedStack, aws_client: Aws, tenant: Tenant, run: Any
 ) -> None:
-    tenant.put("e1", kind="order")
+    event_id = tenant.put(event_type="order.created")
     spec = stream_spec(stack, tenant, "recording")
 
     run(spec)
@@ -225,8 +230,8 @@ def test_records_are_delivered_as_lambda_delivers_them(
     change = record["dynamodb"]
     assert isinstance(change["ApproximateCreationDateTime"], float)
     assert abs(change["ApproximateCreationDateTime"] - time.time()) < 600
-    assert change["Keys"] == {"tenant_id": {"S": tenant.id}, "event_id": {"S": "e1"}}
-    assert change["NewImage"]["kind"] == {"S": "order"}
+    assert change["Keys"] == {"tenant_id": {"S": tenant.id}, "event_id": {"S": event_id}}
+    assert change["NewImage"]["event_type"] == {"S": "order.created"}
     assert change["StreamViewType"] == "NEW_IMAGE"
     assert change["SequenceNumber"].isdigit()
     assert change["SizeBytes"] > 0
@@ -237,10 +242,10 @@ def test_records_are_delivered_as_lambda_delivers_them(
 
 
 def test_filter_on_event_name_drops_other_changes(stack: EmbeddedStack, tenant: Tenant, run: Any) -> None:
-    tenant.put("e1")
-    tenant.update("e1")
-    tenant.delete("e1")
-    tenant.put("e2")
+    first = tenant.put()
+    tenant.acknowledge(first)
+    tenant.delete(first)
+    second = tenant.put()
     spec = stream_spec(
         stack,
         tenant,
@@ -250,21 +255,18 @@ def test_filter_on_event_name_drops_other_changes(stack: EmbeddedStack, tenant: 
 
     run(spec)
 
-    wait_for(lambda: "e2" in delivered(spec.function_name), what="e2")
+    wait_for(lambda: second in delivered(spec.function_name), what="the second insert")
     records = [record for event in invocations(spec.function_name) for record in event["Records"]]
     assert [(record["eventName"], item_key(record)) for record in records] == [
-        ("INSERT", "e1"),
-        ("INSERT", "e2"),
+        ("INSERT", first),
+        ("INSERT", second),
     ]
 
 
 def test_filter_on_new_image_value_drops_non_matching_records(
     stack: EmbeddedStack, tenant: Tenant, run: Any
 ) -> None:
-    tenant.put("e1", kind="drop")
-    tenant.put("e2", kind="keep")
-    tenant.put("e3", kind="keep-not")
-    tenant.put("e4", kind="keep")
+    ids = [tenant.put(event_type) for event_type in ("drop", "keep", "keep.not", "keep")]
     spec = stream_spec(
         stack,
         tenant,
@@ -273,7 +275,7 @@ def test_filter_on_new_image_value_drops_non_matching_records(
             {
                 "dynamodb": {
                     "Keys": {"tenant_id": {"S": [tenant.id]}},
-                    "NewImage": {"kind": {"S": ["keep"]}},
+                    "NewImage": {"event_type": {"S": ["keep"]}},
                 }
             },
         ),
@@ -281,8 +283,8 @@ def test_filter_on_new_image_value_drops_non_matching_records(
 
     run(spec)
 
-    wait_for(lambda: "e4" in delivered(spec.function_name), what="e4")
-    assert delivered(spec.function_name) == ["e2", "e4"]
+    wait_for(lambda: ids[3] in delivered(spec.function_name), what="the last kept record")
+    assert delivered(spec.function_name) == [ids[1], ids[3]]
 
 
 # --- failures -----------------------------------------------------------------------------------
@@ -293,7 +295,7 @@ def test_raising_handler_is_bisected_and_the_bad_record_goes_to_on_failure(
 ) -> None:
     # Given four records, the third of which makes the handler raise
     dlq_url, dlq_arn = queue()
-    tenant.put_many(4, fail={2})
+    ids = tenant.put_many(4, fail={2})
     spec = stream_spec(
         stack,
         tenant,
@@ -310,14 +312,7 @@ def test_raising_handler_is_bisected_and_the_bad_record_goes_to_on_failure(
     (failure,) = receive_all(aws_client, dlq_url, 1)
     wait_for(lambda: len(invocations(spec.function_name)) == 6, what="the record after the bad one")
     batches = [keys_of(event) for event in invocations(spec.function_name)]
-    assert batches == [
-        ["e000", "e001", "e002", "e003"],
-        ["e000", "e001"],
-        ["e002", "e003"],
-        ["e002"],
-        ["e002"],
-        ["e003"],
-    ]
+    assert batches == [ids, ids[:2], ids[2:], [ids[2]], [ids[2]], [ids[3]]]
     bad_sequence = invocations(spec.function_name)[3]["Records"][0]["dynamodb"]["SequenceNumber"]
     assert failure["version"] == "1.0"
     assert failure["timestamp"].endswith("Z")
@@ -344,7 +339,7 @@ def test_partial_failure_resumes_from_the_lowest_failed_record(
 ) -> None:
     # Given five records of which the third and fifth are reported as failed
     dlq_url, dlq_arn = queue()
-    tenant.put_many(5, fail={2, 4})
+    ids = tenant.put_many(5, fail={2, 4})
     spec = stream_spec(stack, tenant, "partial", maximum_retry_attempts=1, on_failure_arn=dlq_arn)
 
     # When the runner processes them
@@ -353,10 +348,7 @@ def test_partial_failure_resumes_from_the_lowest_failed_record(
     # Then the retry starts at the third record, and the first two are never re-delivered
     (failure,) = receive_all(aws_client, dlq_url, 1)
     batches = [keys_of(event) for event in invocations(spec.function_name)]
-    assert batches == [
-        ["e000", "e001", "e002", "e003", "e004"],
-        ["e002", "e003", "e004"],
-    ]
+    assert batches == [ids, ids[2:]]
     assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert "functionError" not in failure["responseContext"]
     assert failure["DDBStreamBatchInfo"]["batchSize"] == 3
@@ -365,26 +357,26 @@ def test_partial_failure_resumes_from_the_lowest_failed_record(
 def test_empty_failure_list_means_the_whole_batch_succeeded(
     stack: EmbeddedStack, tenant: Tenant, run: Any
 ) -> None:
-    tenant.put_many(3)
+    ids = tenant.put_many(3)
     spec = stream_spec(stack, tenant, "recording")
     run(spec)
     wait_for(lambda: len(delivered(spec.function_name)) == 3, what="3 records")
 
-    tenant.put("sentinel")
+    sentinel = tenant.put()
 
-    wait_for(lambda: "sentinel" in delivered(spec.function_name), what="the sentinel")
-    assert delivered(spec.function_name) == ["e000", "e001", "e002", "sentinel"]
+    wait_for(lambda: sentinel in delivered(spec.function_name), what="the sentinel")
+    assert delivered(spec.function_name) == [*ids, sentinel]
 
 
 def test_unusable_response_fails_the_whole_batch(stack: EmbeddedStack, tenant: Tenant, run: Any) -> None:
-    tenant.put_many(3)
+    ids = tenant.put_many(3)
     spec = stream_spec(stack, tenant, "garbage", maximum_retry_attempts=2)
 
     run(spec)
 
     wait_for(lambda: len(invocations(spec.function_name)) >= 2, what="a retry")
     first, second = (keys_of(event) for event in invocations(spec.function_name)[:2])
-    assert first == second == ["e000", "e001", "e002"]
+    assert first == second == ids
 
 
 def test_records_older_than_the_maximum_age_go_to_on_failure(
@@ -437,7 +429,7 @@ def test_a_restarted_runner_resumes_after_its_checkpoint(
 def test_checkpoint_of_another_stream_falls_back_to_the_starting_position(
     stack: EmbeddedStack, tenant: Tenant, run: Any, tmp_path: Path
 ) -> None:
-    tenant.put_many(2)
+    ids = tenant.put_many(2)
     spec = stream_spec(stack, tenant, "recording")
     checkpoints = tmp_path / "esm-checkpoints"
     checkpoints.mkdir()
@@ -447,7 +439,7 @@ def test_checkpoint_of_another_stream_falls_back_to_the_starting_position(
 
     run(spec, state_dir=tmp_path)
 
-    wait_for(lambda: delivered(spec.function_name) == ["e000", "e001"], what="both records")
+    wait_for(lambda: delivered(spec.function_name) == ids, what="both records")
 
 
 def test_poller_survives_errors_until_its_source_exists(
@@ -627,7 +619,7 @@ def logs_tail(stack: EmbeddedStack, group: str) -> str:
 
 
 def test_invocation_logs_reach_cloudwatch_logs(stack: EmbeddedStack, tenant: Tenant, run: Any) -> None:
-    tenant.put("e1")
+    tenant.put()
     spec = stream_spec(stack, tenant, "recording")
 
     run(spec)
@@ -684,7 +676,7 @@ def test_handler_running_past_its_timeout_fails_the_batch(
 def test_triggers_tail_prints_a_functions_logs(
     stack: EmbeddedStack, tenant: Tenant, run: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    tenant.put("e1")
+    tenant.put()
     spec = stream_spec(stack, tenant, "recording")
     run(spec)
     wait_for(lambda: "REPORT RequestId" in logs_tail(stack, f"/aws/lambda/{spec.function_name}"), what="logs")
@@ -699,12 +691,12 @@ def test_triggers_tail_prints_a_functions_logs(
 def test_correlation_keys_do_not_leak_into_the_next_invocation(
     stack: EmbeddedStack, tenant: Tenant, run: Any
 ) -> None:
-    tenant.put("e1")
+    first = tenant.put()
     spec = stream_spec(stack, tenant, "correlated")
     run(spec)
     wait_for(lambda: invocations(spec.function_name), what="the first invocation")
 
-    tenant.put("e2")
+    tenant.put()
 
     wait_for(lambda: len(invocations(spec.function_name)) == 2, what="the second invocation")
     group = f"/aws/lambda/{spec.function_name}"
@@ -720,4 +712,4 @@ def test_correlation_keys_do_not_leak_into_the_next_invocation(
         ),
         what="two handler lines",
     )
-    assert [line.get("event_id") for line in lines] == ["e1", None]
+    assert [line.get("event_id") for line in lines] == [first, None]
