@@ -1,12 +1,17 @@
-"""Pieces of the local ESM runner that need no AWS: responses, checkpoints, handler import."""
+"""Pieces of the local ESM runner that need no AWS: responses, checkpoints, imports, logs."""
 
+import io
 import json
+import threading
+import uuid
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_lambda_powertools import Logger
 
+from devtools.cloudwatch import InvocationCapture, LogShipper, thread_local_formatter
 from devtools.esm import CheckpointStore, MappingImportError, failed_items, load_handler
 from devtools.mappings import MappingSpec
 
@@ -124,3 +129,117 @@ def test_source_name_of_stream_and_queue_mappings() -> None:
 
     assert spec().source_name == "t"
     assert queue.source_name == "q-1"
+
+
+def powertools_logger(service: str) -> tuple[Logger, io.StringIO]:
+    stream = io.StringIO()
+    return Logger(service=service, stream=stream), stream
+
+
+def test_appended_keys_belong_to_the_thread_that_appended_them() -> None:
+    # Given a Powertools logger with the thread-local formatter installed
+    logger, stream = powertools_logger(f"svc-{uuid.uuid4().hex[:6]}")
+    formatter = thread_local_formatter(logger)
+    appended = threading.Event()
+
+    def invocation() -> None:
+        formatter.reset_thread(service="fanout")
+        logger.append_keys(event_id="e-1")
+        logger.info("in the invocation")
+        appended.set()
+
+    # When another thread appends a correlation id and logs
+    worker = threading.Thread(target=invocation)
+    worker.start()
+    worker.join()
+    logger.info("on the main thread")
+
+    # Then only that thread's line carries it and its service
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert appended.is_set()
+    assert [(line["service"], line.get("event_id")) for line in lines] == [
+        ("fanout", "e-1"),
+        (logger.service, None),
+    ]
+
+
+def test_reset_thread_forgets_the_previous_invocations_keys() -> None:
+    logger, stream = powertools_logger(f"svc-{uuid.uuid4().hex[:6]}")
+    formatter = thread_local_formatter(logger)
+    formatter.reset_thread(service="indexer")
+    logger.append_keys(event_id="e-1")
+
+    formatter.reset_thread(service="indexer")
+    logger.info("next invocation")
+
+    (line,) = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert "event_id" not in line
+    assert line["service"] == "indexer"
+
+
+def test_function_service_survives_clear_state() -> None:
+    logger, stream = powertools_logger(f"svc-{uuid.uuid4().hex[:6]}")
+    formatter = thread_local_formatter(logger)
+    formatter.reset_thread(service="retry")
+
+    logger.clear_state()
+    logger.info("after clear_state")
+
+    assert json.loads(stream.getvalue())["service"] == "retry"
+
+
+def test_capture_sends_only_the_invoking_threads_lines() -> None:
+    logger, _ = powertools_logger(f"svc-{uuid.uuid4().hex[:6]}")
+    capture = InvocationCapture(thread_local_formatter(logger))
+    logger.addHandler(capture)
+    captured: list[str] = []
+
+    with capture.capture(lambda _timestamp, line: captured.append(line)):
+        logger.info("mine")
+        other = threading.Thread(target=lambda: logger.info("someone else's"))
+        other.start()
+        other.join()
+    logger.info("after the invocation")
+
+    assert [json.loads(line)["message"] for line in captured] == ["mine"]
+
+
+class FakeLogs:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def create_log_group(self, **kwargs: Any) -> None:
+        self.calls.append(("group", kwargs))
+
+    def create_log_stream(self, **kwargs: Any) -> None:
+        self.calls.append(("stream", kwargs))
+
+    def put_log_events(self, **kwargs: Any) -> None:
+        self.calls.append(("put", kwargs))
+
+
+def test_shipper_creates_group_and_stream_once_and_sorts_events() -> None:
+    logs = FakeLogs()
+    shipper = LogShipper(logs)
+
+    shipper.put("/aws/lambda/f", "s", 2, "second")
+    shipper.put("/aws/lambda/f", "s", 1, "first")
+    shipper.flush()
+    shipper.put("/aws/lambda/f", "s", 3, "third")
+    shipper.flush()
+
+    assert [kind for kind, _ in logs.calls] == ["group", "stream", "put", "put"]
+    assert [event["message"] for event in logs.calls[2][1]["logEvents"]] == ["first", "second"]
+
+
+def test_shipper_splits_puts_at_the_service_limits() -> None:
+    logs = FakeLogs()
+    shipper = LogShipper(logs)
+    big = "x" * 400_000
+
+    for timestamp in range(3):
+        shipper.put("g", "s", timestamp, big)
+    shipper.flush()
+
+    puts = [kwargs["logEvents"] for kind, kwargs in logs.calls if kind == "put"]
+    assert [len(events) for events in puts] == [2, 1]
