@@ -486,15 +486,27 @@ class Poller(ABC):
         self.say = say
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"esm-{spec.function_name}", daemon=True)
+        self._failures = 0
 
     def _run(self) -> None:
         while not self.stop.is_set():
             try:
                 self._poll()
-            except Exception:
-                _log.exception("ESM poller for %s failed; restarting it", self.spec.function_name)
-                self.say(f"[{self.spec.function_name}] poller error (see log); restarting in 1 s")
+            except Exception as exc:
+                self._failures += 1
+                if self._failures == 1:
+                    _log.exception("esm: poller of %s failed; restarting it", self.spec.function_name)
+                    self.say(f"[{self.spec.function_name}] poller error (see log); retrying every second")
+                else:
+                    _log.debug("esm: poller of %s still failing: %r", self.spec.function_name, exc)
                 self.stop.wait(1.0)
+
+    def _polling(self) -> None:
+        """The poller has its source: ready, and no longer failing."""
+        if self._failures:
+            self.say(f"[{self.spec.function_name}] poller recovered after {self._failures} failures")
+            self._failures = 0
+        self.ready.set()
 
     @abstractmethod
     def _poll(self) -> None:
@@ -514,7 +526,7 @@ class StreamPoller(Poller):
             raise RuntimeError(f"table {self.spec.source_name} has no stream")
         known: set[str] = set()
         consumers = self._new_consumers(stream_arn, known, self.spec.starting_position or "LATEST")
-        self.ready.set()
+        self._polling()
         while not self.stop.is_set():
             busy = False
             for consumer in consumers:
@@ -643,7 +655,7 @@ class QueuePoller(Poller):
     def _poll(self) -> None:
         sqs = self.clients.sqs
         queue_url = sqs.get_queue_url(QueueName=self.spec.source_name)["QueueUrl"]
-        self.ready.set()
+        self._polling()
         while not self.stop.is_set():
             messages = self._receive_batch(queue_url)
             if messages:
