@@ -39,6 +39,17 @@ class MappingSpec:
     def reports_batch_item_failures(self) -> bool:
         return "ReportBatchItemFailures" in self.function_response_types
 
+    @property
+    def source_name(self) -> str:
+        """The table (DynamoDB) or queue (SQS) named by source_arn."""
+        resource = self.source_arn.split(":", 5)[5]
+        return resource.split("/")[1] if self.source_kind == "DynamoDB" else resource
+
+    @property
+    def service_name(self) -> str:
+        """The Powertools service the function logs as."""
+        return self.environment.get("POWERTOOLS_SERVICE_NAME", self.function_name)
+
 
 def _source_logical_id(value: Any) -> str:
     """The logical id behind `!GetAtt X.StreamArn` / `!GetAtt X.Arn` in the raw template."""

@@ -17,6 +17,8 @@ from types import TracebackType
 from typing import IO
 
 from devtools.apiserver import LocalApiServer
+from devtools.esm import EsmRunner
+from devtools.mappings import load_mappings
 from devtools.template import ACCOUNT_ID, REGION, REPO_ROOT, Template
 
 INIT_DIR = REPO_ROOT / "localstack" / "init" / "ready.d"
@@ -74,6 +76,7 @@ class EmbeddedStack:
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _log_files: list[IO[bytes]] = field(default_factory=list)
     _api: LocalApiServer | None = None
+    _esm: EsmRunner | None = None
 
     @property
     def aws_url(self) -> str:
@@ -86,6 +89,11 @@ class EmbeddedStack:
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.api}"
+
+    @property
+    def esm_runner(self) -> EsmRunner | None:
+        """The local event source mapping runner, while the stack runs."""
+        return self._esm
 
     @property
     def template(self) -> Template:
@@ -109,6 +117,7 @@ class EmbeddedStack:
             self._configure_handlers()
             self._create_search_index()
             self._start_api()
+            self._start_esm()
         except BaseException:
             self.stop()
             raise
@@ -198,7 +207,17 @@ class EmbeddedStack:
         self._api.start()
         self.say(f"api listening on {self.api_url}")
 
+    def _start_esm(self) -> None:
+        """The local event source mappings (never moto's: it would invoke Lambdas via Docker)."""
+        self._esm = EsmRunner(load_mappings(self.template), self.aws_url, self.state_dir, say=self.say)
+        self._esm.start()
+        if not self._esm.wait_ready():
+            self.say("esm: some pollers are not polling yet (see the log); they keep retrying")
+
     def stop(self) -> None:
+        if self._esm is not None:
+            self._esm.stop()
+            self._esm = None
         if self._api is not None:
             self._api.shutdown()
             self._api.server_close()
