@@ -1,7 +1,6 @@
 """`triggers up`: the embedded local stack in the foreground."""
 
 import argparse
-import contextlib
 import signal
 import threading
 
@@ -13,7 +12,9 @@ def run(args: argparse.Namespace) -> int:
     stack = EmbeddedStack(stage=args.stage, ports=ports, say=lambda line: print(f"  {line}", flush=True))
     print("Starting the Triggers local stack...", flush=True)
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # Explicit handlers: a shell that starts `make up` in the background ignores SIGINT for it.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
     with stack:
         from ingest.api_keys_table import create_api_key
         from ingest.clients import dynamodb_client
@@ -38,8 +39,7 @@ Try:
 """,
             flush=True,
         )
-        with contextlib.suppress(KeyboardInterrupt):
-            stopping.wait()
+        stopping.wait()
         print("\nStopping...", flush=True)
     return 0
 
