@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config
@@ -99,10 +99,23 @@ class Invocation:
         return self.error is not None or self.timed_out
 
 
+class HostedFunction(Protocol):
+    """What hosting needs of a function: MappingSpec and FunctionSpec both qualify."""
+
+    @property
+    def function_name(self) -> str: ...
+    @property
+    def timeout_seconds(self) -> float: ...
+    @property
+    def memory_mb(self) -> int: ...
+    @property
+    def service_name(self) -> str: ...
+
+
 class FunctionHost:
     """Runs one function's handler in-process and writes its logs as Lambda would."""
 
-    def __init__(self, spec: MappingSpec, handler: Handler, logs: "LambdaLogs") -> None:
+    def __init__(self, spec: HostedFunction, handler: Handler, logs: "LambdaLogs") -> None:
         self.spec = spec
         self.handler = handler
         self.logs = logs
@@ -823,6 +836,12 @@ class EsmRunner:
             poller.thread.start()
             self.say(f"esm: {spec.function_name} <- {spec.source_kind} {spec.source_name}")
         return self
+
+    def host(self, spec: HostedFunction, handler: Handler) -> FunctionHost:
+        """Host another function (not behind a mapping) with the same Lambda-style logs."""
+        if self._logs is None:
+            raise RuntimeError("start the runner before hosting functions on it")
+        return FunctionHost(spec, handler, self._logs)
 
     def wait_ready(self, timeout: float = 10.0) -> bool:
         """Whether every poller has its stream/queue position (LATEST starts from then)."""

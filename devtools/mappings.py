@@ -51,6 +51,33 @@ class MappingSpec:
         return self.environment.get("POWERTOOLS_SERVICE_NAME", self.function_name)
 
 
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A function as the template declares it, for hosting it in-process (the API server's ingest)."""
+
+    function_logical_id: str
+    function_name: str
+    handler: str
+    timeout_seconds: float
+    memory_mb: int
+    environment: dict[str, str]
+
+    @property
+    def service_name(self) -> str:
+        return self.environment.get("POWERTOOLS_SERVICE_NAME", self.function_name)
+
+
+def function_spec(template: Template, logical_id: str) -> FunctionSpec:
+    return FunctionSpec(
+        function_logical_id=logical_id,
+        function_name=template.physical_name(logical_id),
+        handler=str(template.function_setting(logical_id, "Handler")),
+        timeout_seconds=float(template.function_setting(logical_id, "Timeout") or 3),
+        memory_mb=int(template.function_setting(logical_id, "MemorySize") or 128),
+        environment=template.function_environment(logical_id),
+    )
+
+
 def _source_logical_id(value: Any) -> str:
     """The logical id behind `!GetAtt X.StreamArn` / `!GetAtt X.Arn` in the raw template."""
     tag_value = getattr(value, "value", None)

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Any
 
 from devtools.apiserver import LocalApiServer
 from devtools.esm import EsmRunner
-from devtools.mappings import load_mappings
+from devtools.mappings import function_spec, load_mappings
 from devtools.template import ACCOUNT_ID, REGION, REPO_ROOT, Template
 
 INIT_DIR = REPO_ROOT / "localstack" / "init" / "ready.d"
@@ -116,8 +116,8 @@ class EmbeddedStack:
             self.run_init_scripts()
             self._configure_handlers()
             self._create_search_index()
-            self._start_api()
             self._start_esm()
+            self._start_api()
         except BaseException:
             self.stop()
             raise
@@ -199,11 +199,27 @@ class EmbeddedStack:
         self.say(f"search index ready behind alias {get_settings().index_alias}")
 
     def _start_api(self) -> None:
+        """Serve the ingest function over HTTP, logging to /aws/lambda/<ingest> like the others."""
         from ingest.handler import lambda_handler
 
-        function_name = self.template.physical_name("IngestFunction")
-        timeout = float(self.template.function_setting("IngestFunction", "Timeout") or 10)
-        self._api = LocalApiServer(("127.0.0.1", self.ports.api), lambda_handler, function_name, timeout)
+        assert self._esm is not None, "the runner hosts the functions' logs; start it first"
+        spec = function_spec(self.template, "IngestFunction")
+        host = self._esm.host(spec, lambda_handler)
+
+        def invoke(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+            invocation = host.invoke(event)
+            if invocation.function_error or not isinstance(invocation.response, dict):
+                # What API Gateway answers when its Lambda integration fails.
+                return {
+                    "statusCode": 500,
+                    "headers": {"content-type": "application/json"},
+                    "body": '{"message":"Internal Server Error"}',
+                }
+            return invocation.response
+
+        self._api = LocalApiServer(
+            ("127.0.0.1", self.ports.api), invoke, spec.function_name, spec.timeout_seconds
+        )
         self._api.start()
         self.say(f"api listening on {self.api_url}")
 
