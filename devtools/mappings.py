@@ -5,7 +5,7 @@ through this module, so there is exactly one interpretation of the template's se
 """
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from devtools.template import Template
@@ -106,12 +106,7 @@ def load_mappings(template: Template) -> list[MappingSpec]:
             on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
             specs.append(
                 MappingSpec(
-                    function_logical_id=logical_id,
-                    function_name=template.physical_name(logical_id),
-                    handler=str(template.function_setting(logical_id, "Handler")),
-                    timeout_seconds=float(template.function_setting(logical_id, "Timeout") or 3),
-                    memory_mb=int(template.function_setting(logical_id, "MemorySize") or 128),
-                    environment=template.function_environment(logical_id),
+                    **asdict(function_spec(template, logical_id)),
                     source_kind=kind,
                     source_logical_id=_source_logical_id(raw[source_key]),
                     source_arn=props[source_key],
