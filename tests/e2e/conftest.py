@@ -13,7 +13,6 @@ from processors.webhooks.delivery import default_deliverer
 from tests.conftest import clear_client_caches
 from tests.integration.conftest import ApiClient, api, aws_client, new_tenant, stack  # noqa: F401
 
-
 T = TypeVar("T")
 Configure = Callable[..., None]
 
@@ -27,7 +26,7 @@ def clear_processor_caches() -> None:
 
 
 @pytest.fixture
-def configure(monkeypatch: pytest.MonkeyPatch, stack: Any) -> Iterator[Configure]:
+def configure(monkeypatch: pytest.MonkeyPatch, embedded_stack: Any) -> Iterator[Configure]:
     """Set environment variables the in-process handlers read, for this test only."""
 
     def set_env(**variables: str) -> None:
@@ -53,22 +52,22 @@ def wait_until(probe: Callable[[], T | None], what: str, timeout: float = 60.0, 
         time.sleep(every)
 
 
-def post_events(api: ApiClient, events: list[dict[str, Any]]) -> list[str]:
-    response = api.post("/v1/events", json=events)
+def post_events(client: ApiClient, events: list[dict[str, Any]]) -> list[str]:
+    response = client.post("/v1/events", json=events)
     assert response.status_code == 201, response.text
     return [item["id"] for item in response.json()["data"]]
 
 
-def subscribe(api: ApiClient, url: str, event_types: list[str]) -> dict[str, Any]:
-    response = api.post("/v1/subscriptions", json={"target_url": url, "event_types": event_types})
+def subscribe(client: ApiClient, url: str, event_types: list[str]) -> dict[str, Any]:
+    response = client.post("/v1/subscriptions", json={"target_url": url, "event_types": event_types})
     assert response.status_code == 201, response.text
     subscription: dict[str, Any] = response.json()
     return subscription
 
 
-def deliveries_of(api: ApiClient, event_id: str) -> dict[str, dict[str, Any]]:
+def deliveries_of(client: ApiClient, event_id: str) -> dict[str, dict[str, Any]]:
     """The event's deliveries by subscription id."""
-    response = api.get(f"/v1/events/{event_id}/deliveries")
+    response = client.get(f"/v1/events/{event_id}/deliveries")
     assert response.status_code == 200, response.text
     return {delivery["subscription_id"]: delivery for delivery in response.json()["data"]}
 

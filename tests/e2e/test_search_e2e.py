@@ -1,4 +1,4 @@
-"""Producer -> events table -> stream -> real indexer (via the ESM runner) -> OpenSearch -> GET /v1/events?q=."""
+"""Producer -> events table -> stream -> the real indexer via the ESM runner -> OpenSearch -> search."""
 
 import json
 import subprocess
@@ -43,7 +43,8 @@ def test_batch_of_25_becomes_searchable_for_its_tenant_only(new_tenant: Callable
     alice, bob = new_tenant(), new_tenant()
     word = unique_word()
     started = time.monotonic()
-    alice_ids = post_events(alice, [{"event_type": "order.created", "payload": {"n": i, "w": word}} for i in range(25)])
+    batch = [{"event_type": "order.created", "payload": {"n": i, "w": word}} for i in range(25)]
+    alice_ids = post_events(alice, batch)
     bob_ids = post_events(bob, [{"event_type": "order.created", "payload": {"w": word}}])
 
     # Then each eventually finds exactly its own events
@@ -62,6 +63,7 @@ def test_acknowledge_and_delete_reach_the_index(api: ApiClient) -> None:
 
     # When it is acknowledged (a MODIFY record), search shows the new status
     assert api.post(f"/v1/events/{event_id}/ack").status_code == 200
+
     def acknowledged() -> list[dict[str, Any]] | None:
         hits = found(api, word)
         return hits if hits and hits[0]["status"] == "acknowledged" else None
@@ -86,7 +88,9 @@ def tail(stack: EmbeddedStack, group: str) -> str:
     return result.stdout
 
 
-def test_indexer_invocations_are_visible_with_awslocal_logs_tail(stack: EmbeddedStack, api: ApiClient) -> None:
+def test_indexer_invocations_are_visible_with_awslocal_logs_tail(
+    stack: EmbeddedStack, api: ApiClient
+) -> None:
     # Given events indexed by the real indexer
     word = unique_word()
     post_events(api, [{"event_type": "order.created", "payload": {"w": word}}])
@@ -94,6 +98,7 @@ def test_indexer_invocations_are_visible_with_awslocal_logs_tail(stack: Embedded
 
     # Then the AWS CLI shows the indexer's invocations and its JSON lines
     group = f"/aws/lambda/{stack.template.physical_name('IndexerFunction')}"
+
     def logs() -> str | None:
         text = tail(stack, group)
         return text if "REPORT RequestId" in text and "batch indexed" in text else None
@@ -154,12 +159,12 @@ class ThrottlingProxy:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else None
                 if self._is_throttled():
-                    payload = json.dumps(
-                        {"error": {"type": "es_rejected_execution_exception", "reason": "throttled"}, "status": 429}
-                    ).encode()
+                    error = {"type": "es_rejected_execution_exception", "reason": "throttled"}
+                    payload = json.dumps({"error": error, "status": 429}).encode()
                     self._reply(429, payload, "application/json")
                     return
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in {"host", "content-length"}}
+                skip = {"host", "content-length"}
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
                 upstream = requests.request(
                     self.command, proxy.upstream + self.path, data=body, headers=headers, timeout=30
                 )

@@ -17,8 +17,8 @@ from tests.integration.conftest import ApiClient
 pytestmark = pytest.mark.e2e
 
 
-def ids(deliveries: list[Delivery]) -> list[str | None]:
-    return [delivery.webhook_id for delivery in deliveries]
+def ids(deliveries: list[Delivery]) -> list[str]:
+    return [str(delivery.webhook_id) for delivery in deliveries]
 
 
 def test_ten_events_arrive_signed_with_the_exact_payload(api: ApiClient, configure: Configure) -> None:
@@ -37,7 +37,7 @@ def test_ten_events_arrive_signed_with_the_exact_payload(api: ApiClient, configu
         # Then all 10 arrive once, verified by standardwebhooks and by svix, with the payload byte for byte
         deliveries = receiver.wait_for(10, timeout=60)
     by_id = {delivery.webhook_id: delivery for delivery in deliveries}
-    assert sorted(by_id) == sorted(event_ids)
+    assert set(by_id) == set(event_ids)
     assert len(deliveries) == 10
     svix = SvixWebhook(subscription["secret"])
     for event_id, payload in zip(event_ids, payloads, strict=True):
@@ -87,7 +87,7 @@ def test_failing_subscriber_ends_in_the_dlq_and_redrive_delivers_once_more(
 
         # When an event is posted, every attempt of the short schedule fails
         (event_id,) = post_events(api, [{"event_type": "order.created", "payload": payload}])
-        letters = wait_until(lambda: delivery_dlq_letters(sqs, {event_id}), "the delivery DLQ letter", timeout=90)
+        letters = wait_until(lambda: delivery_dlq_letters(sqs, {event_id}), "the DLQ letter", timeout=90)
 
         # Then the DLQ letter has the full context
         (letter,) = letters
@@ -113,7 +113,8 @@ def test_failing_subscriber_ends_in_the_dlq_and_redrive_delivers_once_more(
             lambda: deliveries_of(api, event_id)[subscription["id"]]["state"] == "delivered",
             "the redriven delivery",
         )
-    assert [(d.webhook_id, d.status) for d in receiver.deliveries] == [(event_id, 500)] * 3 + [(event_id, 200)]
+    answered = [(d.webhook_id, d.status) for d in receiver.deliveries]
+    assert answered == [(event_id, 500)] * 3 + [(event_id, 200)]
     attempts = deliveries_of(api, event_id)[subscription["id"]]["attempts"]
     assert [attempt["status_code"] for attempt in attempts] == [500, 500, 500, 200]
 
@@ -144,9 +145,9 @@ def test_gone_disables_the_subscription_until_it_is_enabled(api: ApiClient, conf
         (first,) = post_events(api, [{"event_type": "order.created", "payload": {}}])
 
         # Then the subscription is disabled with a reason
+        path = f"/v1/subscriptions/{subscription['id']}"
         disabled = wait_until(
-            lambda: (s := api.get(f"/v1/subscriptions/{subscription['id']}").json())["status"] == "disabled" and s,
-            "the subscription disabled",
+            lambda: (s := api.get(path).json())["status"] == "disabled" and s, "the subscription disabled"
         )
         assert disabled["disabled_reason"]
         assert deliveries_of(api, first)[subscription["id"]]["state"] == "gone"
@@ -155,7 +156,10 @@ def test_gone_disables_the_subscription_until_it_is_enabled(api: ApiClient, conf
         gone.faults = Faults()
         (second,) = post_events(api, [{"event_type": "order.created", "payload": {}}])
         control.wait_for(2, timeout=60)
-        wait_until(lambda: deliveries_of(api, second).get(healthy["id"], {}).get("state") == "delivered", "control")
+        wait_until(
+            lambda: deliveries_of(api, second).get(healthy["id"], {}).get("state") == "delivered",
+            "the healthy subscriber's delivery",
+        )
         assert subscription["id"] not in deliveries_of(api, second)
         assert ids(gone.deliveries) == [first]
 
@@ -181,10 +185,12 @@ def test_a_hanging_subscriber_does_not_hold_up_the_others(api: ApiClient, config
         assert sorted(ids(one.wait_for(4, timeout=60))) == sorted(event_ids)
         assert sorted(ids(two.wait_for(4, timeout=60))) == sorted(event_ids)
         for event_id in event_ids:
-            delivery = wait_until(
-                lambda: (d := deliveries_of(api, event_id).get(slow["id"])) and d["attempts"] and d,
-                "the hanging subscriber's attempt",
-            )
+
+            def attempted(event_id: str = event_id) -> dict[str, Any] | None:
+                delivery = deliveries_of(api, event_id).get(slow["id"])
+                return delivery if delivery and delivery["attempts"] else None
+
+            delivery = wait_until(attempted, "the hanging subscriber's attempt")
             assert delivery["state"] == "retrying"
             assert delivery["next_attempt_at"]
             assert delivery["attempts"][0]["status_code"] is None
