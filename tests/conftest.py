@@ -16,6 +16,14 @@ from devtools.lambda_context import LocalLambdaContext
 from devtools.stack import EmbeddedStack, Ports
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by suite directory (`-m integration`, `-m e2e`, `-m "not integration"`)."""
+    for item in items:
+        suite = item.path.parent.name
+        if suite in ("integration", "e2e"):
+            item.add_marker(suite)
+
+
 @pytest.fixture
 def lambda_context() -> LocalLambdaContext:
     return LocalLambdaContext(function_name="test-function", timeout_seconds=30)

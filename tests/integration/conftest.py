@@ -11,8 +11,6 @@ import requests
 from devtools.stack import EmbeddedStack
 from ingest.api_keys_table import create_api_key
 
-pytestmark = pytest.mark.integration
-
 
 class ApiClient:
     """A producer of one tenant talking HTTP to the local API server."""
