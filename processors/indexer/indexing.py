@@ -123,7 +123,14 @@ def index_batch(
     for name, value in outcome.counts.items():
         if value:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-    logger.info("batch indexed", extra={"records": len(records), **outcome.counts})
+    logger.info(
+        "batch indexed",
+        extra={
+            "records": len(records),
+            "event_ids": [change.event_id for change in changes],
+            **outcome.counts,
+        },
+    )
     return outcome
 
 

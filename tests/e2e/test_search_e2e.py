@@ -93,19 +93,19 @@ def test_indexer_invocations_are_visible_with_awslocal_logs_tail(
 ) -> None:
     # Given events indexed by the real indexer
     word = unique_word()
-    post_events(api, [{"event_type": "order.created", "payload": {"w": word}}])
+    (event_id,) = post_events(api, [{"event_type": "order.created", "payload": {"w": word}}])
     wait_until(lambda: found(api, word), "the event in search")
 
-    # Then the AWS CLI shows the indexer's invocations and its JSON lines
+    # Then the AWS CLI shows the indexer's invocations and its JSON lines, naming the event
     group = f"/aws/lambda/{stack.template.physical_name('IndexerFunction')}"
 
     def logs() -> str | None:
         text = tail(stack, group)
-        return text if "REPORT RequestId" in text and "batch indexed" in text else None
+        return text if "REPORT RequestId" in text and event_id in text else None
 
     output = wait_until(logs, "the indexer's logs", every=1.0)
     assert "START RequestId:" in output
-    line = next(line for line in output.splitlines() if "batch indexed" in line)
+    line = next(line for line in output.splitlines() if "batch indexed" in line and event_id in line)
     logged = json.loads(line[line.index("{") :])
     assert logged["function_name"] == stack.template.physical_name("IndexerFunction")
     assert f"START RequestId: {logged['function_request_id']}" in output
