@@ -43,6 +43,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def ensure_free(port: int, what: str) -> None:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise StackError(
+                f"127.0.0.1:{port} ({what}) is in use: is another `triggers up` running? "
+                "Stop it, or choose other ports (triggers up --help)."
+            ) from exc
+
+
 def wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -110,6 +121,12 @@ class EmbeddedStack:
 
     def start(self) -> "EmbeddedStack":
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        for port, what in (
+            (self.ports.aws, "AWS endpoint"),
+            (self.ports.opensearch, "OpenSearch"),
+            (self.ports.api, "API"),
+        ):
+            ensure_free(port, what)
         try:
             self._start_moto()
             self._start_opensearch()

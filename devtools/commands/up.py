@@ -2,20 +2,28 @@
 
 import argparse
 import signal
+import sys
 import threading
 
-from devtools.stack import EmbeddedStack, Ports
+from devtools.stack import EmbeddedStack, Ports, StackError
 
 
 def run(args: argparse.Namespace) -> int:
     ports = Ports(aws=args.aws_port, api=args.api_port, opensearch=args.opensearch_port)
     stack = EmbeddedStack(stage=args.stage, ports=ports, say=lambda line: print(f"  {line}", flush=True))
     print("Starting the Triggers local stack...", flush=True)
+    try:
+        stack.start()
+    except StackError as exc:
+        print(f"triggers up: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # Ctrl-C while starting: start() has already stopped what it began
+        return 130
     stopping = threading.Event()
     # Explicit handlers: a shell that starts `make up` in the background ignores SIGINT for it.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
-    with stack:
+    try:
         from ingest.api_keys_table import create_api_key
         from ingest.clients import dynamodb_client
 
@@ -41,6 +49,8 @@ Try:
         )
         stopping.wait()
         print("\nStopping...", flush=True)
+    finally:
+        stack.stop()
     return 0
 
 
