@@ -2,9 +2,10 @@
 
 A message names one delivery attempt and when it is due. Delays beyond SQS's 15-minute limit
 are chained: a message that arrives early is re-enqueued for the remaining time. A message is
-skipped when its subscription is gone or disabled, its event expired, or its attempt was
-already made (a duplicate); it fails (and SQS redelivers it) only when the pipeline fails or
-the attempt before it has not been recorded yet.
+skipped when its subscription is gone, its event expired, or its attempt was already made
+(a duplicate); a delivery whose subscription was disabled goes to the delivery DLQ unsent, so
+it can be redriven once the subscription is enabled again. A message fails (and SQS
+redelivers it) only when the pipeline fails or the attempt before it has not been recorded yet.
 """
 
 from collections.abc import Iterable, Mapping
@@ -62,14 +63,18 @@ def retry_delivery(deliverer: Deliverer, message: RetryMessage) -> Outcome:
             "retry skipped: delivery no longer exists", extra={**context, "reason": type(exc).__name__}
         )
         return "skipped"
-    if subscription.status != "active" or delivery.tenant_id != message.tenant_id:
-        logger.info("retry skipped: subscription disabled", extra=context)
+    if delivery.tenant_id != message.tenant_id:
+        logger.warning("retry skipped: message names another tenant's delivery", extra=context)
         return "skipped"
     if delivery.is_terminal or delivery.attempt_count >= message.attempt:
         logger.info("retry skipped: attempt already made", extra={**context, "state": delivery.state})
         return "skipped"
     if delivery.attempt_count < message.attempt - 1:
         raise DeliveryConflict(f"attempt {message.attempt - 1} of this delivery is not recorded yet")
+    if subscription.status != "active":
+        return deliverer.abandon(
+            event, subscription, delivery, f"subscription disabled: {subscription.disabled_reason}"
+        )
     count("WebhookRetryAttempted")
     outcome, _ = deliverer.attempt(event, subscription, delivery)
     if outcome == "delivered" and event.status == "pending":

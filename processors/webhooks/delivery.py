@@ -137,6 +137,25 @@ class Deliverer:
             outcome = self._failed(event, subscription, delivery, attempt, response, body, now, context)
         return AttemptResult(outcome, response)
 
+    def abandon(
+        self, event: EventItem, subscription: SubscriptionItem, delivery: DeliveryItem, reason: str
+    ) -> Outcome:
+        """Dead-letter a delivery without sending it (its subscription was disabled meanwhile).
+
+        Nothing is lost: once the subscription is enabled again, `triggers dlq redrive
+        delivery-dlq` gives it another attempt.
+        """
+        now = self.clock()
+        context = {
+            "event_id": event.event_id,
+            "subscription_id": subscription.subscription_id,
+            "tenant_id": event.tenant_id,
+            "attempt": delivery.attempt_count + 1,
+        }
+        attempt = Attempt(at=now.isoformat(), status_code=None, latency_ms=0, error=f"not sent: {reason}")
+        self._dead_letter(event, delivery, attempt, envelope(event), now, reason, context)
+        return "failed"
+
     def _record(
         self,
         delivery: DeliveryItem,

@@ -117,19 +117,29 @@ def test_exhausted_schedule_goes_to_dlq_with_full_context(
     assert webhooks.queued(webhooks.retry_queue_url) == 0
 
 
-def test_retry_for_disabled_subscription_is_skipped(
+def test_retry_for_disabled_subscription_is_dead_lettered_unsent(
     webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
 ) -> None:
+    # Given a delivery waiting for its retry when its subscription gets disabled
     server = receiver()
     server.expect_request("/hook").respond_with_data("down", status=500)
     subscription = webhooks.subscribe("t1", server.url_for("/hook"))
-    fan_out(webhooks, lambda_context, webhooks.put_event("t1"))
+    event = webhooks.put_event("t1")
+    fan_out(webhooks, lambda_context, event)
     disable(webhooks.dynamodb, SUBSCRIPTIONS, "t1", subscription.subscription_id, "by test")
 
+    # When the retry comes due
     result = run_retries(webhooks, lambda_context)
 
+    # Then nothing is sent, and the delivery is failed and dead-lettered (redrivable), not lost
     assert result == {"batchItemFailures": []}
     assert len(server.log) == 1
+    delivery = webhooks.delivery(event, subscription)
+    assert delivery.state == "failed"
+    assert delivery.attempts[-1].error == "not sent: subscription disabled: by test"
+    [letter] = webhooks.receive(webhooks.dlq_url)
+    assert body(letter)["reason"] == "subscription disabled: by test"
+    assert body(letter)["event_id"] == event.event_id
 
 
 def test_retry_for_deleted_subscription_is_skipped(
