@@ -20,7 +20,6 @@ from ingest import events_table, idempotency, search
 from ingest.api_keys_table import tenant_for_key
 from ingest.clients import dynamodb_client
 from ingest.errors import (
-    EventNotFound,
     MalformedRequest,
     SearchUnavailable,
     StoreUnavailable,
@@ -379,4 +378,4 @@ def openapi_json() -> str:
     return json.dumps(spec, indent=2, ensure_ascii=False)
 
 
-__all__ = ["EventNotFound", "app", "openapi_json"]
+__all__ = ["app", "openapi_json"]

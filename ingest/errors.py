@@ -30,11 +30,17 @@ class Unauthorized(TriggersError):
     status, slug, title = 401, "unauthorized", "Missing or unknown API key"
 
 
-class EventNotFound(TriggersError):
+class NotFound(TriggersError):
+    """Missing, or another tenant's: the API answers both the same way."""
+
     status, slug, title = 404, "not-found", "Not found"
 
 
-class SubscriptionNotFound(EventNotFound):
+class EventNotFound(NotFound):
+    pass
+
+
+class SubscriptionNotFound(NotFound):
     pass
 
 
@@ -62,7 +68,7 @@ class StoreUnavailable(TriggersError):
     status, slug, title = 503, "store-unavailable", "Storage temporarily unavailable"
 
 
-class DeliveryNotFound(EventNotFound):
+class DeliveryNotFound(NotFound):
     """No delivery record for this (event, subscription)."""
 
 
