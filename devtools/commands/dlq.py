@@ -3,7 +3,6 @@
 import argparse
 import json
 
-from devtools.aws import aws_client, default_endpoint
 from devtools.dlq import REDRIVE_TARGETS, dead_letter_queues, delivery_redrive, depths, peek, redrive
 from devtools.template import Template
 
@@ -18,7 +17,7 @@ def _resolve(template: Template, name: str) -> tuple[str, str]:
 
 
 def list_queues(args: argparse.Namespace) -> int:
-    sqs = aws_client("sqs", args.endpoint)
+    sqs = args.target.client("sqs")
     print(f"{'queue':45} {'visible':>8} {'in flight':>10}")
     for depth in depths(sqs, Template(args.stage)):
         print(f"{depth.name:45} {depth.visible:>8} {depth.in_flight:>10}")
@@ -26,7 +25,7 @@ def list_queues(args: argparse.Namespace) -> int:
 
 
 def show(args: argparse.Namespace) -> int:
-    sqs = aws_client("sqs", args.endpoint)
+    sqs = args.target.client("sqs")
     _, queue_name = _resolve(Template(args.stage), args.queue)
     url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
     for message in peek(sqs, url, args.max):
@@ -46,11 +45,11 @@ def redrive_queue(args: argparse.Namespace) -> int:
             f"{queue_name} holds records to investigate, not messages to resend (docs/operations.md)"
         )
     target_name = template.physical_name(REDRIVE_TARGETS[logical_id])
-    sqs = aws_client("sqs", args.endpoint)
+    sqs = args.target.client("sqs")
     transform = None
     if logical_id == "DeliveryDLQ":
         transform = delivery_redrive(
-            aws_client("dynamodb", args.endpoint), template.physical_name("DeliveriesTable")
+            args.target.client("dynamodb"), template.physical_name("DeliveriesTable")
         )
     moved = redrive(
         sqs,
@@ -65,7 +64,6 @@ def redrive_queue(args: argparse.Namespace) -> int:
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     dlq = commands.add_parser("dlq", help="inspect and redrive dead-letter queues")
-    dlq.add_argument("--endpoint", default=default_endpoint())
     actions = dlq.add_subparsers(dest="dlq_command", required=True)
     actions.add_parser("ls", help="every DLQ with its depth").set_defaults(func=list_queues)
     show_parser = actions.add_parser("show", help="print messages without removing them")

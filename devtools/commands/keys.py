@@ -2,7 +2,6 @@
 
 import argparse
 
-from devtools.aws import aws_client, default_endpoint
 from devtools.template import Template
 
 
@@ -10,7 +9,7 @@ def create(args: argparse.Namespace) -> int:
     from ingest.api_keys_table import create_api_key
 
     table = Template(args.stage).physical_name("ApiKeysTable")
-    print(create_api_key(aws_client("dynamodb", args.endpoint), table, args.tenant))
+    print(create_api_key(args.target.client("dynamodb"), table, args.tenant))
     return 0
 
 
@@ -20,5 +19,4 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     )
     create_parser = keys.add_parser("create", help="create an API key for a tenant and print it (shown once)")
     create_parser.add_argument("--tenant", required=True)
-    create_parser.add_argument("--endpoint", default=default_endpoint())
     create_parser.set_defaults(func=create)

@@ -1,35 +1,43 @@
 """`triggers subscribe URL --types a,b`: subscribe a webhook through the HTTP API, print id and secret."""
 
 import argparse
-import os
-import sys
 
 import requests
+from rich.console import Console
 
-DEFAULT_API_URL = "http://127.0.0.1:3000"
+from devtools.console import emit, fail
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.key:
-        print("no API key: pass --key or set TRIGGERS_API_KEY", file=sys.stderr)
-        return 2
+    target = args.target
+    if not target.api_key:
+        return fail(args, "no API key: pass --api-key, set TRIGGERS_API_KEY, or start `triggers up`", 2)
     event_types = [name.strip() for name in args.types.split(",") if name.strip()]
-    response = requests.post(
-        args.api.rstrip("/") + "/v1/subscriptions",
-        json={"target_url": args.url, "event_types": event_types},
-        headers={"Authorization": f"Bearer {args.key}"},
-        timeout=30,
-    )
+    try:
+        response = requests.post(
+            f"{target.api_url}/v1/subscriptions",
+            json={"target_url": args.url, "event_types": event_types},
+            headers={"Authorization": f"Bearer {target.api_key}"},
+            timeout=30,
+        )
+    except requests.RequestException as exc:
+        return fail(args, f"cannot reach the API at {target.api_url}: {type(exc).__name__}")
     if response.status_code != 201:
-        print(f"subscribe failed: HTTP {response.status_code}", file=sys.stderr)
-        print(response.text, file=sys.stderr)
-        return 1
+        return fail(
+            args,
+            f"subscribe failed: HTTP {response.status_code}: {response.text}",
+            status=response.status_code,
+        )
     subscription = response.json()
-    print(f"subscription {subscription['id']}")
-    print(f"  target  {subscription['target_url']}")
-    print(f"  types   {','.join(subscription['event_types'])}")
-    print(f"  secret  {subscription['secret']}   (shown once)")
-    print(f"\nVerify deliveries with: triggers receiver --secret {subscription['secret']}")
+
+    def human(out: Console) -> None:
+        out.print(f"[bold green]subscription[/] {subscription['id']}")
+        out.print(f"  target  {subscription['target_url']}")
+        out.print(f"  types   {','.join(subscription['event_types'])}")
+        out.print(f"  secret  [bold]{subscription['secret']}[/]   (shown once)")
+        out.print(f"\nVerify deliveries with: triggers receiver --secret {subscription['secret']}")
+
+    emit(args, subscription, human)
     return 0
 
 
@@ -39,15 +47,5 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
         help="subscribe a webhook URL to event types; prints the id and the signing secret",
     )
     parser.add_argument("url", help="target URL (loopback is allowed on the local stage)")
-    parser.add_argument("--types", default="*", help="comma-separated event types, or * for all (default)")
-    parser.add_argument(
-        "--api",
-        default=os.environ.get("TRIGGERS_API_URL", DEFAULT_API_URL),
-        help=f"API base URL (default: TRIGGERS_API_URL or {DEFAULT_API_URL})",
-    )
-    parser.add_argument(
-        "--key",
-        default=os.environ.get("TRIGGERS_API_KEY"),
-        help="API key (default: TRIGGERS_API_KEY)",
-    )
+    parser.add_argument("--types", default="*", help="comma-separated event types, or * for all")
     parser.set_defaults(func=run)

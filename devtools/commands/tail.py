@@ -4,7 +4,6 @@ import argparse
 import time
 from datetime import UTC, datetime
 
-from devtools.aws import aws_client, default_endpoint
 from devtools.template import Template
 
 
@@ -19,7 +18,7 @@ def log_group(stage: str, function: str) -> str:
 
 
 def tail(args: argparse.Namespace) -> int:
-    logs = aws_client("logs", args.endpoint)
+    logs = args.target.client("logs")
     group = log_group(args.stage, args.function)
     start = int((time.time() - args.since * 60) * 1000)
     seen: dict[str, int] = {}  # event id -> timestamp, for events at or after `start`
@@ -52,5 +51,4 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     parser.add_argument("function", help="fanout, indexer, retry, ingest or a full function name")
     parser.add_argument("--follow", "-f", action="store_true", help="keep printing new lines")
     parser.add_argument("--since", type=float, default=10, help="minutes of history to start with")
-    parser.add_argument("--endpoint", default=default_endpoint())
     parser.set_defaults(func=tail)

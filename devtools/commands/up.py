@@ -1,11 +1,13 @@
 """`triggers up`: the embedded local stack in the foreground."""
 
 import argparse
+import os
 import signal
 import sys
 import threading
 
 from devtools.stack import EmbeddedStack, Ports, StackError
+from devtools.target import clear_state, write_state
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,6 +31,18 @@ def run(args: argparse.Namespace) -> int:
 
         api_key = create_api_key(dynamodb_client(), stack.template.physical_name("ApiKeysTable"), args.tenant)
         events_table = stack.template.physical_name("EventsTable")
+        write_state(
+            {
+                "pid": os.getpid(),
+                "stage": args.stage,
+                "aws_url": stack.aws_url,
+                "api_url": stack.api_url,
+                "opensearch_url": stack.opensearch_url,
+                "api_key": api_key,
+                "tenant": args.tenant,
+                "logs": str(stack.state_dir),
+            }
+        )
         print(
             f"""
 Triggers is up (stage {args.stage}). Ctrl-C stops everything.
@@ -39,6 +53,9 @@ Triggers is up (stage {args.stage}). Ctrl-C stops everything.
   OpenSearch   {stack.opensearch_url}
 
 Try:
+Other `triggers` commands in another terminal use this stack and key by default:
+  triggers send --count 100      triggers status      triggers tail --follow
+
   export URL={stack.api_url} KEY={api_key}
   curl -H "Authorization: Bearer $KEY" $URL/v1/events \\
        -d '{{"event_type":"order.created","payload":{{"id":1}}}}'
@@ -50,6 +67,7 @@ Try:
         stopping.wait()
         print("\nStopping...", flush=True)
     finally:
+        clear_state()
         stack.stop()
     return 0
 
