@@ -305,7 +305,7 @@ def test_retry_message_naming_another_tenant_is_skipped(
 
 @pytest.mark.parametrize(
     "change",
-    [{"due_at": "2026-01-01T00:00:00"}, {"attempt": 1}, {"event_id": ""}, {"due_at": "tomorrow"}],
+    [{"due_at": "2026-01-01T00:00:00"}, {"attempt": 0}, {"event_id": ""}, {"due_at": "tomorrow"}],
 )
 def test_retry_message_with_invalid_fields_is_rejected(
     change: dict[str, Any], webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext

@@ -116,7 +116,8 @@ create_log_group() {  # function short name
 
 create_function ingest ingest.handler.lambda_handler 10 \
   POWERTOOLS_SERVICE_NAME=ingest "ALLOW_LOOPBACK_WEBHOOKS=$allow_loopback" \
-  "API_KEYS_TABLE=${prefix}-api-keys" "IDEMPOTENCY_TABLE=${prefix}-idempotency" &
+  "API_KEYS_TABLE=${prefix}-api-keys" "IDEMPOTENCY_TABLE=${prefix}-idempotency" \
+  "RETRY_QUEUE_URL=$retry_queue_url" &
 pids+=($!)
 create_function fanout processors.fanout.handler.lambda_handler 60 \
   POWERTOOLS_SERVICE_NAME=fanout "RETRY_QUEUE_URL=$retry_queue_url" \
