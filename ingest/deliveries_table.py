@@ -324,7 +324,8 @@ def reopen_for_replay(
             ),
             ConditionExpression=(
                 "attribute_not_exists(event_id) OR (tenant_id = :tenant AND "
-                "(#state IN (:delivered, :failed, :gone) OR (#state = :retrying AND next_attempt_at < :stale)))"
+                "(#state IN (:delivered, :failed, :gone) "
+                "OR (#state = :retrying AND next_attempt_at < :stale)))"
             ),
             ExpressionAttributeNames={"#state": "state"},
             ExpressionAttributeValues={

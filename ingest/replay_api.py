@@ -83,7 +83,7 @@ def _problem(description: str) -> OpenAPIResponse:
     tags=["subscriptions"],
     summary="Deliver events to this subscription again (same webhook-id, new attempt)",
     description=(
-        f'Body: `{{"event_ids": ["01J…", …]}}` (1–{MAX_REPLAY_EVENTS}). Each event of this tenant whose '
+        f'Body: `{{"event_ids": ["01J…", …]}}` (1 to {MAX_REPLAY_EVENTS}). Each event of this tenant whose '
         "type the subscription takes gets a new delivery attempt through the retry queue, with the "
         "usual retries and DLQ; its attempt history is kept. An event never delivered to this "
         "subscription is delivered for the first time. A delivery still pending or retrying is left "
