@@ -116,9 +116,7 @@ def embedded_lag(
         stream_arn = dynamodb.describe_table(TableName=spec.source_name)["Table"]["LatestStreamArn"]
         shards = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
     except (*AwsError, KeyError) as exc:
-        lag.detail = (
-            f"unknown: cannot read the stream ({_aws_error(exc) if isinstance(exc, Exception) else exc})"
-        )
+        lag.detail = f"unknown: cannot read the stream ({_aws_error(exc)})"
         return lag
     saved = _checkpoints(checkpoint_dir / f"{spec.function_name}--{spec.source_name}.json", stream_arn)
     if not saved:

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from devtools.commands.send import positive_int
 from devtools.console import emit, fail
 from devtools.replay import ApiError, SearchQuery, api_client, parse_since, search
 
@@ -82,7 +83,7 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     parser.add_argument("query", help="search text, e.g. 'o-1001' or '\"blue shoes\" -refund'")
     add_query_options(parser)
     parser.add_argument("--until", help="received at or before: ISO 8601 time, or a duration ago")
-    parser.add_argument("--limit", type=int, default=50, help="at most this many events")
+    parser.add_argument("--limit", type=positive_int, default=50, help="at most this many events")
     parser.add_argument("--all", action="store_true", help="every matching event (ignores --limit)")
     parser.add_argument("--cursor", help="continue after an earlier page (its next_cursor)")
     parser.set_defaults(func=run)

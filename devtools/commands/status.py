@@ -51,13 +51,16 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
         probe("api", target.api_url, "/health"),
         probe("opensearch", state.get("opensearch_url")),
     ]
-    queues = queue_depths(target.client("sqs"), template)
-
-    if embedded:
+    if not services[0].reachable:
+        unknown.append("queues and stream lag: the AWS endpoint does not answer")
+        queues, lags = [], []
+    elif embedded:
+        queues = queue_depths(target.client("sqs"), template)
         dynamodb, streams = target.client("dynamodb"), target.client("dynamodbstreams")
         checkpoints = Path(state["logs"]) / "esm-checkpoints"
         lags = [embedded_lag(dynamodb, streams, spec, checkpoints, now) for spec in stream_mappings(template)]
     else:
+        queues = queue_depths(target.client("sqs"), template)
         lambda_client, cloudwatch = target.client("lambda"), target.client("cloudwatch")
         lags = [remote_lag(lambda_client, cloudwatch, spec, now) for spec in stream_mappings(template)]
         if target.is_local and not state:

@@ -137,6 +137,27 @@ def test_status_exits_1_when_the_api_is_down(
     assert any(line.startswith("deliveries:") for line in report["unknown"])
 
 
+def test_status_exits_1_when_the_aws_endpoint_is_down(
+    api: ApiClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(target_module, "STATE_FILE", tmp_path / "absent.json")
+    argv = [
+        "status",
+        "--no-deliveries",
+        "--api-url",
+        api.base_url,
+        "--endpoint",
+        f"http://127.0.0.1:{free_port()}",
+    ]
+
+    code, report = status(capsys, argv)
+
+    assert code == 1
+    assert report["services"][0] == {**report["services"][0], "name": "aws", "reachable": False}
+    assert (report["queues"], report["streams"]) == ([], [])
+    assert "queues and stream lag: the AWS endpoint does not answer" in report["unknown"]
+
+
 @pytest.mark.usefixtures("up_state")
 def test_status_renders_tables_for_people(
     api: ApiClient, stack: EmbeddedStack, capsys: pytest.CaptureFixture[str]
