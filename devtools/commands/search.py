@@ -46,10 +46,10 @@ def run(args: argparse.Namespace) -> int:
             out.print(f"no events match [bold]{args.query}[/]")
             return
         table = Table(show_edge=False, header_style="bold")
-        for column in ("received at", "id", "type", "status", "payload"):
-            table.add_column(
-                column, overflow="fold" if column == "payload" else "ellipsis", no_wrap=column != "payload"
-            )
+        table.add_column("received at", overflow="fold")
+        table.add_column("id", no_wrap=True, min_width=26)
+        for column in ("type", "status", "payload"):
+            table.add_column(column, overflow="fold")
         for event in result.events:
             table.add_row(
                 event["received_at"], event["id"], event["event_type"], event["status"], _payload(event)

@@ -95,6 +95,11 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _short(name: str) -> str:
+    """`triggers-local-fanout` -> `fanout`."""
+    return name.rsplit("-", 1)[-1]
+
+
 def _yes_no(value: bool | None) -> str:
     return {True: "[green]up[/]", False: "[red]down[/]", None: "[dim]unknown[/]"}[value]
 
@@ -127,12 +132,14 @@ def render(report: dict[str, Any], out: Console) -> None:
     out.print(queues)
 
     streams = Table(title="stream lag", title_justify="left", show_edge=False, header_style="bold")
-    for column in ("function", "stream of", "state", "records behind", "oldest unprocessed", "note"):
-        streams.add_column(column)
+    for column in ("function", "table", "state", "behind", "oldest", "note"):
+        streams.add_column(column, no_wrap=column != "note")
     for lag in report["streams"]:
         behind = "?" if lag["behind"] is None else f"{lag['behind']}{'+' if lag['behind_capped'] else ''}"
         age = "?" if lag["oldest_age_s"] is None else f"{lag['oldest_age_s']} s"
-        streams.add_row(lag["function"], lag["source"], lag["state"], behind, age, lag["detail"])
+        streams.add_row(
+            _short(lag["function"]), _short(lag["source"]), lag["state"], behind, age, lag["detail"]
+        )
     out.print(streams)
 
     if report["subscriptions"] is not None:
@@ -142,8 +149,9 @@ def render(report: dict[str, Any], out: Console) -> None:
             show_edge=False,
             header_style="bold",
         )
-        for column in ("id", "status", "types", "deliveries by state", "target"):
-            subs.add_column(column)
+        subs.add_column("id", no_wrap=True, min_width=30)
+        for column in ("status", "types", "deliveries by state", "target"):
+            subs.add_column(column, overflow="fold")
         for sub in report["subscriptions"]:
             counts = (
                 ", ".join(f"{state} {number}" for state, number in sorted(sub["deliveries"].items()))
@@ -157,7 +165,7 @@ def render(report: dict[str, Any], out: Console) -> None:
                 else f"[red]{sub['status']}[/] {sub['disabled_reason'] or ''}"
             )
             subs.add_row(sub["id"], status, ",".join(sub["event_types"]), counts, sub["target_url"])
-        out.print(subs)
+        out.print(subs if report["subscriptions"] else "[dim]no subscriptions for this API key's tenant[/]")
     for line in report["unknown"]:
         out.print(f"[yellow]unknown:[/] {line}")
 
