@@ -68,10 +68,10 @@ Triggers is up (stage {args.stage}). Ctrl-C stops everything.
   OpenSearch   {stack.opensearch_url}
   Retries      {args.retry_schedule}   (then the delivery DLQ; --retry-schedule to change)
 
-Try:
-Other `triggers` commands in another terminal use this stack and key by default:
-  triggers send --count 100      triggers status      triggers tail --follow
+Other `triggers` commands (in another terminal) use this stack and key by default:
+  uv run triggers send --count 100     uv run triggers status     uv run triggers tail --follow
 
+Or with curl:
   export URL={stack.api_url} KEY={api_key}
   curl -H "Authorization: Bearer $KEY" $URL/v1/events \\
        -d '{{"event_type":"order.created","payload":{{"id":1}}}}'
