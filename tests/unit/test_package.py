@@ -145,3 +145,14 @@ def test_aws_zips_are_the_localstack_zips_without_powertools(local_build: dict[s
         assert {name.split("/", 1)[0].split("-", 1)[0] for name in with_layer - without} == {
             "aws_lambda_powertools"
         }
+
+
+def test_lambda_build_holds_aarch64_python312_wheels(tmp_path: Path) -> None:
+    # When the deployable zips are built for the template's runtime and architecture
+    built = build(LambdaTarget.from_template(Template("dev")), tmp_path, Template("dev"), variants=("aws",))
+
+    # Then compiled dependencies are the Lambda platform's, not this machine's
+    names = zipfile.ZipFile(built["aws"][0]).namelist()
+    extensions = [name for name in names if name.startswith("pydantic_core/") and name.endswith(".so")]
+    assert extensions
+    assert all("cpython-312-aarch64-linux-gnu" in name for name in extensions)
