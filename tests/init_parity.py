@@ -234,8 +234,9 @@ def template_view(template: Template) -> View:
             "Environment": _env(template.function_environment(logical_id)),
             "Code": PurePosixPath(str(template.function_setting(logical_id, "CodeUri"))).name,
         }
-    for props in template.of_type("AWS::Logs::LogGroup").values():
-        view["log_groups"][props["LogGroupName"]] = {"RetentionInDays": props.get("RetentionInDays")}
+    for logical_id, props in template.of_type("AWS::Logs::LogGroup").items():
+        if not _serves_only_resources_not_created_by_scripts(template, logical_id):
+            view["log_groups"][props["LogGroupName"]] = {"RetentionInDays": props.get("RetentionInDays")}
     for props in template.of_type("AWS::SNS::Topic").values():
         view["topics"][props["TopicName"]] = {}
     for logical_id, props in template.of_type("AWS::CloudWatch::Alarm").items():
@@ -275,6 +276,16 @@ def _references(value: Any) -> set[str]:
     if isinstance(value, list):
         return set().union(*map(_references, value))
     return set()
+
+
+def _serves_only_resources_not_created_by_scripts(template: Template, name: str) -> bool:
+    """A resource (the API's access log group) that only resources no script creates refer to."""
+    users = [
+        resource["Type"]
+        for user, resource in template.resources.items()
+        if user != name and name in _references(resource.get("Properties", {}))
+    ]
+    return bool(users) and all(kind in NOT_CREATED_BY_SCRIPTS for kind in users)
 
 
 def _measures_a_resource_not_created_by_scripts(template: Template, alarm: str) -> bool:
