@@ -12,7 +12,8 @@ STAGE="${STAGE:-local}"
 prefix="triggers-${STAGE}"
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
 log_retention_days=30  # LogRetentionDays
-retry_schedule=5s,5m,30m,2h,5h,10h,10h  # RetrySchedule
+# RetrySchedule; docker-compose.yml passes a short one locally so a broken receiver fills the DLQ in seconds.
+retry_schedule="${RETRY_SCHEDULE:-5s,5m,30m,2h,5h,10h,10h}"
 [ "$STAGE" = local ] && allow_loopback=true || allow_loopback=false
 
 workdir=$(mktemp -d)
@@ -142,3 +143,11 @@ if [ "${TRIGGERS_EMBEDDED:-}" != 1 ]; then
   done
 fi
 wait_all
+if [ "${TRIGGERS_EMBEDDED:-}" != 1 ]; then
+  # LocalStack's free tier has no HTTP API: a function URL gives the ingest function the same
+  # payload-2.0 events over HTTP (devtools/scripts/smoke.sh finds it). Auth is the API's own keys.
+  if ! awslocal lambda get-function-url-config --function-name "${prefix}-ingest" >/dev/null 2>&1; then
+    awslocal lambda create-function-url-config --function-name "${prefix}-ingest" --auth-type NONE >/dev/null
+    echo "function URL of ${prefix}-ingest created"
+  fi
+fi
