@@ -16,7 +16,7 @@ setup:  ## install uv, Debian's AWS CLI v2 and the locked Python dependencies (i
 up: setup  ## start the embedded local stack in the foreground (Ctrl-C stops it)
 	$(RUN) triggers up
 
-package: setup  ## build build/lambda.zip (code + vendored deps) for LocalStack / sam deploy; ARCH=x86_64 to override
+package: setup  ## one zip per function: build/lambda/ (LocalStack) and build/aws/ (sam deploy); ARCH=x86_64 to override
 	$(RUN) triggers package $(if $(ARCH),--arch $(ARCH))
 
 test: setup  ## run every suite (unit, integration, e2e)
@@ -31,11 +31,12 @@ integration: setup  ## integration tests against the embedded stack over HTTP
 e2e: setup  ## producer -> webhook / OpenSearch / DLQ end-to-end tests
 	$(RUN) pytest tests/e2e
 
-lint: setup  ## ruff (check + format check), mypy, cfn-lint
+lint: setup  ## ruff (check + format check), mypy, cfn-lint, the SAM transform of template.yaml
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy ingest processors devtools
 	$(RUN) cfn-lint template.yaml
+	$(RUN) python -m devtools.sam_transform
 
 format: setup  ## apply ruff fixes and formatting
 	$(RUN) ruff check --fix .
