@@ -52,7 +52,7 @@ class Subscribed:
             tenant_id=self.api.tenant_id,
             subscription_id=self.id,
             event_types=tuple(self.document["event_types"]),
-            answers=[(delivery.webhook_id, delivery.status) for delivery in self.receiver.deliveries],
+            answers=lambda: [(delivery.webhook_id, delivery.status) for delivery in self.receiver.deliveries],
             expected=self.expected,
         )
 
