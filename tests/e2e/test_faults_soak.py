@@ -16,7 +16,7 @@ def test_a_soak_at_the_benchmark_rate_loses_and_duplicates_nothing(
 ) -> None:
     configure(RETRY_SCHEDULE=SOAK_RETRY_SCHEDULE, SUBSCRIPTION_CACHE_SECONDS="30")
     settings = SoakSettings(
-        rate=float(os.environ.get("SOAK_RATE", "20")),
+        rate=float(os.environ.get("SOAK_RATE", "10")),
         duration=float(os.environ.get("SOAK_DURATION", "60")),
         drain_timeout=float(os.environ.get("SOAK_DRAIN_TIMEOUT", "180")),
     )
