@@ -190,3 +190,25 @@ def test_a_batch_failing_past_its_retries_goes_to_the_stream_dlq_and_redrives_cl
         for f in stream_failures(sqs, poller.spec.function_name)
         if f["DDBStreamBatchInfo"]["startSequenceNumber"] == target
     ]
+
+
+def test_a_failed_status_update_is_retried_until_the_event_reads_delivered(
+    api: ApiClient, configure: Configure, stack: EmbeddedStack, aws_client: Callable[[str], Any]
+) -> None:
+    events_table = get_settings().events_table
+    with Receiver() as receiver:
+        subscribed = [Subscribed(api, subscribe(api, receiver.url, ["*"]), receiver)]
+        # Given DynamoDB failing once to mark a delivered event `delivered`
+        failures = InjectedFailures(when=lambda params: params.get("TableName") == events_table, times=1)
+        with failing_calls(dynamodb_client(), "UpdateItem", failures):
+            events = accept(api, "order.created", 1)
+
+            # Then the stream retry marks it, and it is delivered once
+            assert_no_loss(stack, aws_client, events, subscribed)
+            wait_until(
+                lambda: api.get(f"/v1/events/{events[0].event_id}").json()["status"] == "delivered",
+                "the event's status delivered",
+                timeout=30,
+            )
+    assert failures.injected == 1
+    assert len(receiver.deliveries) == 1
