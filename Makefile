@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/.tools/bin:/usr/bin:$(PATH)
 RUN := uv run --frozen --no-sync
 
-.PHONY: help setup up test unit integration e2e lint format bench clean package
+.PHONY: help setup up test unit integration e2e lint format bench clean package soak
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ format: setup  ## apply ruff fixes and formatting
 
 bench: setup  ## run benchmarks and write docs/benchmarks.md
 	$(RUN) triggers bench --output docs/benchmarks.md
+
+soak: setup  ## 10 min of ingest + fan-out at 100 ev/s on an embedded stack, then the no-loss check (RATE= DURATION= DRAIN=)
+	$(RUN) triggers soak $(if $(RATE),--rate $(RATE)) $(if $(DURATION),--duration $(DURATION)) $(if $(DRAIN),--drain-timeout $(DRAIN))
 
 clean:  ## remove the local stack's state and caches
 	rm -rf .triggers .pytest_cache .mypy_cache .ruff_cache

@@ -179,15 +179,19 @@ class Receiver:
             "faults": asdict(self.faults),
         }
 
-    def answer(self, verified: bool | None) -> int:
-        """The status for a delivery: 401 bad signature, 410 gone, 500 at `fail_rate`, else `status`/200."""
+    def answer(self, verified: bool | None, faults: Faults | None = None) -> int:
+        """The status for a delivery: 401 bad signature, 410 gone, 500 at `fail_rate`, else `status`/200.
+
+        `faults` are the ones in force when the request arrived (default: the current ones).
+        """
+        faults = faults or self.faults
         if verified is False:
             return HTTPStatus.UNAUTHORIZED.value
-        if self.faults.gone:
+        if faults.gone:
             return HTTPStatus.GONE.value
-        if self.faults.fail_rate and self._rng.random() < self.faults.fail_rate:
+        if faults.fail_rate and self._rng.random() < faults.fail_rate:
             return HTTPStatus.INTERNAL_SERVER_ERROR.value
-        return self.faults.status or HTTPStatus.OK.value
+        return faults.status or HTTPStatus.OK.value
 
     def _record(self, delivery: Delivery) -> None:
         with self._changed:
@@ -264,10 +268,12 @@ class Receiver:
                     return
                 body = self.rfile.read(length)
                 headers = {name.lower(): value for name, value in self.headers.items()}
-                if receiver.faults.latency:
-                    time.sleep(receiver.faults.latency)
+                # A request that hangs is answered as the faults were when it arrived.
+                faults = receiver.faults
+                if faults.latency:
+                    time.sleep(faults.latency)
                 verified = receiver.verify(body, headers)
-                status = receiver.answer(verified)
+                status = receiver.answer(verified, faults)
                 receiver._record(
                     Delivery(
                         webhook_id=headers.get("webhook-id"),
