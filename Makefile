@@ -41,8 +41,8 @@ format: setup  ## apply ruff fixes and formatting
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
 
-bench: setup  ## run benchmarks and write docs/benchmarks.md
-	$(RUN) triggers bench --output docs/benchmarks.md
+bench: setup  ## benchmark suite -> docs/benchmarks.md + bench/results.json (QUICK=1: smoke mode, outputs in .triggers/)
+	$(RUN) triggers bench $(if $(QUICK),--quick)
 
 clean:  ## remove the local stack's state and caches
 	rm -rf .triggers .pytest_cache .mypy_cache .ruff_cache
