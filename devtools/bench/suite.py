@@ -46,6 +46,7 @@ def run_suite(settings: Settings, say: Callable[[str], None], log_path: Path) ->
     machine = machine_facts()
     figures: list[Figure] = []
     errors: dict[str, str] = {}
+    durations: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="triggers-bench-") as state_dir:
         stack = EmbeddedStack(ports=Ports.ephemeral(), state_dir=Path(state_dir), say=say)
         say(f"starting the embedded stack (handler logs: {log_path})")
@@ -62,11 +63,13 @@ def run_suite(settings: Settings, say: Callable[[str], None], log_path: Path) ->
                     (coldstart.SCENARIO, coldstart.run_scenario),
                 ]
                 for name, scenario in scenarios:
+                    scenario_began = time.monotonic()
                     try:
                         figures += scenario(context)
                     except Exception as exc:  # one broken scenario must not hide the others' figures
                         errors[name] = f"{type(exc).__name__}: {exc}"
                         say(f"{name} failed:\n{traceback.format_exc()}")
+                    durations[name] = time.monotonic() - scenario_began
                 figures += sampler.figures()
             finally:
                 context.close()
@@ -79,4 +82,4 @@ def run_suite(settings: Settings, say: Callable[[str], None], log_path: Path) ->
         footprint.SCENARIO,
     ]
     figures.sort(key=lambda figure: order.index(figure.scenario))
-    return Results(settings, figures, errors, started_at, time.monotonic() - began, machine)
+    return Results(settings, figures, errors, started_at, time.monotonic() - began, machine, durations)
