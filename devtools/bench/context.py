@@ -107,6 +107,22 @@ class BenchContext:
             self._pooled_api.start()
         return self._pooled_api.url
 
+    def wait_for_idle_pipeline(self, quiet_seconds: float = 2.0, timeout: float = 120.0) -> bool:
+        """Wait until no stream mapping has moved its checkpoint for `quiet_seconds` (the pollers
+        have caught up with the table); False if they were still busy at `timeout`."""
+        directory = self.stack.state_dir / "esm-checkpoints"
+        deadline = time.monotonic() + timeout
+        last: dict[str, str] = {}
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            current = {path.name: path.read_text() for path in directory.glob("*.json")}
+            if current != last:
+                last, quiet_since = current, time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_seconds:
+                return True
+            time.sleep(0.2)
+        return False
+
     @property
     def environment_pids(self) -> list[int]:
         return self._environments.pids if self._environments else []

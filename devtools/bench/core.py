@@ -151,7 +151,7 @@ class Settings:
     def full(cls) -> "Settings":
         return cls(
             quick=False,
-            round_seconds=4.0,
+            round_seconds=3.0,
             rounds=2,
             concurrency=(1, 8),
             environments=4,
@@ -159,10 +159,10 @@ class Settings:
             sustained_rate=1000,
             fanout_repeats=3,
             indexer_batches=100,
-            trickle_events=15,
-            load_seconds=10.0,
+            trickle_events=10,
+            load_seconds=5.0,
             load_rate=100,
-            import_repeats=5,
+            import_repeats=3,
         )
 
     @classmethod

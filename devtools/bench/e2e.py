@@ -176,6 +176,8 @@ def run_scenario(context: BenchContext) -> list[Figure]:
             )
         raw_tenants = [f"{tenant_id}-raw" for tenant_id, _ in tenants]
         drain = window + 30.0 if settings.quick else window + 90.0
+        if not context.wait_for_idle_pipeline():
+            context.say("end to end: the stream pollers still had a backlog after 120 s")
         with RawChain(context, set(raw_tenants), receiver.url):
             count = settings.trickle_events
             context.say(f"end to end: trickle, {count} events at 1/s (window {window} s)")

@@ -6,7 +6,7 @@ import os
 import platform
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,31 @@ class Results:
     def scenarios(self) -> list[str]:
         return sorted({figure.scenario for figure in self.figures} | set(self.errors))
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Results":
+        """Results saved by `to_json` (to render the report again without re-running)."""
+        names = {item.name for item in fields(Figure)}
+        figures = [
+            Figure(
+                **{
+                    **{key: value for key, value in figure.items() if key in names},
+                    "measured": _or_nan(figure["measured"]),
+                    "baseline": _or_nan(figure["baseline"]),
+                }
+            )
+            for figure in data["figures"]
+        ]
+        settings = Settings(**{**data["settings"], "concurrency": tuple(data["settings"]["concurrency"])})
+        return cls(
+            settings=settings,
+            figures=figures,
+            errors=data["errors"],
+            started_at=datetime.fromisoformat(data["generated_at"]),
+            seconds=data["duration_seconds"],
+            machine=data["machine"],
+            scenario_seconds=data.get("scenario_seconds", {}),
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "generated_at": self.started_at.isoformat(timespec="seconds"),
@@ -44,6 +69,10 @@ class Results:
             "scenario_seconds": {name: round(value, 1) for name, value in self.scenario_seconds.items()},
             "figures": [figure.to_json() for figure in self.figures],
         }
+
+
+def _or_nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)
 
 
 def machine_facts() -> dict[str, Any]:
@@ -172,14 +201,20 @@ def markdown(results: Results, reproduce: str, json_name: str) -> str:
     return "\n".join(lines)
 
 
-def write(results: Results, markdown_path: Path | None, json_path: Path | None, reproduce: str) -> None:
+def write(
+    results: Results,
+    markdown_path: Path | None,
+    json_path: Path | None,
+    reproduce: str,
+    json_name: str | None = None,
+) -> None:
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(results.to_json(), indent=2, ensure_ascii=False) + "\n")
     if markdown_path is not None:
         markdown_path.parent.mkdir(parents=True, exist_ok=True)
-        json_name = json_path.name if json_path is not None else "-"
-        markdown_path.write_text(markdown(results, reproduce, json_name))
+        name = json_name or (json_path.name if json_path is not None else "-")
+        markdown_path.write_text(markdown(results, reproduce, name))
 
 
 def started_now() -> datetime:

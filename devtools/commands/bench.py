@@ -1,6 +1,7 @@
 """`triggers bench`: the benchmark suite, every figure against a baseline from the same run."""
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -14,13 +15,19 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from devtools.bench.core import Settings
-    from devtools.bench.report import print_table, write
+    from devtools.bench.report import Results, print_table, write
     from devtools.bench.suite import handler_output_to, run_suite
 
     settings = Settings.smoke() if args.quick else Settings.full()
     markdown_path, json_path = QUICK_OUTPUTS if args.quick else FULL_OUTPUTS
     markdown_path = Path(args.markdown) if args.markdown else markdown_path
     json_path = Path(args.json) if args.json else json_path
+    if args.render:
+        results = Results.from_json(json.loads(Path(args.render).read_text()))
+        reproduce = "make bench QUICK=1" if results.settings.quick else "make bench"
+        write(results, markdown_path, None, reproduce, json_name=Path(args.render).name)
+        print(f"wrote {markdown_path} from {args.render}")
+        return 0
     log_path = Path(args.log)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with handler_output_to(log_path) as terminal:
@@ -48,6 +55,7 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     bench.add_argument(
         "--json", help="figures path (default bench/results.json; quick: .triggers/bench-quick.json)"
     )
+    bench.add_argument("--render", metavar="JSON", help="only write the report again from saved figures")
     bench.add_argument(
         "--log", default=str(REPO_ROOT / ".triggers" / "bench.log"), help="where the handlers' logs go"
     )
