@@ -58,15 +58,33 @@ def _name(pid: int) -> str:
     return "other"
 
 
-def components(context: BenchContext) -> dict[str, float]:
-    """MB per component of the stack right now."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _per_component(context: BenchContext, measure: Callable[[int], float]) -> dict[str, float]:
     environments = set(context.environment_pids)
-    sizes = {"stack process": rss_mb(os.getpid()), "moto": 0.0, "opensearch": 0.0, "api environments": 0.0}
+    values = {"stack process": measure(os.getpid()), "moto": 0.0, "opensearch": 0.0, "api environments": 0.0}
     for child in children(os.getpid()):
         name = "api environments" if child in environments else _name(child)
-        if name in sizes:
-            sizes[name] += rss_mb(child)
-    return sizes
+        if name in values:
+            values[name] += measure(child)
+    return values
+
+
+def components(context: BenchContext) -> dict[str, float]:
+    """MB per component of the stack right now."""
+    return _per_component(context, rss_mb)
+
+
+def cpu_components(context: BenchContext) -> dict[str, float]:
+    """CPU seconds used so far per component (the stack process includes the load driver)."""
+    return _per_component(context, cpu_seconds)
 
 
 def idle(context: BenchContext) -> list[Figure]:
@@ -93,14 +111,13 @@ def idle(context: BenchContext) -> list[Figure]:
 class Sampler:
     """Peak RSS of the stack while a scenario runs (sampled twice a second)."""
 
-    def __init__(self, context: BenchContext) -> None:
+    def __init__(self, context: BenchContext, idle_total: float) -> None:
         self.context = context
-        self.idle_total = 0.0
+        self.idle_total = idle_total
         self.peak: dict[str, float] = {}
         self.peak_total = 0.0
 
     def during(self, scenario: Callable[[BenchContext], T], context: BenchContext) -> T:
-        self.idle_total = sum(components(context).values())
         stop = threading.Event()
 
         def sample() -> None:

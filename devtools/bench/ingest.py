@@ -14,6 +14,7 @@ from ulid import ULID
 
 from devtools.bench.context import BenchContext, event_body
 from devtools.bench.core import Figure, Sample
+from devtools.bench.footprint import cpu_components
 from devtools.bench.load import Send, blocking, closed_loop, http_client, open_loop, run
 
 SCENARIO = "1. ingest"
@@ -55,12 +56,23 @@ def _raw_call(context: BenchContext, tenant_id: str, size: int) -> Callable[[int
     return call
 
 
-def _pair(context: BenchContext, size: int, clients: int) -> tuple[Sample, Sample, str]:
+def _pair(
+    context: BenchContext, size: int, clients: int
+) -> tuple[Sample, Sample, str, dict[str, dict[str, float]]]:
     settings = context.settings
     api_url = context.stack.api_url if clients == 1 else context.pooled_api_url
     environments = 1 if clients == 1 else settings.environments
     tenant_id, api_key = context.new_tenant()
     raw, pool = blocking(_raw_call(context, f"{tenant_id}-raw", size), clients)
+
+    cpu: dict[str, dict[str, float]] = {"measured": {}, "baseline": {}}
+
+    async def timed_round(side: str, send: Send) -> Sample:
+        before = cpu_components(context)
+        sample = await closed_loop(send, clients, settings.round_seconds)
+        for name, value in cpu_components(context).items():
+            cpu[side][name] = cpu[side].get(name, 0.0) + value - before[name]
+        return sample
 
     async def rounds() -> tuple[Sample, Sample]:
         measured, baseline = Sample(0.0), Sample(0.0)
@@ -69,8 +81,8 @@ def _pair(context: BenchContext, size: int, clients: int) -> tuple[Sample, Sampl
             await closed_loop(send, clients, min(1.0, settings.round_seconds))  # warm connections
             await closed_loop(raw, clients, min(1.0, settings.round_seconds))
             for _ in range(settings.rounds):
-                measured = measured.merge(await closed_loop(send, clients, settings.round_seconds))
-                baseline = baseline.merge(await closed_loop(raw, clients, settings.round_seconds))
+                measured = measured.merge(await timed_round("measured", send))
+                baseline = baseline.merge(await timed_round("baseline", raw))
         return measured, baseline
 
     try:
@@ -78,7 +90,11 @@ def _pair(context: BenchContext, size: int, clients: int) -> tuple[Sample, Sampl
     finally:
         pool.shutdown()
     where = f"{environments} environment{'s' if environments > 1 else ''}"
-    return measured, baseline, where
+    cpu_ms_per_event = {
+        side: {name: round(value * 1000 / max(1, sample.events), 2) for name, value in cpu[side].items()}
+        for side, sample in (("measured", measured), ("baseline", baseline))
+    }
+    return measured, baseline, where, cpu_ms_per_event
 
 
 def run_scenario(context: BenchContext) -> list[Figure]:
@@ -86,7 +102,7 @@ def run_scenario(context: BenchContext) -> list[Figure]:
     for clients in context.settings.concurrency:
         for size in (1, BATCH):
             context.say(f"ingest: {'batch' if size > 1 else 'single'} POSTs, {clients} client(s)")
-            measured, baseline, where = _pair(context, size, clients)
+            measured, baseline, where, cpu = _pair(context, size, clients)
             what = f"batch of {BATCH}" if size > 1 else "one event"
             figures.append(
                 Figure(
@@ -98,7 +114,11 @@ def run_scenario(context: BenchContext) -> list[Figure]:
                     baseline_name=f"{'BatchWriteItem' if size > 1 else 'PutItem'}, {clients} thread(s)",
                     target=0.8 if size > 1 else None,
                     target_text="≥ 0.8x raw" if size > 1 else "",
-                    details={"measured": measured.summary(), "baseline": baseline.summary()},
+                    details={
+                        "measured": measured.summary(),
+                        "baseline": baseline.summary(),
+                        "cpu_ms_per_event": cpu,
+                    },
                 )
             )
     if context.settings.sustained_seconds:

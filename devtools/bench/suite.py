@@ -57,9 +57,10 @@ def run_suite(settings: Settings, say: Callable[[str], None], log_path: Path) ->
         say(f"starting the embedded stack (handler logs: {log_path})")
         with stack:
             context = BenchContext(stack, settings, say)
-            sampler = footprint.Sampler(context)
             try:
-                figures += footprint.idle(context)
+                idle = footprint.idle(context)
+                figures += idle
+                sampler = footprint.Sampler(context, idle[0].measured)
                 # Scenario 1 goes last: the stream backlog its load leaves would delay the others.
                 scenarios: list[tuple[str, Scenario]] = [
                     (fanout.SCENARIO, fanout.run_scenario),
