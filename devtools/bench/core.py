@@ -151,7 +151,7 @@ class Settings:
     def full(cls) -> "Settings":
         return cls(
             quick=False,
-            round_seconds=3.0,
+            round_seconds=2.5,
             rounds=2,
             concurrency=(1, 8),
             environments=4,

@@ -1,12 +1,14 @@
 """Scenario 1, ingest: POST /v1/events through the local HTTP API vs raw PutItem/BatchWriteItem.
 
 Both sides write the same items (the API's own item builder makes the baseline's) to the same
-events table on the same moto server, at the same concurrency, in alternating rounds, so the
-stream processors behind the table and the other tenants of the machine weigh on both alike.
+events table on the same moto server, at the same concurrency, in alternating rounds, each started
+with the stream pollers caught up, so the stream processors behind the table and the other
+tenants of the machine weigh on both alike.
 Concurrent rows use the API with several execution environments (processes), as Lambda runs
 concurrent requests; one client uses the single in-process environment `make up` serves.
 """
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -68,6 +70,9 @@ def _pair(
     cpu: dict[str, dict[str, float]] = {"measured": {}, "baseline": {}}
 
     async def timed_round(side: str, send: Send) -> Sample:
+        # Each round starts with the stream pollers caught up: otherwise the faster side's
+        # backlog would be processed (and paid for) during the other side's round.
+        await asyncio.to_thread(context.wait_for_idle_pipeline, 1.5, 60.0)
         before = cpu_components(context)
         sample = await closed_loop(send, clients, settings.round_seconds)
         for name, value in cpu_components(context).items():
@@ -137,8 +142,10 @@ def _sustained(context: BenchContext) -> list[Figure]:
     context.say(f"ingest: sustained {rate} events/s for {seconds:.0f} s (API, then raw)")
 
     async def both() -> tuple[Sample, Sample]:
+        await asyncio.to_thread(context.wait_for_idle_pipeline, 1.5, 60.0)
         async with http_client(api_url, {"authorization": f"Bearer {api_key}"}, in_flight) as client:
             measured = await open_loop(_api_send(client, BATCH), rate / BATCH, seconds, in_flight)
+        await asyncio.to_thread(context.wait_for_idle_pipeline, 1.5, 120.0)
         baseline = await open_loop(raw, rate / BATCH, seconds, in_flight)
         return measured, baseline
 
