@@ -195,12 +195,14 @@ class ExecutionEnvironments:
     Each process imports the handler once (its own Powertools resolver, logger and clients), runs
     one invocation at a time and ships its Lambda-style logs to CloudWatch Logs on the AWS
     endpoint. Processes are spawned (not forked: the stack's threads hold locks) and inherit the
-    environment the stack configured. Pass `invoke` as a LocalApiServer handler with
-    `concurrency=count`.
+    environment the stack configured; the main module must therefore be safe to import (an
+    `if __name__ == "__main__"` guard, as console scripts and pytest have). Pass `invoke` as a
+    LocalApiServer handler with `concurrency=count`.
     """
 
     def __init__(self, function: FunctionSpec, aws_endpoint: str, count: int) -> None:
         self.count = count
+        self._pids: list[int] = []
         self._pool = ProcessPoolExecutor(
             max_workers=count,
             mp_context=multiprocessing.get_context("spawn"),
@@ -217,11 +219,13 @@ class ExecutionEnvironments:
                 raise TimeoutError(f"{len(ready)} of {self.count} execution environments ready")
             futures = [self._pool.submit(_environment_pid) for _ in range(self.count)]
             ready.update(future.result(timeout=max(1.0, deadline - time.monotonic())) for future in futures)
+        self._pids = sorted(ready)
         return self
 
     @property
     def pids(self) -> list[int]:
-        return [process.pid for process in list(getattr(self._pool, "_processes", {}).values())]
+        """The environments' process ids, once started."""
+        return list(self._pids)
 
     def invoke(self, event: dict[str, Any], _context: Any) -> dict[str, Any]:
         return self._pool.submit(_invoke_in_environment, event).result()
