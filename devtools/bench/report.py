@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from devtools.bench.core import Figure, Settings
+from devtools.template import REPO_ROOT
 
 NOTES_PATH = Path(__file__).with_name("notes.md")
 
@@ -125,7 +126,10 @@ def _ratio(figure: Figure) -> str:
 
 
 def _verdict(figure: Figure) -> str:
-    return {True: "met", False: "MISSED", None: ""}[figure.met]
+    verdict = {True: "met", False: "MISSED", None: ""}[figure.met]
+    if figure.target_on == "difference" and math.isfinite(figure.difference):
+        verdict += f" ({figure.difference:+.0f} {figure.unit})"
+    return verdict
 
 
 def _latency(figure: Figure) -> str:
@@ -213,8 +217,14 @@ def write(
         json_path.write_text(json.dumps(results.to_json(), indent=2, ensure_ascii=False) + "\n")
     if markdown_path is not None:
         markdown_path.parent.mkdir(parents=True, exist_ok=True)
-        name = json_name or (json_path.name if json_path is not None else "-")
+        name = json_name or (_shown(json_path) if json_path is not None else "-")
         markdown_path.write_text(markdown(results, reproduce, name))
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the repository when it is inside it."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(path)
 
 
 def started_now() -> datetime:

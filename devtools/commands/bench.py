@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     if args.render:
         results = Results.from_json(json.loads(Path(args.render).read_text()))
         reproduce = "make bench QUICK=1" if results.settings.quick else "make bench"
-        write(results, markdown_path, None, reproduce, json_name=Path(args.render).name)
+        write(results, markdown_path, None, reproduce, json_name=args.render)
         print(f"wrote {markdown_path} from {args.render}")
         return 0
     log_path = Path(args.log)
