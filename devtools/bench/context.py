@@ -3,7 +3,7 @@
 import json
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -63,7 +63,6 @@ class BenchContext:
     say: Any
     _environments: ExecutionEnvironments | None = None
     _pooled_api: LocalApiServer | None = None
-    extra_pids: list[int] = field(default_factory=list)
 
     @cached_property
     def app_settings(self) -> AppSettings:

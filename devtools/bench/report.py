@@ -30,10 +30,6 @@ class Results:
     machine: dict[str, Any]
     scenario_seconds: dict[str, float]
 
-    @property
-    def scenarios(self) -> list[str]:
-        return sorted({figure.scenario for figure in self.figures} | set(self.errors))
-
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Results":
         """Results saved by `to_json` (to render the report again without re-running)."""
