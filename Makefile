@@ -42,8 +42,8 @@ format: setup  ## apply ruff fixes and formatting
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
 
-bench: setup  ## run benchmarks and write docs/benchmarks.md
-	$(RUN) triggers bench --output docs/benchmarks.md
+bench: setup  ## benchmark suite -> docs/benchmarks.md + bench/results.json (QUICK=1: smoke mode, outputs in .triggers/)
+	$(RUN) triggers bench $(if $(QUICK),--quick)
 
 soak: setup  ## 10 min of ingest + fan-out at 100 ev/s on an embedded stack, then the no-loss check (RATE= DURATION= DRAIN=)
 	$(RUN) triggers soak $(if $(RATE),--rate $(RATE)) $(if $(DURATION),--duration $(DURATION)) $(if $(DRAIN),--drain-timeout $(DRAIN))

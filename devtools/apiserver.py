@@ -6,18 +6,25 @@ call the handler with a Lambda-like context, and turn its proxy response back in
 
 import base64
 import json
+import multiprocessing
+import os
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from devtools.lambda_context import LocalLambdaContext
+from devtools.mappings import FunctionSpec
 from devtools.template import ACCOUNT_ID
+
+if TYPE_CHECKING:
+    from devtools.esm import FunctionHost, Invocation
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 # API Gateway rejects bodies over 10 MB; a synchronous Lambda invoke caps the event at 6 MB.
@@ -137,6 +144,7 @@ class LocalApiServer(ThreadingHTTPServer):
         function_name: str,
         timeout_seconds: float = 10.0,
         access_log: Callable[[str], None] = lambda line: None,
+        concurrency: int = 1,
     ) -> None:
         super().__init__(address, _RequestHandler)
         self.handler = handler
@@ -144,13 +152,14 @@ class LocalApiServer(ThreadingHTTPServer):
         self.timeout_seconds = timeout_seconds
         self.access_log = access_log
         # Powertools' resolver keeps the current event on the module-level `app`, as one Lambda
-        # execution environment does: invocations run one at a time, like a single instance.
-        self._invoke_lock = threading.Lock()
+        # execution environment does: an in-process handler runs one invocation at a time. A
+        # handler backed by `ExecutionEnvironments` takes as many at once as it has environments.
+        self._slots = threading.BoundedSemaphore(concurrency)
 
     def invoke(self, event: dict[str, Any], context: LocalLambdaContext) -> dict[str, Any]:
         started = time.monotonic()
         try:
-            with self._invoke_lock:
+            with self._slots:
                 return self.handler(event, context)
         finally:
             elapsed = (time.monotonic() - started) * 1000
@@ -167,3 +176,86 @@ class LocalApiServer(ThreadingHTTPServer):
         thread = threading.Thread(target=self.serve_forever, name="local-api", daemon=True)
         thread.start()
         return thread
+
+
+def gateway_response(invocation: "Invocation") -> dict[str, Any]:
+    """The proxy response of an invocation; what API Gateway answers when the function failed."""
+    if invocation.function_error or not isinstance(invocation.response, dict):
+        return {
+            "statusCode": 500,
+            "headers": {"content-type": "application/json"},
+            "body": '{"message":"Internal Server Error"}',
+        }
+    return invocation.response
+
+
+class ExecutionEnvironments:
+    """`count` worker processes hosting one function: Lambda's concurrent execution environments.
+
+    Each process imports the handler once (its own Powertools resolver, logger and clients), runs
+    one invocation at a time and ships its Lambda-style logs to CloudWatch Logs on the AWS
+    endpoint. Processes are spawned (not forked: the stack's threads hold locks) and inherit the
+    environment the stack configured; the main module must therefore be safe to import (an
+    `if __name__ == "__main__"` guard, as console scripts and pytest have). Pass `invoke` as a
+    LocalApiServer handler with `concurrency=count`.
+    """
+
+    def __init__(self, function: FunctionSpec, aws_endpoint: str, count: int) -> None:
+        self.count = count
+        self._pids: list[int] = []
+        self._pool = ProcessPoolExecutor(
+            max_workers=count,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_environment,
+            initargs=(function, aws_endpoint),
+        )
+
+    def start(self, timeout: float = 120.0) -> "ExecutionEnvironments":
+        """Spawn every environment and wait until each has imported its handler (the cold starts)."""
+        deadline = time.monotonic() + timeout
+        ready: set[int] = set()
+        while len(ready) < self.count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(ready)} of {self.count} execution environments ready")
+            futures = [self._pool.submit(_environment_pid) for _ in range(self.count)]
+            ready.update(future.result(timeout=max(1.0, deadline - time.monotonic())) for future in futures)
+        self._pids = sorted(ready)
+        return self
+
+    @property
+    def pids(self) -> list[int]:
+        """The environments' process ids, once started."""
+        return list(self._pids)
+
+    def invoke(self, event: dict[str, Any], _context: Any) -> dict[str, Any]:
+        return self._pool.submit(_invoke_in_environment, event).result()
+
+    def stop(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+_environment: "FunctionHost | None" = None
+
+
+def _start_environment(function: FunctionSpec, aws_endpoint: str) -> None:
+    from devtools.cloudwatch import LogShipper
+    from devtools.esm import FunctionHost, LambdaLogs, load_handler, local_client
+
+    global _environment
+    handler = load_handler(function.handler)
+    if handler is None:
+        raise RuntimeError(f"handler {function.handler} does not exist")
+    shipper = LogShipper(local_client("logs", aws_endpoint))
+    shipper.start()
+    _environment = FunctionHost(function, handler, LambdaLogs(shipper, say=lambda line: None))
+
+
+def _environment_pid() -> int:
+    time.sleep(0.05)  # hold this environment so the next submissions start the others
+    return os.getpid()
+
+
+def _invoke_in_environment(event: dict[str, Any]) -> dict[str, Any]:
+    if _environment is None:
+        raise RuntimeError("execution environment not started")
+    return gateway_response(_environment.invoke(event))

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from devtools.apiserver import LocalApiServer
+from devtools.apiserver import LocalApiServer, gateway_response
 from devtools.esm import EsmRunner
 from devtools.mappings import function_spec, load_mappings
 from devtools.template import ACCOUNT_ID, REGION, REPO_ROOT, Template
@@ -227,15 +227,7 @@ class EmbeddedStack:
         host = self._esm.host(spec, lambda_handler)
 
         def invoke(event: dict[str, Any], _context: Any) -> dict[str, Any]:
-            invocation = host.invoke(event)
-            if invocation.function_error or not isinstance(invocation.response, dict):
-                # What API Gateway answers when its Lambda integration fails.
-                return {
-                    "statusCode": 500,
-                    "headers": {"content-type": "application/json"},
-                    "body": '{"message":"Internal Server Error"}',
-                }
-            return invocation.response
+            return gateway_response(host.invoke(event))
 
         self._api = LocalApiServer(
             ("127.0.0.1", self.ports.api), invoke, spec.function_name, spec.timeout_seconds

@@ -1,18 +1,62 @@
-"""`triggers bench`: ingest benchmarks as ratios against a same-run baseline."""
+"""`triggers bench`: the benchmark suite, every figure against a baseline from the same run."""
 
 import argparse
+import json
+import sys
 from pathlib import Path
+
+from devtools.template import REPO_ROOT
+
+FULL_OUTPUTS = (REPO_ROOT / "docs" / "benchmarks.md", REPO_ROOT / "bench" / "results.json")
+QUICK_OUTPUTS = (REPO_ROOT / ".triggers" / "bench-quick.md", REPO_ROOT / ".triggers" / "bench-quick.json")
 
 
 def run(args: argparse.Namespace) -> int:
-    from devtools.bench import write_report
+    from rich.console import Console
 
-    print(write_report(Path(args.output), args.operations))
+    from devtools.bench.core import Settings
+    from devtools.bench.report import Results, print_table, write
+    from devtools.bench.suite import handler_output_to, run_suite
+
+    settings = Settings.smoke() if args.quick else Settings.full()
+    markdown_path, json_path = QUICK_OUTPUTS if args.quick else FULL_OUTPUTS
+    markdown_path = Path(args.markdown) if args.markdown else markdown_path
+    json_path = Path(args.json) if args.json else json_path
+    if args.render:
+        results = Results.from_json(json.loads(Path(args.render).read_text()))
+        reproduce = "make bench QUICK=1" if results.settings.quick else "make bench"
+        write(results, markdown_path, None, reproduce, json_name=args.render)
+        print(f"wrote {markdown_path} from {args.render}")
+        return 0
+    log_path = Path(args.log)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with handler_output_to(log_path) as terminal:
+        console = Console(file=terminal, width=None if terminal.isatty() else 220)
+        results = run_suite(settings, lambda line: console.print(f"[dim]{line}[/dim]"), log_path)
+        print_table(results, console)
+        reproduce = "make bench QUICK=1" if args.quick else "make bench"
+        write(results, markdown_path, json_path, reproduce)
+        console.print(f"wrote {markdown_path} and {json_path}")
+    incomplete = [figure.name for figure in results.figures if not figure.complete]
+    if results.errors or incomplete:
+        print(f"scenarios without numbers: {sorted(results.errors)} {incomplete}", file=sys.stderr)
+        return 1
     return 0
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    bench = commands.add_parser("bench", help="run benchmarks against an embedded stack on ephemeral ports")
-    bench.add_argument("--output", default="docs/benchmarks.md")
-    bench.add_argument("--operations", type=int, default=200, help="requests per measurement (bounded)")
+    bench = commands.add_parser(
+        "bench", help="run the benchmark suite against its own embedded stack on ephemeral loopback ports"
+    )
+    bench.add_argument("--quick", action="store_true", help="smoke mode: a few seconds per scenario")
+    bench.add_argument(
+        "--markdown", help="report path (default docs/benchmarks.md; quick: .triggers/bench-quick.md)"
+    )
+    bench.add_argument(
+        "--json", help="figures path (default bench/results.json; quick: .triggers/bench-quick.json)"
+    )
+    bench.add_argument("--render", metavar="JSON", help="only write the report again from saved figures")
+    bench.add_argument(
+        "--log", default=str(REPO_ROOT / ".triggers" / "bench.log"), help="where the handlers' logs go"
+    )
     bench.set_defaults(func=run)
