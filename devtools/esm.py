@@ -298,6 +298,26 @@ def _json_safe(value: Any) -> Any:
 # DynamoDB Streams.
 
 
+def lambda_stream_record(raw: dict[str, Any], stream_arn: str) -> tuple[dict[str, Any], float]:
+    """A GetRecords record as Lambda delivers it, and when it was created (epoch seconds)."""
+    stream_record = dict(raw["dynamodb"])
+    created = stream_record.get("ApproximateCreationDateTime")
+    created_at = created.timestamp() if isinstance(created, datetime) else float(created or time.time())
+    stream_record["ApproximateCreationDateTime"] = float(int(created_at))
+    record = _json_safe(
+        {
+            "eventID": raw["eventID"],
+            "eventName": raw["eventName"],
+            "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb",
+            "awsRegion": raw.get("awsRegion", REGION),
+            "dynamodb": stream_record,
+            "eventSourceARN": stream_arn,
+        }
+    )
+    return record, created_at
+
+
 @dataclass
 class Buffered:
     record: dict[str, Any]
@@ -593,21 +613,8 @@ class StreamPoller(Poller):
 
     def buffered(self, raw: dict[str, Any], stream_arn: str, read_at: float) -> Buffered:
         """A stream record as Lambda delivers it, and whether the mapping's filters take it."""
-        stream_record = dict(raw["dynamodb"])
-        created = stream_record.get("ApproximateCreationDateTime")
-        created_at = created.timestamp() if isinstance(created, datetime) else float(created or time.time())
-        stream_record["ApproximateCreationDateTime"] = float(int(created_at))
-        record = _json_safe(
-            {
-                "eventID": raw["eventID"],
-                "eventName": raw["eventName"],
-                "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb",
-                "awsRegion": raw.get("awsRegion", REGION),
-                "dynamodb": stream_record,
-                "eventSourceARN": stream_arn,
-            }
-        )
+        record, created_at = lambda_stream_record(raw, stream_arn)
+        stream_record = record["dynamodb"]
         return Buffered(
             record=record,
             sequence=int(stream_record["SequenceNumber"]),
