@@ -1,7 +1,7 @@
 """Running `triggers` commands in-process against the embedded stack, and reading their output.
 
 The stack's handlers log (and emit metrics) to stdout in this same process, one JSON object per
-line; `--json` output is indented, so complete one-line objects are dropped before it is read.
+line with Powertools' `level` / EMF's `_aws` key; those lines are dropped before the output is read.
 """
 
 import json
@@ -21,9 +21,10 @@ def _is_handler_log(line: str) -> bool:
     if not line.startswith('{"'):
         return False
     try:
-        return isinstance(json.loads(line), dict)
+        value = json.loads(line)
     except ValueError:
         return False
+    return isinstance(value, dict) and ("_aws" in value or {"level", "service"} <= value.keys())
 
 
 def command_output(capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
