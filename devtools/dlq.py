@@ -54,6 +54,7 @@ class DeadLetterQueue:
     kind: Kind
     logical_id: str
     name: str
+    stage: str = "local"
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def dead_letter_queues(template: Template) -> dict[str, str]:
 def _queues(template: Template) -> dict[str, DeadLetterQueue]:
     declared = template.of_type("AWS::SQS::Queue")
     return {
-        logical_id: DeadLetterQueue(kind, logical_id, str(declared[logical_id]["QueueName"]))
+        logical_id: DeadLetterQueue(kind, logical_id, str(declared[logical_id]["QueueName"]), template.stage)
         for logical_id, kind in KINDS.items()
         if logical_id in declared
     }
@@ -104,6 +105,11 @@ class Letter:
     receive_count: int
 
     @property
+    def prefix(self) -> str:
+        """What every resource name of the stage starts with; dropped from function names shown."""
+        return f"triggers-{self.queue.stage}-"
+
+    @property
     def short_id(self) -> str:
         return self.message_id[:SHORT_ID_CHARS]
 
@@ -123,7 +129,7 @@ class Letter:
             info = data.get("DDBStreamBatchInfo") or {}
             context = data.get("requestContext") or {}
             return {
-                "function": str(context.get("functionArn", "")).rsplit(":", 1)[-1],
+                "function": str(context.get("functionArn", "")).rsplit(":", 1)[-1].removeprefix(self.prefix),
                 "condition": context.get("condition"),
                 "records": f"{info.get('startSequenceNumber')}..{info.get('endSequenceNumber')}",
                 "batch_size": info.get("batchSize"),

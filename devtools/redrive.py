@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -96,7 +97,12 @@ class LocalInvoker:
         handler = load_handler(spec.handler)
         if handler is None:
             raise RedriveFailed(f"handler {spec.handler} of {spec.function_name} does not exist")
-        with function_environment(self.target, self.template, spec), _handler_output_to_stderr():
+        with (
+            function_environment(self.target, self.template, spec),
+            _handler_output_to_stderr(),
+            warnings.catch_warnings(),
+        ):
+            warnings.filterwarnings("ignore", "No application metrics to publish")
             invocation = FunctionHost(spec, handler, self.logs).invoke(event)
         if invocation.function_error:
             error = invocation.error

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from devtools.console import emit, fail, stderr, stdout
 from devtools.dlq import (
+    SHORT_ID_CHARS,
     DeadLetterQueue,
     DlqError,
     Kind,
@@ -42,6 +43,9 @@ COLUMNS = {
     Kind.INDEX: ("event_id", "status", "reason"),
     Kind.STREAM: ("function", "condition", "records", "batch_size"),
 }
+
+
+WIDE_COLUMNS = frozenset({"reason"})
 
 
 def _mailbox(args: argparse.Namespace) -> Mailbox:
@@ -68,12 +72,16 @@ def _age(letter: Letter) -> str:
 
 
 def _letters_table(queue: DeadLetterQueue, letters: list[Letter]) -> Table:
+    """One row per letter, ids never wrapped."""
     columns = COLUMNS[queue.kind]
     table = Table(title=f"{queue.kind} ({queue.name})", title_justify="left")
-    table.add_column("id", style="bold")
-    table.add_column("sent")
+    table.add_column("id", style="bold", no_wrap=True, min_width=SHORT_ID_CHARS)
+    table.add_column("sent", no_wrap=True, min_width=7)
     for column in columns:
-        table.add_column(column.replace("_", " "), overflow="fold")
+        if column in WIDE_COLUMNS:
+            table.add_column(column.replace("_", " "), overflow="fold", max_width=50)
+        else:
+            table.add_column(column.replace("_", " "), no_wrap=True, min_width=len(column))
     for letter in letters:
         summary = letter.summary()
         table.add_row(

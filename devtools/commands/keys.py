@@ -32,6 +32,10 @@ def tenant_id(text: str) -> str:
     return value
 
 
+def _moment(iso: str | None) -> str:
+    return (iso or "")[:19].replace("T", " ")
+
+
 def _table(args: argparse.Namespace) -> str:
     return Template(args.stage).physical_name("ApiKeysTable")
 
@@ -47,6 +51,7 @@ def create(args: argparse.Namespace) -> int:
         emit(args, data, lambda out: None)
         return 0
     sys.stdout.write(api_key + "\n")
+    sys.stdout.flush()
     stderr(args).print(
         f"[green]created[/] key [bold]{data['key_id']}[/] for tenant [bold]{args.tenant}[/]"
         f" (shown once; revoke with `triggers keys revoke {data['key_id']}`)"
@@ -67,8 +72,8 @@ def list_keys(args: argparse.Namespace) -> int:
                 key.key_id,
                 key.tenant_id,
                 key.key_hint or "",
-                key.created_at or "",
-                key.revoked_at or "[green]-",
+                _moment(key.created_at),
+                _moment(key.revoked_at) or "[green]-",
             )
         out.print(table)
 

@@ -26,20 +26,21 @@ def functions_of(lines: list[dict[str, Any]]) -> set[str]:
     return {line["function"] for line in lines}
 
 
+def logged_by(stack: EmbeddedStack, capsys: pytest.CaptureFixture[str], event_id: str) -> set[str]:
+    return functions_of(tail_json(stack, capsys, "--event-id", event_id))
+
+
 @pytest.fixture
 def two_events(api: ApiClient, stack: EmbeddedStack, capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
     """Two events posted separately, once ingest and indexer have logged both."""
     (first,) = post_events(api, [{"event_type": "order.created", "payload": {"n": 1}}])
     (second,) = post_events(api, [{"event_type": "order.created", "payload": {"n": 2}}])
     for event_id in (first, second):
-        wait_until(
-            lambda event_id=event_id: (
-                {"ingest", "indexer"} <= functions_of(tail_json(stack, capsys, "--event-id", event_id))
-            ),
-            f"ingest and indexer logs of {event_id}",
-            timeout=90,
-            every=1.0,
-        )
+
+        def logged(event_id: str = event_id) -> bool:
+            return logged_by(stack, capsys, event_id) >= {"ingest", "indexer"}
+
+        wait_until(logged, f"ingest and indexer logs of {event_id}", timeout=90, every=1.0)
     return first, second
 
 
