@@ -446,3 +446,27 @@ def test_stream_redrive_of_a_range_no_longer_retained_keeps_the_letter(
     assert code == 1
     assert "no longer retained" in result["failed"][0]["reason"]
     assert message_id in message_ids(aws_client, url)
+
+
+@pytest.mark.parametrize(
+    ("queue", "body"),
+    [
+        ("StreamDLQ", "not json"),
+        ("StreamDLQ", json.dumps({"requestContext": {"functionArn": "arn:aws:lambda:::function:x"}})),
+        ("StreamDLQ", json.dumps({"DDBStreamBatchInfo": {"shardId": "s"}, "requestContext": {}})),
+        ("IndexDLQ", json.dumps({"reason": "r", "status": 400, "event_id": None, "record": {}})),
+        ("DeliveryDLQ", json.dumps({"event_id": "e-1"})),
+    ],
+)
+def test_a_malformed_letter_is_kept_with_the_reason(
+    stack: EmbeddedStack, capsys: pytest.CaptureFixture[str], aws_client: Aws, queue: str, body: str
+) -> None:
+    url = queue_url(aws_client, stack, queue)
+    message_id = aws_client("sqs").send_message(QueueUrl=url, MessageBody=body)["MessageId"]
+
+    code, result = redrive(stack, capsys, message_id)
+
+    assert code == 1
+    assert result["redriven"] == []
+    assert result["failed"][0]["reason"]
+    assert message_id in message_ids(aws_client, url)
