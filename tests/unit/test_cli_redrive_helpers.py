@@ -1,17 +1,22 @@
 """Pure pieces of `triggers tail` and `triggers dlq redrive`: durations, line filters, shard ranges."""
 
+import io
+import json
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from devtools.dlq import RedriveFailed
+from devtools.dlq import DeadLetterQueue, Kind, Letter, RedriveFailed
 from devtools.logs import LineFilter, LogLine, function_log_groups, parse_since
-from devtools.redrive import read_range
+from devtools.mappings import MappingSpec, load_mappings
+from devtools.redrive import LambdaInvoker, Redriver, read_range
+from devtools.target import Target
 from devtools.template import Template
 
 ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/2026"
 START = 10**21
+FANOUT_ARN = "arn:aws:lambda:us-east-1:000000000000:function:triggers-local-fanout"
 
 
 @pytest.mark.parametrize(
@@ -64,9 +69,12 @@ def test_every_term_must_occur_and_only_a_safe_one_goes_to_the_server() -> None:
 class FakeStreams:
     """A shard holding `sequences`, read 2 records per call, or failing with `error`."""
 
-    def __init__(self, sequences: list[int], error: str | None = None) -> None:
+    def __init__(
+        self, sequences: list[int], error: str | None = None, modified: frozenset[int] = frozenset()
+    ) -> None:
         self.sequences = sequences
         self.error = error
+        self.modified = modified
 
     def get_shard_iterator(self, SequenceNumber: str, **_: Any) -> dict[str, Any]:
         if self.error:
@@ -82,7 +90,7 @@ class FakeStreams:
         records = [
             {
                 "eventID": str(sequence),
-                "eventName": "INSERT",
+                "eventName": "MODIFY" if sequence in self.modified else "INSERT",
                 "dynamodb": {"SequenceNumber": str(sequence), "ApproximateCreationDateTime": 1.0},
             }
             for sequence in chunk
@@ -124,3 +132,72 @@ def test_a_range_whose_first_record_was_trimmed_is_not_retained() -> None:
 def test_a_range_ending_past_the_stream_is_refused() -> None:
     with pytest.raises(RedriveFailed, match=f"no record {START + 9}"):
         read_range(FakeStreams([START, START + 1]), info(START, START + 9))
+
+
+class FakeLambda:
+    def __init__(self, payload: bytes, function_error: str | None = None) -> None:
+        self.payload = payload
+        self.function_error = function_error
+        self.events: list[dict[str, Any]] = []
+
+    def invoke(self, FunctionName: str, Payload: bytes, **_: Any) -> dict[str, Any]:
+        self.events.append(json.loads(Payload))
+        response: dict[str, Any] = {"StatusCode": 200, "Payload": io.BytesIO(self.payload)}
+        if self.function_error:
+            response["FunctionError"] = self.function_error
+        return response
+
+
+def fanout_spec() -> MappingSpec:
+
+    return next(
+        spec for spec in load_mappings(Template("local")) if spec.function_logical_id == "FanoutFunction"
+    )
+
+
+def test_lambda_invoker_reports_a_function_error() -> None:
+    invoker = LambdaInvoker(FakeLambda(b'{"errorMessage": "boom"}', "Unhandled"))
+
+    with pytest.raises(RedriveFailed, match="boom"):
+        invoker(fanout_spec(), {"Records": []})
+
+
+def stream_letter(start: int, end: int) -> Letter:
+    import json
+
+    body = {
+        "requestContext": {
+            "functionArn": "arn:aws:lambda:us-east-1:000000000000:function:triggers-local-fanout"
+        },
+        "DDBStreamBatchInfo": info(start, end),
+    }
+    queue = DeadLetterQueue(Kind.STREAM, "StreamDLQ", "triggers-local-stream-dlq")
+    return Letter(queue, "m-1", "r-1", json.dumps(body), None, 1)
+
+
+def redriver(streams: FakeStreams, function: FakeLambda) -> Redriver:
+    target = Target.resolve(endpoint="aws", profile=None, state={})
+    redriver = Redriver(target, Template("local"), "lambda")
+    redriver._clients = {"dynamodbstreams": streams, "lambda": function}
+    return redriver
+
+
+def test_stream_redrive_sends_the_mappings_records_in_batches_of_its_size() -> None:
+    # Given 13 records in range, one of them a MODIFY that fanout's filter leaves out
+    streams = FakeStreams([START + n for n in range(13)], modified=frozenset({START + 4}))
+    function = FakeLambda(b'{"batchItemFailures": []}')
+
+    outcome = redriver(streams, function)(stream_letter(START, START + 12))
+
+    assert [len(event["Records"]) for event in function.events] == [10, 2]
+    sent = [record["dynamodb"]["SequenceNumber"] for event in function.events for record in event["Records"]]
+    assert str(START + 4) not in sent
+    assert outcome.startswith("12 record(s)")
+
+
+def test_stream_redrive_fails_when_the_function_fails_a_record_again() -> None:
+    streams = FakeStreams([START, START + 1])
+    function = FakeLambda(f'{{"batchItemFailures": [{{"itemIdentifier": "{START + 1}"}}]}}'.encode())
+
+    with pytest.raises(RedriveFailed, match=f"failed records {START + 1} again"):
+        redriver(streams, function)(stream_letter(START, START + 1))
