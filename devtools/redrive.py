@@ -12,6 +12,7 @@
 Each action returns what it did, or raises RedriveFailed with the reason.
 """
 
+import contextlib
 import json
 import logging
 import os
@@ -44,15 +45,16 @@ NOT_RETAINED = frozenset({"TrimmedDataAccessException", "ResourceNotFoundExcepti
 
 def invoke_mode(target: Target, requested: str) -> InvokeMode:
     """`local` (in-process) for the embedded stack; `lambda` for AWS and LocalStack."""
-    if requested in ("local", "lambda"):
-        return requested  # type: ignore[return-value]
-    if target.endpoint is None:
+    if requested == "local":
+        return "local"
+    if requested == "lambda" or target.endpoint is None:
         return "lambda"
     try:
         health = requests.get(f"{target.endpoint.rstrip('/')}/_localstack/health", timeout=5)
-    except requests.RequestException:
-        return "local"
-    return "lambda" if health.ok else "local"
+        is_localstack = health.ok and "services" in health.json()
+    except (requests.RequestException, ValueError):
+        is_localstack = False
+    return "lambda" if is_localstack else "local"
 
 
 class Invoker(Protocol):
@@ -99,7 +101,7 @@ class LocalInvoker:
             raise RedriveFailed(f"handler {spec.handler} of {spec.function_name} does not exist")
         with (
             function_environment(self.target, self.template, spec),
-            _handler_output_to_stderr(),
+            handler_output_to_stderr(),
             warnings.catch_warnings(),
         ):
             warnings.filterwarnings("ignore", "No application metrics to publish")
@@ -115,20 +117,22 @@ class LocalInvoker:
         self.shipper.stop()
 
 
-def deployed_environment(target: Target, template: Template, spec: MappingSpec) -> dict[str, str]:
+def deployed_environment(target: Target, template: Template, logical_id: str) -> dict[str, str]:
     """The function's environment as deployed, else as the template declares it."""
     try:
-        configuration = target.client("lambda").get_function_configuration(FunctionName=spec.function_name)
+        configuration = target.client("lambda").get_function_configuration(
+            FunctionName=template.physical_name(logical_id)
+        )
         variables = configuration.get("Environment", {}).get("Variables", {})
     except (ClientError, BotoCoreError):
         variables = {}
-    return dict(variables) or template.function_environment(spec.function_logical_id)
+    return dict(variables) or template.function_environment(logical_id)
 
 
 @contextmanager
 def function_environment(target: Target, template: Template, spec: MappingSpec) -> Iterator[None]:
     """os.environ as the function sees it (pointing at the target), restored afterwards."""
-    variables = deployed_environment(target, template, spec)
+    variables = deployed_environment(target, template, spec.function_logical_id)
     variables.pop("POWERTOOLS_SERVICE_NAME", None)  # the host names the service per invocation
     variables["AWS_DEFAULT_REGION"] = target.region
     if target.endpoint is not None:
@@ -164,19 +168,19 @@ def _forget_cached_clients() -> None:
 
 
 @contextmanager
-def _handler_output_to_stderr() -> Iterator[None]:
+def handler_output_to_stderr() -> Iterator[None]:
+    """Handler code logs and prints metrics to stdout; a command's stdout is for its own output."""
     from ingest.observability import logger
 
     handler = logger.registered_handler
-    if not isinstance(handler, logging.StreamHandler):
-        yield
-        return
-    previous = handler.setStream(sys.stderr)
+    stream = handler if isinstance(handler, logging.StreamHandler) else None
+    previous = stream.setStream(sys.stderr) if stream is not None else None
     try:
-        yield
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
     finally:
-        if previous is not None:
-            handler.setStream(previous)
+        if stream is not None and previous is not None:
+            stream.setStream(previous)
 
 
 def read_range(streams: Any, info: dict[str, Any]) -> list[dict[str, Any]]:
@@ -326,13 +330,15 @@ class Redriver:
             )
         except EventNotFound:
             item = None
-        indexer = next(spec for spec in self._specs() if spec.function_logical_id == "IndexerFunction")
-        environment = deployed_environment(self.target, self.template, indexer)
-        alias = environment.get("INDEX_ALIAS", "events")
+        environment = deployed_environment(self.target, self.template, "IndexerFunction")
+        endpoint = environment.get("OPENSEARCH_ENDPOINT")
+        if not endpoint:
+            raise RedriveFailed("the indexer function has no OPENSEARCH_ENDPOINT to index into")
         change = Change(record, str(stream.get("SequenceNumber", "0")), event_id, item)
-        outcome, rejections = index_changes(
-            [change], opensearch_client(environment["OPENSEARCH_ENDPOINT"]), alias
-        )
+        with handler_output_to_stderr():
+            outcome, rejections = index_changes(
+                [change], opensearch_client(endpoint), environment.get("INDEX_ALIAS", "events")
+            )
         if rejections:
             raise RedriveFailed(f"OpenSearch rejected event {event_id} again: {rejections[0].reason}")
         if outcome.deferred:
