@@ -203,10 +203,10 @@ class Mailbox:
             wanted = 10 if limit is None else limit - len(letters)
             received = self.receive(queue, hold_seconds, wanted)
             fresh = [letter for letter in received if letter.message_id not in letters]
+            # A message received again comes with a new receipt handle; only the newest one works.
+            letters.update((letter.message_id, letter) for letter in received)
             if not fresh:
-                self.release(received)
                 break
-            letters.update((letter.message_id, letter) for letter in fresh)
         return list(letters.values())
 
     def peek(self, queue: DeadLetterQueue, limit: int | None = None) -> list[Letter]:
