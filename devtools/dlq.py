@@ -335,9 +335,9 @@ def redrive_queue(
             again = [letter for letter in received if letter.message_id in failed]
             for letter in again:
                 failed[letter.message_id] = letter
-            fresh = [letter for letter in received if letter.message_id not in failed]
-            if not fresh:
+            if not received:
                 break
+            fresh = [letter for letter in received if letter.message_id not in failed]
             for result in redrive(mailbox, fresh, action, errors, hold_failed=True):
                 done += 1
                 if not result.ok:
