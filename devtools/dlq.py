@@ -325,23 +325,31 @@ def redrive_queue(
     limit: int | None = None,
     errors: tuple[type[Exception], ...] = (),
 ) -> Iterator[RedriveResult]:
-    """Redrive a whole queue, ten letters at a time; failed ones are held until the end, then released."""
-    failed: dict[str, Letter] = {}
+    """Redrive a whole queue, ten letters at a time.
+
+    Only letters that were there when the run started are redriven: one dead-lettered again
+    meanwhile (its endpoint still failing) waits for the next run instead of looping. Failed
+    and newer letters are held until the end, so they are not received again, then released.
+    """
+    started = datetime.now(UTC)
+    held: dict[str, Letter] = {}
     done = 0
     try:
         while limit is None or done < limit:
             wanted = 10 if limit is None else min(10, limit - done)
             received = mailbox.receive(queue, REDRIVE_HOLD_SECONDS, wanted)
-            again = [letter for letter in received if letter.message_id in failed]
-            for letter in again:
-                failed[letter.message_id] = letter
             if not received:
                 break
-            fresh = [letter for letter in received if letter.message_id not in failed]
+            fresh = []
+            for letter in received:
+                if letter.message_id in held or (letter.sent_at is not None and letter.sent_at >= started):
+                    held[letter.message_id] = letter
+                else:
+                    fresh.append(letter)
             for result in redrive(mailbox, fresh, action, errors, hold_failed=True):
                 done += 1
                 if not result.ok:
-                    failed[result.letter.message_id] = result.letter
+                    held[result.letter.message_id] = result.letter
                 yield result
     finally:
-        mailbox.release(failed.values())
+        mailbox.release(held.values())
