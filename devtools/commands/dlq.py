@@ -48,6 +48,13 @@ COLUMNS = {
 WIDE_COLUMNS = frozenset({"reason"})
 
 
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def _mailbox(args: argparse.Namespace) -> Mailbox:
     return Mailbox(args.target.client("sqs"), wait_seconds=0 if args.target.is_local else 1)
 
@@ -255,7 +262,7 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
 
     ls = actions.add_parser("ls", help="queue depths and the messages waiting, with their short ids")
     ls.add_argument("queue", nargs="?", help=f"only this queue: {queue_help}")
-    ls.add_argument("--max", type=int, default=20, help="messages shown per queue")
+    ls.add_argument("--max", type=positive, default=20, help="messages shown per queue")
     ls.set_defaults(func=list_letters)
 
     show_parser = actions.add_parser("show", help="one message in full, left in its queue")
