@@ -281,7 +281,7 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     )
     redrive_parser.add_argument("--queue", help=f"only this queue: {queue_help}")
     redrive_parser.add_argument(
-        "--max", type=int, default=None, help="with --all: at most this many per queue"
+        "--max", type=positive, default=None, help="with --all: at most this many per queue"
     )
     redrive_parser.add_argument(
         "--invoke",
