@@ -100,7 +100,7 @@ class LocalInvoker:
         if handler is None:
             raise RedriveFailed(f"handler {spec.handler} of {spec.function_name} does not exist")
         with (
-            function_environment(self.target, self.template, spec),
+            function_environment(self.target, self.template, spec.function_logical_id),
             handler_output_to_stderr(),
             warnings.catch_warnings(),
         ):
@@ -130,9 +130,9 @@ def deployed_environment(target: Target, template: Template, logical_id: str) ->
 
 
 @contextmanager
-def function_environment(target: Target, template: Template, spec: MappingSpec) -> Iterator[None]:
+def function_environment(target: Target, template: Template, logical_id: str) -> Iterator[None]:
     """os.environ as the function sees it (pointing at the target), restored afterwards."""
-    variables = deployed_environment(target, template, spec.function_logical_id)
+    variables = deployed_environment(target, template, logical_id)
     variables.pop("POWERTOOLS_SERVICE_NAME", None)  # the host names the service per invocation
     variables["AWS_DEFAULT_REGION"] = target.region
     if target.endpoint is not None:
@@ -314,6 +314,7 @@ class Redriver:
     def index(self, letter: Letter) -> str:
         from ingest.events_table import get_event
         from ingest.opensearch_client import opensearch_client
+        from ingest.settings import get_settings
         from processors.indexer.indexing import Change, index_changes
 
         data = letter.data if isinstance(letter.data, dict) else {}
@@ -330,14 +331,11 @@ class Redriver:
             )
         except EventNotFound:
             item = None
-        environment = deployed_environment(self.target, self.template, "IndexerFunction")
-        endpoint = environment.get("OPENSEARCH_ENDPOINT")
-        if not endpoint:
-            raise RedriveFailed("the indexer function has no OPENSEARCH_ENDPOINT to index into")
         change = Change(record, str(stream.get("SequenceNumber", "0")), event_id, item)
-        with handler_output_to_stderr():
+        with function_environment(self.target, self.template, "IndexerFunction"), handler_output_to_stderr():
+            settings = get_settings()
             outcome, rejections = index_changes(
-                [change], opensearch_client(endpoint), environment.get("INDEX_ALIAS", "events")
+                [change], opensearch_client(settings.opensearch_endpoint), settings.index_alias
             )
         if rejections:
             raise RedriveFailed(f"OpenSearch rejected event {event_id} again: {rejections[0].reason}")
