@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.json import JSON
 from rich.markup import escape
@@ -241,9 +242,12 @@ def purge(args: argparse.Namespace) -> int:
         names = ", ".join(queue.name for queue in queues)
         if not Confirm.ask(f"Delete about {total} message(s) from {names} for good?", console=stderr(args)):
             return fail(args, "not purged", 1)
-    purged = [
-        {"queue": str(queue.kind), "name": queue.name, "messages": mailbox.purge(queue)} for queue in queues
-    ]
+    purged = []
+    for queue in queues:
+        try:
+            purged.append({"queue": str(queue.kind), "name": queue.name, "messages": mailbox.purge(queue)})
+        except ClientError as exc:  # e.g. PurgeQueueInProgress: SQS allows one purge a minute
+            return fail(args, f"{queue.name} not purged: {exc}", 1, purged=purged)
 
     def human(out: Console) -> None:
         for item in purged:
