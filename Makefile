@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/.tools/bin:/usr/bin:$(PATH)
 RUN := uv run --frozen --no-sync
 
-.PHONY: help setup up test unit integration e2e lint format bench clean package
+.PHONY: help setup up test unit integration e2e lint format bench clean package soak
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -16,7 +16,7 @@ setup:  ## install uv, Debian's AWS CLI v2 and the locked Python dependencies (i
 up: setup  ## start the embedded local stack in the foreground (Ctrl-C stops it)
 	$(RUN) triggers up
 
-package: setup  ## build build/lambda.zip (code + vendored deps) for LocalStack / sam deploy; ARCH=x86_64 to override
+package: setup  ## one zip per function: build/lambda/ (LocalStack) and build/aws/ (sam deploy); ARCH=x86_64 to override
 	$(RUN) triggers package $(if $(ARCH),--arch $(ARCH))
 
 test: setup  ## run every suite (unit, integration, e2e)
@@ -31,11 +31,12 @@ integration: setup  ## integration tests against the embedded stack over HTTP
 e2e: setup  ## producer -> webhook / OpenSearch / DLQ end-to-end tests
 	$(RUN) pytest tests/e2e
 
-lint: setup  ## ruff (check + format check), mypy, cfn-lint
+lint: setup  ## ruff (check + format check), mypy, cfn-lint, the SAM transform of template.yaml
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy ingest processors devtools
 	$(RUN) cfn-lint template.yaml
+	$(RUN) python -m devtools.sam_transform
 
 format: setup  ## apply ruff fixes and formatting
 	$(RUN) ruff check --fix .
@@ -43,6 +44,9 @@ format: setup  ## apply ruff fixes and formatting
 
 bench: setup  ## run benchmarks and write docs/benchmarks.md
 	$(RUN) triggers bench --output docs/benchmarks.md
+
+soak: setup  ## 10 min of ingest + fan-out at 100 ev/s on an embedded stack, then the no-loss check (RATE= DURATION= DRAIN=)
+	$(RUN) triggers soak $(if $(RATE),--rate $(RATE)) $(if $(DURATION),--duration $(DURATION)) $(if $(DRAIN),--drain-timeout $(DRAIN))
 
 clean:  ## remove the local stack's state and caches
 	rm -rf .triggers .pytest_cache .mypy_cache .ruff_cache

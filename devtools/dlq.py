@@ -187,27 +187,13 @@ class Mailbox:
         )
 
     def receive(self, queue: DeadLetterQueue, hold_seconds: int, limit: int = 10) -> list[Letter]:
-        messages = self.sqs.receive_message(
-            QueueUrl=self.url(queue),
-            MaxNumberOfMessages=max(1, min(10, limit)),
-            VisibilityTimeout=hold_seconds,
-            WaitTimeSeconds=self.wait_seconds,
-            AttributeNames=["All"],
-        ).get("Messages", [])
+        messages = _receive(self.sqs, self.url(queue), hold_seconds, limit, self.wait_seconds)
         return [_letter(queue, message) for message in messages]
 
     def scan(self, queue: DeadLetterQueue, hold_seconds: int, limit: int | None = None) -> list[Letter]:
         """Receive (and hold) the queue's messages, up to `limit`; each message once."""
-        letters: dict[str, Letter] = {}
-        while limit is None or len(letters) < limit:
-            wanted = 10 if limit is None else limit - len(letters)
-            received = self.receive(queue, hold_seconds, wanted)
-            fresh = [letter for letter in received if letter.message_id not in letters]
-            # A message received again comes with a new receipt handle; only the newest one works.
-            letters.update((letter.message_id, letter) for letter in received)
-            if not fresh:
-                break
-        return list(letters.values())
+        messages = _scan(self.sqs, self.url(queue), hold_seconds, limit, self.wait_seconds)
+        return [_letter(queue, message) for message in messages]
 
     def peek(self, queue: DeadLetterQueue, limit: int | None = None) -> list[Letter]:
         """Up to `limit` letters, left in the queue."""
@@ -232,6 +218,44 @@ class Mailbox:
         depth = self.depth(queue)
         self.sqs.purge_queue(QueueUrl=depth.url)
         return depth.visible + depth.in_flight
+
+
+def _receive(sqs: Any, url: str, hold_seconds: int, limit: int, wait_seconds: int) -> list[dict[str, Any]]:
+    response = sqs.receive_message(
+        QueueUrl=url,
+        MaxNumberOfMessages=max(1, min(10, limit)),
+        VisibilityTimeout=hold_seconds,
+        WaitTimeSeconds=wait_seconds,
+        AttributeNames=["All"],
+    )
+    messages: list[dict[str, Any]] = response.get("Messages", [])
+    return messages
+
+
+def _scan(
+    sqs: Any, url: str, hold_seconds: int, limit: int | None, wait_seconds: int
+) -> list[dict[str, Any]]:
+    """Receive (and hold) up to `limit` messages of the queue, each once."""
+    messages: dict[str, dict[str, Any]] = {}
+    while limit is None or len(messages) < limit:
+        wanted = 10 if limit is None else limit - len(messages)
+        received = _receive(sqs, url, hold_seconds, wanted, wait_seconds)
+        fresh = [message for message in received if message["MessageId"] not in messages]
+        # A message received again comes with a new receipt handle; only the newest one works.
+        messages.update((message["MessageId"], message) for message in received)
+        if not fresh:
+            break
+    return list(messages.values())
+
+
+def peek(sqs: Any, queue_url: str, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` raw SQS messages of a queue, left in it (their visibility is reset at once)."""
+    messages = _scan(sqs, queue_url, SCAN_HOLD_SECONDS, limit, 0)
+    for message in messages:
+        sqs.change_message_visibility(
+            QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+        )
+    return messages
 
 
 def _letter(queue: DeadLetterQueue, message: dict[str, Any]) -> Letter:

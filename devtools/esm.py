@@ -299,7 +299,7 @@ def _json_safe(value: Any) -> Any:
 
 
 def lambda_stream_record(raw: dict[str, Any], stream_arn: str) -> tuple[dict[str, Any], float]:
-    """A GetRecords record as Lambda delivers it, and when it was created (epoch seconds)."""
+    """A DynamoDB Streams GetRecords record as Lambda delivers it, and its creation time (epoch s)."""
     stream_record = dict(raw["dynamodb"])
     created = stream_record.get("ApproximateCreationDateTime")
     created_at = created.timestamp() if isinstance(created, datetime) else float(created or time.time())
@@ -614,10 +614,9 @@ class StreamPoller(Poller):
     def buffered(self, raw: dict[str, Any], stream_arn: str, read_at: float) -> Buffered:
         """A stream record as Lambda delivers it, and whether the mapping's filters take it."""
         record, created_at = lambda_stream_record(raw, stream_arn)
-        stream_record = record["dynamodb"]
         return Buffered(
             record=record,
-            sequence=int(stream_record["SequenceNumber"]),
+            sequence=int(record["dynamodb"]["SequenceNumber"]),
             created=created_at,
             matched=matches_any(self.spec.filter_patterns, record),
             read_at=read_at,
@@ -800,6 +799,7 @@ class EsmRunner:
         self.skipped: list[MappingSpec] = []
         self._shipper: LogShipper | None = None
         self._logs: LambdaLogs | None = None
+        self._handlers: list[tuple[MappingSpec, Handler]] = []
 
     def start(self) -> "EsmRunner":
         handlers: list[tuple[MappingSpec, Handler]] = []
@@ -824,8 +824,14 @@ class EsmRunner:
         self._shipper = LogShipper(logs_client)
         self._shipper.start()
         self._logs = LambdaLogs(self._shipper, self.say)
+        self._handlers = handlers
+        self._start_pollers()
+        return self
+
+    def _start_pollers(self) -> None:
+        assert self._logs is not None
         clients = Clients.for_endpoint(self.aws_endpoint)
-        for spec, handler in handlers:
+        for spec, handler in self._handlers:
             host = FunctionHost(spec, handler, self._logs)
             poller: Poller
             if spec.source_kind == "DynamoDB":
@@ -842,7 +848,6 @@ class EsmRunner:
             self.pollers.append(poller)
             poller.thread.start()
             self.say(f"esm: {spec.function_name} <- {spec.source_kind} {spec.source_name}")
-        return self
 
     def host(self, spec: HostedFunction, handler: Handler) -> FunctionHost:
         """Host another function (not behind a mapping) with the same Lambda-style logs."""
@@ -855,7 +860,8 @@ class EsmRunner:
         deadline = time.monotonic() + timeout
         return all(poller.ready.wait(max(0.0, deadline - time.monotonic())) for poller in self.pollers)
 
-    def stop(self) -> None:
+    def pause(self) -> None:
+        """Stop polling once in-flight invocations end; hosted functions keep logging. Checkpoints stay."""
         self._stop.set()
         deadline = time.monotonic() + self.tuning.stop_timeout
         for poller in self.pollers:
@@ -863,6 +869,14 @@ class EsmRunner:
             if poller.thread.is_alive():
                 _log.warning("esm: %s still running its invocation at stop", poller.spec.function_name)
         self.pollers.clear()
+
+    def resume(self) -> None:
+        """Poll again after `pause`, from the checkpoints (as Lambda does after its pollers restart)."""
+        self._stop = threading.Event()
+        self._start_pollers()
+
+    def stop(self) -> None:
+        self.pause()
         if self._logs is not None:
             self._logs.close()
         if self._shipper is not None:

@@ -1,38 +1,53 @@
-"""Build the Lambda code of template.yaml: build/lambda/ (the functions' CodeUri) and build/lambda.zip.
+"""Build one Lambda zip per function of template.yaml, in two variants.
 
-The project packages plus the runtime dependencies of pyproject.toml (not the dev group), installed
-as wheels for the template's Lambda runtime and architecture, so the zip runs without layers
-(LocalStack's free tier ignores them).
+- `build/lambda/<function>.zip`: the function's code, the runtime dependencies of pyproject.toml
+  (not the dev group) and Powertools, for LocalStack (its free tier ignores layers);
+- `build/aws/<function>.zip`: the same without Powertools, which the function gets from the public
+  Powertools layer on AWS; these are the template's `CodeUri`s that `sam deploy` uploads.
+
+Dependencies are wheels for the template's Lambda runtime and architecture (manylinux), installed
+with uv (from its cache when it has them). A function's code is its handler module and every
+project module that module imports, directly or not, with the data files of their packages.
 """
 
+import ast
 import os
 import shutil
 import subprocess
+import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from devtools.template import REPO_ROOT, Template
 
 PROJECT_PACKAGES = ("ingest", "processors")
 BUILD_DIR = REPO_ROOT / "build"
-# Wheel platforms uv installs for each Lambda architecture.
-PLATFORMS = {"arm64": "aarch64-manylinux2014", "x86_64": "x86_64-manylinux2014"}
+# Wheel platforms uv installs for each Lambda architecture; "local" is this machine's interpreter.
+PLATFORMS: dict[str, str | None] = {
+    "arm64": "aarch64-manylinux2014",
+    "x86_64": "x86_64-manylinux2014",
+    "local": None,
+}
 # Installed console scripts point at the build machine's interpreter: useless in a Lambda.
 UNSHIPPED = ("bin",)
+# What the Powertools layer provides on AWS: left out of the `aws` variant.
+LAYER_PROVIDED = ("aws_lambda_powertools",)
+# Variant -> whether it vendors what the layer provides.
+VARIANTS = {"lambda": True, "aws": False}
 # Fixed timestamp for zip entries, so unchanged code gives an unchanged CodeSha256.
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 
 
 class PackageError(RuntimeError):
-    """The Lambda package could not be built."""
+    """The Lambda packages could not be built."""
 
 
 @dataclass(frozen=True)
 class LambdaTarget:
     python_version: str  # "3.12"
-    architecture: str  # "arm64" | "x86_64"
+    architecture: str  # "arm64" | "x86_64" | "local"
 
     @classmethod
     def from_template(cls, template: Template) -> "LambdaTarget":
@@ -40,12 +55,35 @@ class LambdaTarget:
         runtime = str(function.get("Runtime", "python3.12"))
         return cls(runtime.removeprefix("python"), str(function.get("Architectures", ["arm64"])[0]))
 
+    @classmethod
+    def local(cls) -> "LambdaTarget":
+        """This interpreter and platform: a build that imports here (tests)."""
+        return cls(f"{sys.version_info.major}.{sys.version_info.minor}", "local")
+
     @property
-    def platform(self) -> str:
+    def platform(self) -> str | None:
         try:
             return PLATFORMS[self.architecture]
         except KeyError:
             raise PackageError(f"no wheel platform for architecture {self.architecture!r}") from None
+
+
+@dataclass(frozen=True)
+class FunctionPackage:
+    """A function of the template and the zip its `CodeUri` names."""
+
+    logical_id: str
+    name: str  # "ingest": the zip is <variant>/<name>.zip
+    handler_module: str  # "ingest.handler"
+
+
+def functions(template: Template) -> list[FunctionPackage]:
+    packages = []
+    for logical_id in template.of_type("AWS::Serverless::Function"):
+        code_uri = PurePosixPath(str(template.function_setting(logical_id, "CodeUri")))
+        handler = str(template.function_setting(logical_id, "Handler"))
+        packages.append(FunctionPackage(logical_id, code_uri.stem, handler.rsplit(".", 1)[0]))
+    return packages
 
 
 def _uv(*args: str, stdin: str | None = None) -> str:
@@ -65,17 +103,20 @@ def runtime_requirements() -> str:
     return _uv("export", "--frozen", "--no-dev", "--no-hashes", "--no-emit-project", "--no-header")
 
 
-def install_dependencies(requirements: str, code_dir: Path, target: LambdaTarget) -> None:
+def install_dependencies(requirements: str, target_dir: Path, target: LambdaTarget) -> None:
+    platform = target.platform
+    where = (
+        ["--python-platform", platform, "--python-version", target.python_version]
+        if platform
+        else ["--python", sys.executable]
+    )
     _uv(
         "pip",
         "install",
         "--quiet",
         "--target",
-        str(code_dir),
-        "--python-platform",
-        target.platform,
-        "--python-version",
-        target.python_version,
+        str(target_dir),
+        *where,
         "--only-binary",
         ":all:",
         "--requirement",
@@ -83,14 +124,69 @@ def install_dependencies(requirements: str, code_dir: Path, target: LambdaTarget
         stdin=requirements,
     )
     for name in UNSHIPPED:
-        shutil.rmtree(code_dir / name, ignore_errors=True)
+        shutil.rmtree(target_dir / name, ignore_errors=True)
 
 
-def copy_project(code_dir: Path) -> None:
-    for package in PROJECT_PACKAGES:
-        shutil.copytree(
-            REPO_ROOT / package, code_dir / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-        )
+# ---------------------------------------------------------------- the project code of a function
+
+
+def _module_path(module: str, root: Path) -> Path | None:
+    """The source of a project module (`ingest.events_table`), or None if it is not one."""
+    if module.split(".", 1)[0] not in PROJECT_PACKAGES:
+        return None
+    base = root.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_modules(path: Path, module: str) -> Iterator[str]:
+    """Every module an import statement in the file may load (`from a import b`: a and a.b)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            yield base
+            yield from (f"{base}.{alias.name}" for alias in node.names)
+
+
+def project_modules(handler_module: str, root: Path = REPO_ROOT) -> set[Path]:
+    """The handler module and every project module it imports, directly or not, with their packages."""
+    found: set[Path] = set()
+    pending = [handler_module]
+    while pending:
+        module = pending.pop()
+        parts = module.split(".")
+        # Importing a.b.c runs a/__init__.py and a/b/__init__.py first.
+        for depth in range(1, len(parts) + 1):
+            name = ".".join(parts[:depth])
+            path = _module_path(name, root)
+            if path is None or path in found:
+                continue
+            found.add(path)
+            pending.extend(_imported_modules(path, name))
+    return found
+
+
+def project_files(handler_module: str, root: Path = REPO_ROOT) -> list[Path]:
+    """The function's project modules plus the data files (not other modules) of their packages."""
+    modules = project_modules(handler_module, root)
+    data = {
+        path
+        for directory in {module.parent for module in modules}
+        for path in directory.iterdir()
+        if path.is_file() and path.suffix not in (".py", ".pyc")
+    }
+    return sorted(modules | data)
+
+
+# ---------------------------------------------------------------- zips
 
 
 def _files(root: Path) -> Iterator[Path]:
@@ -101,23 +197,62 @@ def _files(root: Path) -> Iterator[Path]:
                 yield Path(directory) / name
 
 
-def write_zip(code_dir: Path, zip_path: Path) -> None:
+def _add(archive: zipfile.ZipFile, path: Path, name: str) -> None:
+    entry = zipfile.ZipInfo(name, date_time=ZIP_TIMESTAMP)
+    entry.external_attr = (0o755 if os.access(path, os.X_OK) else 0o644) << 16
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    archive.writestr(entry, path.read_bytes())
+
+
+def _layer_provided(relative: Path) -> bool:
+    top = relative.parts[0]
+    return any(top == name or top.startswith(f"{name}-") for name in LAYER_PROVIDED)
+
+
+def write_zip(code_dir: Path, zip_path: Path, include_layer_provided: bool = True) -> None:
+    """Zip a directory; without what the Powertools layer provides unless asked to include it."""
     with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in _files(code_dir):
-            entry = zipfile.ZipInfo(path.relative_to(code_dir).as_posix(), date_time=ZIP_TIMESTAMP)
-            entry.external_attr = (0o755 if os.access(path, os.X_OK) else 0o644) << 16
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(entry, path.read_bytes())
+            relative = path.relative_to(code_dir)
+            if include_layer_provided or not _layer_provided(relative):
+                _add(archive, path, relative.as_posix())
 
 
-def build(target: LambdaTarget, build_dir: Path = BUILD_DIR) -> Path:
-    """Rebuild build_dir/lambda/ and build_dir/lambda.zip from scratch; returns the zip."""
-    code_dir = build_dir / "lambda"
-    zip_path = build_dir / "lambda.zip"
-    shutil.rmtree(code_dir, ignore_errors=True)
-    zip_path.unlink(missing_ok=True)
-    code_dir.mkdir(parents=True)
-    install_dependencies(runtime_requirements(), code_dir, target)
-    copy_project(code_dir)
-    write_zip(code_dir, zip_path)
-    return zip_path
+def add_files(zip_path: Path, files: Iterable[Path], root: Path) -> None:
+    with zipfile.ZipFile(zip_path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            _add(archive, path, path.relative_to(root).as_posix())
+
+
+def build(
+    target: LambdaTarget,
+    build_dir: Path = BUILD_DIR,
+    template: Template | None = None,
+    variants: Iterable[str] = tuple(VARIANTS),
+) -> dict[str, list[Path]]:
+    """Rebuild build_dir/<variant>/<function>.zip from scratch; returns the zips by variant.
+
+    The dependencies are installed and compressed once per variant; each function's zip is a copy
+    of that base with its own code appended.
+    """
+    template = template or Template()
+    deps_dir = build_dir / ".deps"
+    shutil.rmtree(deps_dir, ignore_errors=True)
+    deps_dir.mkdir(parents=True)
+    install_dependencies(runtime_requirements(), deps_dir, target)
+    built: dict[str, list[Path]] = {}
+    for variant in variants:
+        variant_dir = build_dir / variant
+        shutil.rmtree(variant_dir, ignore_errors=True)
+        variant_dir.mkdir(parents=True)
+        base = build_dir / f".deps-{variant}.zip"
+        write_zip(deps_dir, base, include_layer_provided=VARIANTS[variant])
+        built[variant] = []
+        for function in functions(template):
+            zip_path = variant_dir / f"{function.name}.zip"
+            shutil.copyfile(base, zip_path)
+            add_files(zip_path, project_files(function.handler_module), REPO_ROOT)
+            built[variant].append(zip_path)
+        base.unlink()
+    shutil.rmtree(deps_dir)
+    return built

@@ -5,6 +5,10 @@ Used by `triggers receiver` and, as a class, by tests:
     with Receiver(secrets=[secret], faults=Faults(fail_rate=0.3)) as receiver:
         ...subscribe receiver.url, send events...
         deliveries = receiver.wait_for(3)
+
+Scripts (devtools/scripts/smoke.sh) steer a running receiver over HTTP on its control path:
+`GET /_receiver` (counts and current faults), `PUT /_receiver/faults` (a JSON object with the
+fields of `Faults`; `{}` heals it) and `POST /_receiver/secrets` (`{"secret": "whsec_..."}`).
 """
 
 import json
@@ -13,7 +17,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +27,8 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 MAX_BODY_BYTES = 1024 * 1024
+CONTROL_PATH = "/_receiver"
+MAX_CONTROL_BYTES = 4096
 SUMMARY_CHARS = 120
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")
 
@@ -159,15 +165,33 @@ class Receiver:
             return True
         return False
 
-    def answer(self, verified: bool | None) -> int:
-        """The status for a delivery: 401 bad signature, 410 gone, 500 at `fail_rate`, else `status`/200."""
+    def status(self) -> dict[str, Any]:
+        """Counts of what arrived so far and the faults in force (the control endpoint's answer)."""
+        deliveries = self.deliveries
+        by_status: dict[str, int] = {}
+        for delivery in deliveries:
+            by_status[str(delivery.status)] = by_status.get(str(delivery.status), 0) + 1
+        return {
+            "deliveries": len(deliveries),
+            "verified": sum(1 for delivery in deliveries if delivery.verified),
+            "unique_webhook_ids": len({delivery.webhook_id for delivery in deliveries}),
+            "by_status": by_status,
+            "faults": asdict(self.faults),
+        }
+
+    def answer(self, verified: bool | None, faults: Faults | None = None) -> int:
+        """The status for a delivery: 401 bad signature, 410 gone, 500 at `fail_rate`, else `status`/200.
+
+        `faults` are the ones in force when the request arrived (default: the current ones).
+        """
+        faults = faults or self.faults
         if verified is False:
             return HTTPStatus.UNAUTHORIZED.value
-        if self.faults.gone:
+        if faults.gone:
             return HTTPStatus.GONE.value
-        if self.faults.fail_rate and self._rng.random() < self.faults.fail_rate:
+        if faults.fail_rate and self._rng.random() < faults.fail_rate:
             return HTTPStatus.INTERNAL_SERVER_ERROR.value
-        return self.faults.status or HTTPStatus.OK.value
+        return faults.status or HTTPStatus.OK.value
 
     def _record(self, delivery: Delivery) -> None:
         with self._changed:
@@ -184,7 +208,57 @@ class Receiver:
             # Headers and body leave in two writes; without TCP_NODELAY delayed ACKs add ~40 ms each.
             disable_nagle_algorithm = True
 
+            def do_GET(self) -> None:
+                if self.path.rstrip("/") != CONTROL_PATH:
+                    self._reply(HTTPStatus.NOT_FOUND, {"error": f"webhooks are POSTed; GET {CONTROL_PATH}"})
+                    return
+                self._reply(HTTPStatus.OK, receiver.status())
+
+            def do_PUT(self) -> None:
+                if self.path.rstrip("/") != f"{CONTROL_PATH}/faults":
+                    self._reply(HTTPStatus.NOT_FOUND, {"error": f"PUT {CONTROL_PATH}/faults"})
+                    return
+                document = self._control_document()
+                if document is None:
+                    return
+                try:
+                    receiver.faults = Faults(**document)
+                except (TypeError, ValueError) as exc:
+                    self._reply(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+                    return
+                self._reply(HTTPStatus.OK, receiver.status())
+
+            def _control_document(self) -> dict[str, Any] | None:
+                length = _content_length(self.headers.get("content-length"))
+                if length is None or length > MAX_CONTROL_BYTES:
+                    self._reply(HTTPStatus.BAD_REQUEST, {"error": "bad content-length"}, close=True)
+                    return None
+                try:
+                    document = json.loads(self.rfile.read(length) or b"{}")
+                except ValueError:
+                    document = None
+                if not isinstance(document, dict):
+                    self._reply(HTTPStatus.BAD_REQUEST, {"error": "expected a JSON object"})
+                    return None
+                return document
+
+            def _add_secret(self) -> None:
+                document = self._control_document()
+                if document is None:
+                    return
+                try:
+                    receiver.add_secret(str(document["secret"]))
+                except (KeyError, ValueError, TypeError) as exc:
+                    self._reply(
+                        HTTPStatus.BAD_REQUEST, {"error": f"expected {{'secret': 'whsec_...'}}: {exc}"}
+                    )
+                    return
+                self._reply(HTTPStatus.OK, receiver.status())
+
             def do_POST(self) -> None:
+                if self.path.rstrip("/") == f"{CONTROL_PATH}/secrets":
+                    self._add_secret()
+                    return
                 length = _content_length(self.headers.get("content-length"))
                 if length is None:
                     self._reply(HTTPStatus.BAD_REQUEST, {"error": "bad content-length"}, close=True)
@@ -194,10 +268,12 @@ class Receiver:
                     return
                 body = self.rfile.read(length)
                 headers = {name.lower(): value for name, value in self.headers.items()}
-                if receiver.faults.latency:
-                    time.sleep(receiver.faults.latency)
+                # A request that hangs is answered as the faults were when it arrived.
+                faults = receiver.faults
+                if faults.latency:
+                    time.sleep(faults.latency)
                 verified = receiver.verify(body, headers)
-                status = receiver.answer(verified)
+                status = receiver.answer(verified, faults)
                 receiver._record(
                     Delivery(
                         webhook_id=headers.get("webhook-id"),

@@ -84,6 +84,8 @@ class EmbeddedStack:
     ports: Ports = field(default_factory=Ports)
     state_dir: Path = REPO_ROOT / ".triggers"
     say: Callable[[str], None] = lambda line: None
+    # Settings for the functions on top of the template's (e.g. a short RETRY_SCHEDULE).
+    environment: dict[str, str] = field(default_factory=dict)
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _log_files: list[IO[bytes]] = field(default_factory=list)
     _api: LocalApiServer | None = None
@@ -195,6 +197,7 @@ class EmbeddedStack:
         template = self.template
         for name in template.of_type("AWS::Serverless::Function"):
             os.environ.update(template.function_environment(name))
+        os.environ.update(self.environment)
         # One process hosts every function locally; the ESM runner names the service per invoke.
         os.environ["POWERTOOLS_SERVICE_NAME"] = "triggers"
         os.environ["OPENSEARCH_ENDPOINT"] = self.opensearch_url

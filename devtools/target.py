@@ -21,8 +21,9 @@ REAL_AWS = "aws"
 LOCAL_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 
 
-def read_state(path: Path = STATE_FILE) -> dict[str, Any]:
+def read_state(path: Path | None = None) -> dict[str, Any]:
     """What `triggers up` recorded about the running stack, or {} when nothing is running."""
+    path = path or STATE_FILE
     try:
         state = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -30,16 +31,17 @@ def read_state(path: Path = STATE_FILE) -> dict[str, Any]:
     return state if isinstance(state, dict) and _alive(state.get("pid")) else {}
 
 
-def write_state(state: dict[str, Any], path: Path = STATE_FILE) -> None:
+def write_state(state: dict[str, Any], path: Path | None = None) -> None:
     """Record the running stack for other commands; 0600 because it holds the printed API key."""
+    path = path or STATE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600, exist_ok=True)
     path.chmod(0o600)
     path.write_text(json.dumps(state, indent=2) + "\n")
 
 
-def clear_state(path: Path = STATE_FILE) -> None:
-    path.unlink(missing_ok=True)
+def clear_state(path: Path | None = None) -> None:
+    (path or STATE_FILE).unlink(missing_ok=True)
 
 
 def _alive(pid: object) -> bool:

@@ -1,7 +1,7 @@
 """Read template.yaml: the one source of truth for resources and their settings.
 
 Intrinsics are resolved for a given stage with just enough CloudFormation to name things
-(`!Ref` to parameters and resources, `!Sub`, `!GetAtt ... .Arn/.StreamArn`) so that tests,
+(`!Ref` to parameters and resources, `!Sub`, `!GetAtt ... .Arn/.StreamArn`, conditions) so that tests,
 the init-script parity check and the local ESM runner read the same values AWS deploys.
 """
 
@@ -17,6 +17,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 REGION = "us-east-1"
 ACCOUNT_ID = "000000000000"
+PSEUDO_PARAMETERS = {
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT_ID,
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+
+# What `!Ref AWS::NoValue` resolves to: the property or list item is left out.
+NO_VALUE = object()
 
 
 @dataclass(frozen=True)
@@ -61,12 +71,14 @@ class Template:
         self.aws_endpoint = aws_endpoint.rstrip("/")
         self.raw = load_raw(path)
         self.resources: dict[str, Any] = self.raw["Resources"]
-        self.parameters = {
-            name: str(spec.get("Default", "")) for name, spec in self.raw.get("Parameters", {}).items()
+        # Defaults keep their YAML type (a Number parameter resolves to a number, as in CloudFormation).
+        self.parameters: dict[str, Any] = {
+            name: spec.get("Default", "") for name, spec in self.raw.get("Parameters", {}).items()
         }
         self.parameters["Stage"] = stage
 
     def resolve(self, value: Any) -> Any:
+        """The value with intrinsics resolved; `!Ref AWS::NoValue` drops its key or list item."""
         if isinstance(value, Tag):
             return self._intrinsic(value)
         if isinstance(value, dict):
@@ -74,9 +86,10 @@ class Template:
                 ((key, inner),) = value.items()
                 if key == "Ref" or key.startswith("Fn::"):
                     return self._intrinsic(Tag(key.removeprefix("Fn::"), inner))
-            return {key: self.resolve(inner) for key, inner in value.items()}
+            resolved = {key: self.resolve(inner) for key, inner in value.items()}
+            return {key: inner for key, inner in resolved.items() if inner is not NO_VALUE}
         if isinstance(value, list):
-            return [self.resolve(inner) for inner in value]
+            return [item for item in map(self.resolve, value) if item is not NO_VALUE]
         return value
 
     def _intrinsic(self, tag: Tag) -> Any:
@@ -88,18 +101,24 @@ class Template:
             target, attribute = tag.value.split(".", 1) if isinstance(tag.value, str) else tag.value
             return self.get_att(target, attribute)
         if tag.name == "Equals":
-            left, right = (self.resolve(part) for part in tag.value)
+            left, right = (str(self.resolve(part)) for part in tag.value)
             return left == right
         if tag.name == "If":
             condition, when_true, when_false = tag.value
             return self.resolve(when_true if self.condition(condition) else when_false)
+        if tag.name == "Not":
+            return not self.resolve(tag.value[0])
+        if tag.name == "And":
+            return all(self.resolve(part) for part in tag.value)
+        if tag.name == "Or":
+            return any(self.resolve(part) for part in tag.value)
+        if tag.name == "Condition":
+            return self.condition(tag.value)
         raise ValueError(f"unsupported intrinsic !{tag.name} in template.yaml")
 
     def _sub_var(self, name: str) -> Any:
         if name.startswith("AWS::"):
-            return {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID, "AWS::URLSuffix": "amazonaws.com"}[
-                name
-            ]
+            return PSEUDO_PARAMETERS[name]
         if "." in name:
             target, attribute = name.split(".", 1)
             return self.get_att(target, attribute)
@@ -108,16 +127,22 @@ class Template:
     def condition(self, name: str) -> bool:
         return bool(self.resolve(self.raw.get("Conditions", {})[name]))
 
-    def ref(self, name: str) -> str:
+    def ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name in PSEUDO_PARAMETERS:
+            return PSEUDO_PARAMETERS[name]
         if name in self.parameters:
             return self.parameters[name]
         resource = self.resources[name]
         properties = resource.get("Properties", {})
-        for key in ("TableName", "QueueName", "FunctionName", "LogGroupName", "DomainName"):
+        for key in ("TableName", "QueueName", "FunctionName", "LogGroupName", "DomainName", "TopicName"):
             if key in properties:
                 value = self.resolve(properties[key])
                 if resource["Type"] == "AWS::SQS::Queue":
                     return f"{self.aws_endpoint}/{ACCOUNT_ID}/{value}"
+                if resource["Type"] == "AWS::SNS::Topic":
+                    return f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{value}"
                 return str(value)
         return name
 
@@ -140,17 +165,22 @@ class Template:
 
     def physical_name(self, name: str) -> str:
         properties = self.resources[name].get("Properties", {})
-        for key in ("TableName", "QueueName", "FunctionName", "DomainName"):
+        for key in ("TableName", "QueueName", "FunctionName", "DomainName", "TopicName", "AlarmName"):
             if key in properties:
                 return str(self.resolve(properties[key]))
         return name
 
+    def exists(self, name: str) -> bool:
+        """Whether the resource is created for this stage (its `Condition`, if any, holds)."""
+        condition = self.resources[name].get("Condition")
+        return condition is None or self.condition(condition)
+
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
-        """Resources of one type, with resolved properties, by logical id."""
+        """Resources of one type created for this stage, with resolved properties, by logical id."""
         return {
             name: self.resolve(resource.get("Properties", {}))
             for name, resource in self.resources.items()
-            if resource["Type"] == kind
+            if resource["Type"] == kind and self.exists(name)
         }
 
     def tables(self) -> dict[str, dict[str, Any]]:

@@ -40,6 +40,7 @@ from ingest.models import (
 )
 from ingest.observability import logger, metrics
 from ingest.opensearch_client import opensearch_client
+from ingest.replay_api import router as replay_router
 from ingest.settings import get_settings
 from ingest.subscriptions_api import router as subscriptions_router
 
@@ -122,6 +123,7 @@ def authenticate(router: APIGatewayHttpResolver, next_middleware: NextMiddleware
 
 app.use(middlewares=[authenticate])
 app.include_router(subscriptions_router)
+app.include_router(replay_router)
 
 
 @app.exception_handler(TriggersError)

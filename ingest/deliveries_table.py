@@ -289,3 +289,109 @@ def reopen_failed_delivery(
     except (ClientError, BotoCoreError) as exc:
         raise _unavailable("update", exc) from exc
     return DeliveryItem.from_ddb(response["Attributes"])
+
+
+def reopen_for_replay(
+    client: "DynamoDBClient",
+    table: str,
+    *,
+    tenant_id: str,
+    event_id: str,
+    subscription_id: str,
+    target_url: str,
+    now: datetime,
+    expires_at: int,
+    stale_before: datetime,
+) -> tuple[DeliveryItem, DeliveryItem | None]:
+    """Make a delivery `retrying` again, due now, for a replay; returns (new item, previous item).
+
+    A delivery that does not exist yet is created (the event predates the subscription, or the
+    subscription did not match it then). An existing one keeps its attempts and is reopened only
+    when terminal, or `retrying` but overdue since before `stale_before` (its retry message was
+    lost); otherwise it is still in progress and DeliveryConflict is raised.
+    """
+    stamp = now.isoformat()
+    try:
+        response = client.update_item(
+            TableName=table,
+            Key=_key(event_id, subscription_id),
+            UpdateExpression=(
+                "SET tenant_id = :tenant, target_url = if_not_exists(target_url, :url), "
+                "#state = :retrying, attempts = if_not_exists(attempts, :empty), "
+                "attempt_count = if_not_exists(attempt_count, :zero), "
+                "created_at = if_not_exists(created_at, :now), updated_at = :now, next_attempt_at = :now, "
+                "expires_at = if_not_exists(expires_at, :expires)"
+            ),
+            ConditionExpression=(
+                "attribute_not_exists(event_id) OR (tenant_id = :tenant AND "
+                "(#state IN (:delivered, :failed, :gone) "
+                "OR (#state = :retrying AND next_attempt_at < :stale)))"
+            ),
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={
+                ":tenant": {"S": tenant_id},
+                ":url": {"S": target_url},
+                ":retrying": {"S": "retrying"},
+                ":empty": {"L": []},
+                ":zero": {"N": "0"},
+                ":now": {"S": stamp},
+                ":expires": {"N": str(expires_at)},
+                ":delivered": {"S": "delivered"},
+                ":failed": {"S": "failed"},
+                ":gone": {"S": "gone"},
+                ":stale": {"S": stale_before.isoformat()},
+            },
+            ReturnValues="ALL_OLD",
+        )
+    except client.exceptions.ConditionalCheckFailedException as exc:
+        raise DeliveryConflict(f"delivery {event_id}/{subscription_id} is in progress") from exc
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("update", exc) from exc
+    previous = DeliveryItem.from_ddb(response["Attributes"]) if response.get("Attributes") else None
+    reopened = DeliveryItem(
+        event_id=event_id,
+        subscription_id=subscription_id,
+        tenant_id=tenant_id,
+        target_url=previous.target_url if previous else target_url,
+        state="retrying",
+        attempts=previous.attempts if previous else [],
+        attempt_count=previous.attempt_count if previous else 0,
+        next_attempt_at=stamp,
+        created_at=previous.created_at if previous else stamp,
+        updated_at=stamp,
+        expires_at=previous.expires_at if previous else expires_at,
+    )
+    return reopened, previous
+
+
+def undo_reopen(
+    client: "DynamoDBClient", table: str, reopened: DeliveryItem, previous: DeliveryItem | None
+) -> None:
+    """Put a delivery back as it was before `reopen_for_replay`, if nothing touched it since."""
+    condition = "updated_at = :stamp AND attempt_count = :count"
+    values: dict[str, Any] = {
+        ":stamp": {"S": reopened.updated_at},
+        ":count": {"N": str(reopened.attempt_count)},
+    }
+    try:
+        if previous is None:
+            client.delete_item(
+                TableName=table,
+                Key=_key(reopened.event_id, reopened.subscription_id),
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
+        else:
+            client.put_item(
+                TableName=table,
+                Item={
+                    name: _serializer.serialize(value)
+                    for name, value in previous.model_dump(exclude_none=True).items()
+                },
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
+    except client.exceptions.ConditionalCheckFailedException:
+        return
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("update", exc) from exc

@@ -90,3 +90,9 @@ class QueueUnavailable(StoreUnavailable):
 
 class SearchUnavailable(TriggersError):
     status, slug, title = 503, "search-unavailable", "Search temporarily unavailable"
+
+
+class SubscriptionDisabled(TriggersError):
+    """The subscription is disabled: enable it before replaying events to it."""
+
+    status, slug, title = 409, "subscription-disabled", "Subscription is disabled"

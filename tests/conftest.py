@@ -1,6 +1,7 @@
 """Fixtures shared by every suite. Environment defaults are set before any handler import."""
 
 import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,8 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Triggers")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tests")
+# CLI commands must not pick up a developer's running `triggers up` (devtools/target.py).
+os.environ["TRIGGERS_HOME"] = tempfile.mkdtemp(prefix="triggers-tests-")
 
 from devtools.lambda_context import LocalLambdaContext
 from devtools.stack import EmbeddedStack, Ports

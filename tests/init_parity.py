@@ -1,7 +1,7 @@
 """Template vs init scripts vs local ESM runner: each turned into one comparable view.
 
-A view maps a resource kind ("tables", "queues", "domains", "functions", "log_groups", "alarms",
-"mappings") to {physical name: settings}. `template_view` reads template.yaml directly (not through
+A view maps a resource kind ("tables", "queues", "domains", "functions", "log_groups", "topics",
+"alarms", "mappings") to {physical name: settings}. `template_view` reads template.yaml directly (not through
 devtools.mappings, which is what it checks); `scripts_view` parses the calls the init scripts make
 (recorded by tests/recording_awslocal.py); `runner_view` is devtools.mappings.load_mappings, the
 ESM runner's reading. `differences` lists every setting on which two views disagree.
@@ -9,23 +9,30 @@ ESM runner's reading. `differences` lists every setting on which two views disag
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
 
 from devtools.mappings import MappingSpec
-from devtools.template import REPO_ROOT, Template
+from devtools.template import REPO_ROOT, Tag, Template
 
 INIT_DIR = REPO_ROOT / "localstack" / "init" / "ready.d"
 SHIM = Path(__file__).with_name("recording_awslocal.py")
 # Template resource types no init script creates, and why.
 NOT_CREATED_BY_SCRIPTS = {
     # API Gateway v2 is not in LocalStack's free tier: locally the API is `triggers up`'s server.
+    # Its alarms are left out with it (they measure the API).
     "AWS::Serverless::HttpApi",
+    # LocalStack's free tier does not enforce IAM: the functions share one role (04-functions.sh).
+    "AWS::IAM::Role",
+    # Neither emulator produces the AWS/Lambda, AWS/ApiGateway metrics the dashboard shows.
+    "AWS::CloudWatch::Dashboard",
 }
+
 # What AWS uses when a mapping leaves a setting out, per source kind.
 MAPPING_DEFAULTS: dict[str, dict[str, Any]] = {
     "DynamoDB": {
@@ -69,14 +76,16 @@ def run_init_scripts(
         wrapper = bin_dir / tool
         wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{SHIM}" {tool} "$@"\n')
         wrapper.chmod(0o755)
-    lambda_zip = workdir / "lambda.zip"
-    lambda_zip.write_bytes(b"")
+    build_dir = workdir / "build"
+    build_dir.mkdir(exist_ok=True)
+    for function in ("ingest", "fanout", "retry", "indexer"):
+        (build_dir / f"{function}.zip").write_bytes(b"")
     env = {
         "PATH": os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), "/usr/bin", "/bin"]),
         "HOME": str(workdir),
         "RECORD_FILE": str(record),
         "STAGE": stage,
-        "LAMBDA_ZIP": str(lambda_zip),
+        "LAMBDA_BUILD_DIR": str(build_dir),
         "INDEX_TEMPLATE_FILE": str(index_template or workdir / "no-index-template.json"),
         "OPENSEARCH_ENDPOINT": "http://127.0.0.1:9200",
     }
@@ -178,7 +187,8 @@ def _indexes(items: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 def template_view(template: Template) -> View:
-    view: View = {kind: {} for kind in ("tables", "queues", "domains", "functions", "log_groups", "alarms")}
+    kinds = ("tables", "queues", "domains", "functions", "log_groups", "topics", "alarms")
+    view: View = {kind: {} for kind in kinds}
     for props in template.of_type("AWS::DynamoDB::Table").values():
         ttl = props.get("TimeToLiveSpecification", {})
         view["tables"][props["TableName"]] = {
@@ -194,6 +204,7 @@ def template_view(template: Template) -> View:
                 props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled")
             ),
             "SSE": bool(props.get("SSESpecification", {}).get("SSEEnabled")),
+            "DeletionProtection": bool(props.get("DeletionProtectionEnabled", False)),
         }
     for props in template.of_type("AWS::SQS::Queue").values():
         redrive = props.get("RedrivePolicy")
@@ -221,25 +232,70 @@ def template_view(template: Template) -> View:
             "Architectures": template.function_setting(logical_id, "Architectures") or ["x86_64"],
             "Tracing": template.function_setting(logical_id, "Tracing") or "PassThrough",
             "Environment": _env(template.function_environment(logical_id)),
+            "Code": PurePosixPath(str(template.function_setting(logical_id, "CodeUri"))).name,
         }
-    for props in template.of_type("AWS::Logs::LogGroup").values():
-        view["log_groups"][props["LogGroupName"]] = {"RetentionInDays": props.get("RetentionInDays")}
-    for props in template.of_type("AWS::CloudWatch::Alarm").values():
-        dimensions = {item["Name"]: item["Value"] for item in props["Dimensions"]}
-        view["alarms"][dimensions["QueueName"]] = {
-            "AlarmDescription": props.get("AlarmDescription"),
-            "Namespace": props["Namespace"],
-            "MetricName": props["MetricName"],
-            "Dimensions": dimensions,
-            "Statistic": props["Statistic"],
-            "Period": int(props["Period"]),
-            "EvaluationPeriods": int(props["EvaluationPeriods"]),
-            "Threshold": float(props["Threshold"]),
-            "ComparisonOperator": props["ComparisonOperator"],
-            "TreatMissingData": props.get("TreatMissingData", "missing"),
-        }
+    for logical_id, props in template.of_type("AWS::Logs::LogGroup").items():
+        if not _serves_only_resources_not_created_by_scripts(template, logical_id):
+            view["log_groups"][props["LogGroupName"]] = {"RetentionInDays": props.get("RetentionInDays")}
+    for props in template.of_type("AWS::SNS::Topic").values():
+        view["topics"][props["TopicName"]] = {}
+    for logical_id, props in template.of_type("AWS::CloudWatch::Alarm").items():
+        if not _measures_a_resource_not_created_by_scripts(template, logical_id):
+            view["alarms"][props["AlarmName"]] = _alarm(props)
     view["mappings"] = template_mappings(template)
     return view
+
+
+def _alarm(props: dict[str, Any]) -> dict[str, Any]:
+    """An alarm's settings with AWS's defaults filled in, dimensions as a dict, actions by name."""
+    settings = {key: value for key, value in props.items() if key != "AlarmName"}
+    settings.setdefault("TreatMissingData", "missing")
+    for key in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
+        if key in settings:
+            settings[key] = int(settings[key])
+    settings["Threshold"] = float(settings["Threshold"])
+    if "Dimensions" in settings:
+        settings["Dimensions"] = {item["Name"]: item["Value"] for item in as_list(settings["Dimensions"])}
+    for key in ("AlarmActions", "OKActions"):
+        settings[key] = [_arn_name(arn) for arn in as_list(settings.get(key, []))]
+    return settings
+
+
+def _references(value: Any) -> set[str]:
+    """Logical ids a raw template value refers to (`!Ref`, `!GetAtt`, `${X}` in `!Sub`)."""
+    if isinstance(value, Tag):
+        if value.name == "Ref":
+            return {value.value}
+        if value.name == "GetAtt":
+            return {str(value.value).split(".", 1)[0]}
+        if value.name == "Sub" and isinstance(value.value, str):
+            return {name.split(".", 1)[0] for name in re.findall(r"\$\{([^}]+)\}", value.value)}
+        return _references(value.value)
+    if isinstance(value, dict):
+        return set().union(*map(_references, value.values()))
+    if isinstance(value, list):
+        return set().union(*map(_references, value))
+    return set()
+
+
+def _serves_only_resources_not_created_by_scripts(template: Template, name: str) -> bool:
+    """A resource (the API's access log group) that only resources no script creates refer to."""
+    users = [
+        resource["Type"]
+        for user, resource in template.resources.items()
+        if user != name and name in _references(resource.get("Properties", {}))
+    ]
+    return bool(users) and all(kind in NOT_CREATED_BY_SCRIPTS for kind in users)
+
+
+def _measures_a_resource_not_created_by_scripts(template: Template, alarm: str) -> bool:
+    properties = template.resources[alarm]["Properties"]
+    measured = _references({key: value for key, value in properties.items() if key != "AlarmActions"})
+    return any(
+        template.resources[name]["Type"] in NOT_CREATED_BY_SCRIPTS
+        for name in measured
+        if name in template.resources
+    )
 
 
 def template_mappings(template: Template) -> dict[str, Any]:
@@ -278,12 +334,18 @@ ALARM_OPTIONS = {
     "alarm-description": "AlarmDescription",
     "namespace": "Namespace",
     "metric-name": "MetricName",
+    "dimensions": "Dimensions",
     "statistic": "Statistic",
+    "extended-statistic": "ExtendedStatistic",
     "period": "Period",
+    "metrics": "Metrics",
     "evaluation-periods": "EvaluationPeriods",
+    "datapoints-to-alarm": "DatapointsToAlarm",
     "threshold": "Threshold",
     "comparison-operator": "ComparisonOperator",
     "treat-missing-data": "TreatMissingData",
+    "alarm-actions": "AlarmActions",
+    "ok-actions": "OKActions",
 }
 MAPPING_OPTIONS = {
     "batch-size": "BatchSize",
@@ -314,6 +376,7 @@ def scripts_view(calls: list[list[str]]) -> View:
             "TimeToLive": None,
             "PointInTimeRecovery": False,
             "SSE": bool((options.get("sse-specification") or {}).get("Enabled")),
+            "DeletionProtection": bool(options.get("deletion-protection-enabled", False)),
         }
     for options in calls_of(calls, "dynamodb", "update-time-to-live"):
         spec = options["time-to-live-specification"]
@@ -355,6 +418,7 @@ def scripts_view(calls: list[list[str]]) -> View:
             "Architectures": as_list(options.get("architectures", "x86_64")),
             "Tracing": (options.get("tracing-config") or {}).get("Mode", "PassThrough"),
             "Environment": _env((options.get("environment") or {}).get("Variables", {})),
+            "Code": PurePosixPath(options["zip-file"].removeprefix("fileb://")).name,
         }
         for options in calls_of(calls, "lambda", "create-function")
     }
@@ -366,13 +430,11 @@ def scripts_view(calls: list[list[str]]) -> View:
         log_groups[options["log-group-name"]]["RetentionInDays"] = options["retention-in-days"]
     view["log_groups"] = log_groups
 
+    view["topics"] = {options["name"]: {} for options in calls_of(calls, "sns", "create-topic")}
     alarms: dict[str, Any] = {}
     for options in calls_of(calls, "cloudwatch", "put-metric-alarm"):
-        dimensions = {item["Name"]: item["Value"] for item in as_list(options["dimensions"])}
-        alarm = {key: options.get(option) for option, key in ALARM_OPTIONS.items()}
-        alarm["Dimensions"] = dimensions
-        alarm["Threshold"] = float(alarm["Threshold"])
-        alarms[dimensions["QueueName"]] = alarm
+        settings = {key: options[option] for option, key in ALARM_OPTIONS.items() if option in options}
+        alarms[options["alarm-name"]] = _alarm(settings)
     view["alarms"] = alarms
 
     mappings: dict[str, Any] = {}

@@ -64,6 +64,8 @@ def answer(args: list[str]) -> dict[str, Any] | None:
         prefix = option(args, "--queue-name-prefix") or ""
         names = dict.fromkeys(created("sqs", "create-queue", "--queue-name"))
         return {"QueueUrls": [queue_url(queue) for queue in names if queue.startswith(prefix)]}
+    if (service, operation) == ("sns", "create-topic"):
+        return {"TopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:{option(args, '--name')}"}
     if (service, operation) == ("opensearch", "describe-domain"):
         if name not in created("opensearch", "create-domain", "--domain-name"):
             return None

@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import re
 import signal
 import sys
 import threading
@@ -9,10 +10,24 @@ import threading
 from devtools.stack import EmbeddedStack, Ports, StackError
 from devtools.target import clear_state, write_state
 
+LOCAL_RETRY_SCHEDULE = "2s,4s,8s"
+SCHEDULE = re.compile(r"^\d+[smhd](,\d+[smhd])*$")
+
+
+def _schedule(text: str) -> str:
+    if not SCHEDULE.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a schedule such as 2s,4s,8s or 5s,5m,30m")
+    return text
+
 
 def run(args: argparse.Namespace) -> int:
     ports = Ports(aws=args.aws_port, api=args.api_port, opensearch=args.opensearch_port)
-    stack = EmbeddedStack(stage=args.stage, ports=ports, say=lambda line: print(f"  {line}", flush=True))
+    stack = EmbeddedStack(
+        stage=args.stage,
+        ports=ports,
+        say=lambda line: print(f"  {line}", flush=True),
+        environment={"RETRY_SCHEDULE": args.retry_schedule},
+    )
     print("Starting the Triggers local stack...", flush=True)
     try:
         stack.start()
@@ -51,11 +66,12 @@ Triggers is up (stage {args.stage}). Ctrl-C stops everything.
   API key      {api_key}   (tenant {args.tenant}; shown once)
   AWS endpoint {stack.aws_url}   (awslocal, or boto3 with AWS_ENDPOINT_URL)
   OpenSearch   {stack.opensearch_url}
+  Retries      {args.retry_schedule}   (then the delivery DLQ; --retry-schedule to change)
 
-Try:
-Other `triggers` commands in another terminal use this stack and key by default:
-  triggers send --count 100      triggers status      triggers tail --follow
+Other `triggers` commands (in another terminal) use this stack and key by default:
+  uv run triggers send --count 100     uv run triggers status     uv run triggers tail --follow
 
+Or with curl:
   export URL={stack.api_url} KEY={api_key}
   curl -H "Authorization: Bearer $KEY" $URL/v1/events \\
        -d '{{"event_type":"order.created","payload":{{"id":1}}}}'
@@ -78,4 +94,11 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     up.add_argument("--aws-port", type=int, default=4566)
     up.add_argument("--api-port", type=int, default=3000)
     up.add_argument("--opensearch-port", type=int, default=9200)
+    up.add_argument(
+        "--retry-schedule",
+        type=_schedule,
+        default=os.environ.get("RETRY_SCHEDULE", LOCAL_RETRY_SCHEDULE),
+        help="delays between webhook attempts before the DLQ; short locally so a broken receiver "
+        "fills the DLQ in seconds (AWS uses the template's Svix-like schedule)",
+    )
     up.set_defaults(func=run)

@@ -16,8 +16,8 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from pydantic import ValidationError
 
 from ingest import events_table
-from ingest.deliveries_table import claim_delivery
-from ingest.errors import EventNotFound, TriggersError
+from ingest.deliveries_table import claim_delivery, get_delivery
+from ingest.errors import DeliveryNotFound, EventNotFound, TriggersError
 from ingest.events_table import EventItem
 from ingest.observability import logger
 from ingest.subscriptions_table import SubscriptionItem, list_active
@@ -111,6 +111,9 @@ def _deliver_in_order(
                 expires_at=event.expires_at,
             )
             if delivery is None:
+                # Attempted before (a retried batch): its event may still need marking delivered.
+                if _was_delivered(deliverer, event, subscription):
+                    delivered.add(event.event_id)
                 continue
             outcome, response = deliverer.attempt(
                 event, subscription, delivery, not_sent_because=unresponsive
@@ -134,6 +137,19 @@ def _deliver_in_order(
                 f"no response to event {event.event_id} earlier in this batch ({response.failure_kind})"
             )
     return {}, delivered
+
+
+def _was_delivered(deliverer: Deliverer, event: EventItem, subscription: SubscriptionItem) -> bool:
+    try:
+        delivery = get_delivery(
+            deliverer.dynamodb,
+            deliverer.settings.deliveries_table,
+            event.event_id,
+            subscription.subscription_id,
+        )
+    except DeliveryNotFound:
+        return False
+    return delivery.state == "delivered"
 
 
 def fan_out(

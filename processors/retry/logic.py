@@ -6,6 +6,11 @@ skipped when its subscription is gone, its event expired, or its attempt was alr
 (a duplicate); a delivery whose subscription was disabled goes to the delivery DLQ unsent, so
 it can be redriven once the subscription is enabled again. A message fails (and SQS
 redelivers it) only when the pipeline fails or the attempt before it has not been recorded yet.
+
+A delivery DLQ letter sent back to the retry queue as it is (SQS's own DLQ redrive, the console's
+"Start DLQ redrive", or `awslocal sqs send-message` with its body) is an operator's redrive: the
+failed delivery is reopened and attempted once more, due now. A second copy of the same letter
+finds the delivery no longer failed and is skipped.
 """
 
 from collections.abc import Iterable, Mapping
@@ -18,7 +23,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
 from ingest import events_table
-from ingest.deliveries_table import get_delivery
+from ingest.deliveries_table import get_delivery, reopen_failed_delivery
 from ingest.errors import (
     DeliveryConflict,
     DeliveryNotFound,
@@ -30,7 +35,7 @@ from ingest.errors import (
 from ingest.observability import logger
 from ingest.subscriptions_table import get_subscription
 from processors.webhooks.delivery import Deliverer, Outcome, count
-from processors.webhooks.queues import RetryMessage, schedule_retry
+from processors.webhooks.queues import DeadLetter, RetryMessage, redrive_message, schedule_retry
 
 EARLY_TOLERANCE = timedelta(seconds=1)
 
@@ -84,6 +89,40 @@ def retry_delivery(deliverer: Deliverer, message: RetryMessage) -> Outcome:
     return outcome
 
 
+def redrive_dead_letter(deliverer: Deliverer, letter: DeadLetter) -> Outcome:
+    """One more attempt for a dead-lettered delivery sent back to the retry queue unchanged."""
+    settings = deliverer.settings
+    now = deliverer.clock()
+    context = {
+        "event_id": letter.event_id,
+        "subscription_id": letter.subscription_id,
+        "tenant_id": letter.tenant_id,
+    }
+    try:
+        delivery = reopen_failed_delivery(
+            deliverer.dynamodb, settings.deliveries_table, letter.event_id, letter.subscription_id, now
+        )
+    except DeliveryConflict:
+        logger.info(
+            "redrive skipped: the delivery is not failed (already redriven or delivered)", extra=context
+        )
+        return "skipped"
+    if delivery.tenant_id != letter.tenant_id:
+        logger.warning("redrive skipped: letter names another tenant's delivery", extra=context)
+        return "skipped"
+    count("WebhookRedriven")
+    logger.info("dead letter redriven", extra=context)
+    return retry_delivery(deliverer, redrive_message(letter, delivery.attempt_count, now))
+
+
+def parse_retry_body(body: str) -> RetryMessage | DeadLetter:
+    """A retry message, or a delivery DLQ letter sent back as it is."""
+    try:
+        return RetryMessage.model_validate_json(body)
+    except ValidationError:
+        return DeadLetter.model_validate_json(body)
+
+
 @dataclass
 class RetryBatch:
     """Errors by SQS message id; `check` raises them for BatchProcessor."""
@@ -98,13 +137,16 @@ class RetryBatch:
 
 def _retry_record(deliverer: Deliverer, record: Mapping[str, Any]) -> Exception | None:
     try:
-        message = RetryMessage.model_validate_json(record.get("body", ""))
+        message = parse_retry_body(record.get("body", ""))
     except ValidationError as exc:
         count("MalformedRetryMessage")
         logger.error("retry message is malformed", extra={"message_id": record.get("messageId")})
         return MalformedRequest(f"retry message is malformed: {exc.error_count()} errors")
     try:
-        retry_delivery(deliverer, message)
+        if isinstance(message, DeadLetter):
+            redrive_dead_letter(deliverer, message)
+        else:
+            retry_delivery(deliverer, message)
     except TriggersError as exc:
         logger.error(
             "retry pipeline failed; SQS will redeliver",

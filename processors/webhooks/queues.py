@@ -16,12 +16,15 @@ MAX_SQS_DELAY_SECONDS = 900
 
 
 class RetryMessage(BaseModel):
-    """Attempt number `attempt` of one delivery, due at `due_at` (ISO 8601, UTC)."""
+    """Attempt number `attempt` of one delivery, due at `due_at` (ISO 8601, UTC).
+
+    Attempt 1 comes from a replay of an event never delivered to the subscription.
+    """
 
     tenant_id: str = Field(min_length=1)
     event_id: str = Field(min_length=1)
     subscription_id: str = Field(min_length=1)
-    attempt: int = Field(ge=2)
+    attempt: int = Field(ge=1)
     due_at: AwareDatetime
 
 

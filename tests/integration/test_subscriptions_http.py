@@ -172,6 +172,8 @@ def test_subscribe_command_prints_id_and_secret_of_a_loopback_receiver(
 def test_subscribe_command_reports_a_refused_subscription(
     api: ApiClient, stack: EmbeddedStack, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = cli.main(["subscribe", "http://10.0.0.1/x", "--api-url", stack.api_url, "--api-key", "trg_unknown"])
+    code = cli.main(
+        ["subscribe", "http://10.0.0.1/x", "--api-url", stack.api_url, "--api-key", "trg_unknown"]
+    )
     assert code == 1
     assert "HTTP 401" in capsys.readouterr().err

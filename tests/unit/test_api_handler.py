@@ -827,3 +827,51 @@ def test_store_failure_releases_the_idempotency_key(
     assert failed.status == 503
     assert retry.status == 201, retry.text
     assert count("events") == 1
+
+
+def function_url_event(method: str, path: str, body: str, headers: dict[str, str]) -> dict[str, Any]:
+    """A Lambda function URL request as AWS documents it (what LocalStack's 04-functions.sh exposes)."""
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"host": "abc123.lambda-url.us-east-1.on.aws", **headers},
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "abc123",
+            "domainName": "abc123.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "abc123",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "curl/8",
+            },
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "25/Nov/2026:08:00:00 +0000",
+            "timeEpoch": 1795680000000,
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def test_the_handler_serves_function_url_requests_as_localstack_sends_them(
+    aws: None, key: str, count: Callable[[str], int]
+) -> None:
+    event = function_url_event(
+        "POST",
+        "/v1/events",
+        event_body(),
+        {"authorization": f"Bearer {key}", "content-type": "application/json"},
+    )
+
+    response = lambda_handler(event, LocalLambdaContext("triggers-test-ingest"))
+
+    assert response["statusCode"] == 201, response
+    assert len(json.loads(response["body"])["id"]) == 26
+    assert count("events") == 1

@@ -6,6 +6,7 @@ The live describe-table comparison is tests/integration/test_table_parity.py.
 """
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from tests.init_parity import (
 )
 
 STAGE = "local"
-KINDS = ("tables", "queues", "domains", "functions", "log_groups", "alarms", "mappings")
+KINDS = ("tables", "queues", "domains", "functions", "log_groups", "topics", "alarms", "mappings")
 CREATES = {
     "create-table",
     "update-time-to-live",
@@ -93,9 +94,11 @@ def test_every_template_resource_kind_is_created_by_a_script_or_excluded() -> No
         "AWS::OpenSearchService::Domain",
         "AWS::Serverless::Function",
         "AWS::Logs::LogGroup",
+        "AWS::SNS::Topic",
         "AWS::CloudWatch::Alarm",
     }
-    kinds = {resource["Type"] for resource in Template(STAGE).resources.values()}
+    template = Template(STAGE)
+    kinds = {resource["Type"] for name, resource in template.resources.items() if template.exists(name)}
     assert kinds - covered - NOT_CREATED_BY_SCRIPTS == set()
 
 
@@ -263,3 +266,32 @@ def test_mapping_missing_from_runner_is_reported(template: View) -> None:
         f"functions/triggers-{STAGE}-retry",
         f"mappings/triggers-{STAGE}-retry <- triggers-{STAGE}-delivery-retry",
     ]
+
+
+def test_changed_template_alarm_is_reported(tmp_path: Path, scripts: View) -> None:
+    template = changed_template(tmp_path, "Threshold: 300000", "Threshold: 60000")
+
+    found = differences(template_view(template)["alarms"], scripts["alarms"], ("template", "scripts"))
+
+    assert found == [f"triggers-{STAGE}-fanout-iterator-age/Threshold: template 60000.0, scripts 300000.0"]
+
+
+def test_changed_script_table_alarm_metric_is_reported(script_calls: list[list[str]], template: View) -> None:
+    # Given the events table's system-errors alarm without its DeleteItem metric
+    calls = [list(call) for call in script_calls]
+    alarm = next(c for c in calls if f"triggers-{STAGE}-events-table-system-errors" in c)
+    position = alarm.index("--metrics") + 1
+    metrics = [m for m in json.loads(alarm[position]) if m["Id"] != "deleteitem"]
+    alarm[position] = json.dumps(metrics)
+
+    found = differences(template["alarms"], scripts_view(calls)["alarms"], ("template", "scripts"))
+
+    alarm_name = f"triggers-{STAGE}-events-table-system-errors"
+    assert [line.split(":", 1)[0] for line in found] == [f"{alarm_name}/Metrics"]
+
+
+def test_api_alarms_are_left_to_aws(template: View) -> None:
+    api_alarms = {f"triggers-{STAGE}-api-{name}" for name in ("5xx-rate", "p95-latency", "success-rate")}
+
+    assert api_alarms.isdisjoint(template["alarms"])
+    assert f"triggers-{STAGE}-delivery-dlq" in template["alarms"]

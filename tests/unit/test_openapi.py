@@ -5,8 +5,9 @@ from pathlib import Path
 
 from openapi_spec_validator import validate
 
+from devtools.apidoc import BEGIN, END, splice
 from devtools.cli import main
-from devtools.commands.openapi import DEFAULT_OUTPUT, document
+from devtools.commands.openapi import DEFAULT_MARKDOWN, DEFAULT_OUTPUT, api_page, document
 
 
 def test_committed_openapi_document_matches_the_api() -> None:
@@ -15,12 +16,33 @@ def test_committed_openapi_document_matches_the_api() -> None:
     )
 
 
-def test_openapi_command_writes_the_document(tmp_path: Path) -> None:
-    output = tmp_path / "openapi.json"
+def test_committed_api_reference_matches_the_document() -> None:
+    page = DEFAULT_MARKDOWN.read_text()
 
-    assert main(["openapi", "--output", str(output)]) == 0
+    assert page == api_page(page), "run `uv run triggers openapi` and commit docs/api.md"
 
+
+def test_openapi_command_writes_the_document_and_the_route_reference(tmp_path: Path) -> None:
+    output, markdown = tmp_path / "openapi.json", tmp_path / "api.md"
+    markdown.write_text(f"# API\n\nprose kept\n\n{BEGIN}\nstale\n{END}\n\nmore prose\n")
+
+    assert main(["openapi", "--output", str(output), "--markdown", str(markdown)]) == 0
+
+    page = markdown.read_text()
     assert output.read_text() == document()
+    assert page.startswith("# API\n\nprose kept\n\n") and page.endswith("\n\nmore prose\n")
+    assert "stale" not in page
+
+
+def test_route_reference_has_every_operation_with_a_curl_example() -> None:
+    spec = json.loads(document())
+    page = splice("", spec)
+
+    for path, item in spec["paths"].items():
+        for method in item:
+            assert f"### `{method.upper()} {path}`" in page
+    assert page.count("```sh\ncurl -sS") == sum(len(item) for item in spec["paths"].values())
+    assert '-H "Authorization: Bearer $KEY"' not in page.split("### `GET /health`")[1].split("###")[0]
 
 
 def test_document_describes_every_route_and_bearer_auth() -> None:
@@ -43,6 +65,7 @@ def test_document_describes_every_route_and_bearer_auth() -> None:
         ("/v1/subscriptions/{subscription_id}", "delete"),
         ("/v1/subscriptions/{subscription_id}/enable", "post"),
         ("/v1/subscriptions/{subscription_id}/rotate-secret", "post"),
+        ("/v1/subscriptions/{subscription_id}/replay", "post"),
         ("/v1/subscriptions/{subscription_id}/deliveries", "get"),
     }
     assert spec["security"] == [{"bearerAuth": []}]

@@ -1,13 +1,30 @@
-"""`triggers package`: what goes into the Lambda zip (the full build is exercised by `make package`)."""
+"""`triggers package`: what goes into each function's zip, and that each zip imports on its own."""
 
 import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from devtools.package import LambdaTarget, PackageError, copy_project, runtime_requirements, write_zip
-from devtools.template import Template
+from devtools.package import (
+    LambdaTarget,
+    PackageError,
+    build,
+    functions,
+    project_files,
+    runtime_requirements,
+    write_zip,
+)
+from devtools.template import REPO_ROOT, Template
+
+HANDLER_MODULES = {
+    "ingest": "ingest.handler",
+    "fanout": "processors.fanout.handler",
+    "retry": "processors.retry.handler",
+    "indexer": "processors.indexer.handler",
+}
 
 
 def requirement_names(requirements: str) -> set[str]:
@@ -16,6 +33,10 @@ def requirement_names(requirements: str) -> set[str]:
         for line in requirements.splitlines()
         if line and not line.startswith(("#", " "))
     }
+
+
+def relative(paths: list[Path]) -> set[str]:
+    return {path.relative_to(REPO_ROOT).as_posix() for path in paths}
 
 
 def test_runtime_requirements_are_the_locked_runtime_dependencies_only() -> None:
@@ -37,12 +58,19 @@ def test_unknown_architecture_is_refused() -> None:
         _ = LambdaTarget("3.12", "mips").platform
 
 
-def test_project_is_copied_without_bytecode(tmp_path: Path) -> None:
-    copy_project(tmp_path)
+def test_every_template_function_has_a_zip_named_by_its_code_uri() -> None:
+    packages = {package.name: package.handler_module for package in functions(Template("dev"))}
 
-    assert (tmp_path / "ingest" / "handler.py").is_file()
-    assert (tmp_path / "processors" / "__init__.py").is_file()
-    assert not list(tmp_path.rglob("*.pyc"))
+    assert packages == HANDLER_MODULES
+
+
+def test_function_code_is_its_import_closure_only() -> None:
+    indexer = relative(project_files("processors.indexer.handler"))
+
+    assert {"processors/indexer/handler.py", "ingest/events_table.py", "ingest/__init__.py"} <= indexer
+    assert "processors/indexer/index_template.json" in indexer
+    assert not {path for path in indexer if path.startswith(("processors/fanout", "processors/webhooks"))}
+    assert "ingest/api.py" not in indexer
 
 
 def test_zip_is_byte_identical_for_unchanged_code(tmp_path: Path) -> None:
@@ -60,3 +88,71 @@ def test_zip_is_byte_identical_for_unchanged_code(tmp_path: Path) -> None:
     # Then both zips are the same bytes and hold no bytecode
     assert (tmp_path / "first.zip").read_bytes() == (tmp_path / "second.zip").read_bytes()
     assert zipfile.ZipFile(tmp_path / "first.zip").namelist() == ["pkg/module.py"]
+
+
+def test_zip_without_layer_leaves_powertools_out(tmp_path: Path) -> None:
+    code = tmp_path / "code"
+    for name in ("aws_lambda_powertools", "aws_lambda_powertools-3.37.0.dist-info", "pydantic"):
+        (code / name).mkdir(parents=True)
+        (code / name / "x.py").write_text("")
+
+    write_zip(code, tmp_path / "aws.zip", include_layer_provided=False)
+
+    assert zipfile.ZipFile(tmp_path / "aws.zip").namelist() == ["pydantic/x.py"]
+
+
+@pytest.fixture(scope="module")
+def local_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]:
+    """Both variants for this interpreter and platform (wheels from uv's cache when it has them)."""
+    return build(LambdaTarget.local(), tmp_path_factory.mktemp("build"), Template("dev"))
+
+
+@pytest.mark.parametrize("function", sorted(HANDLER_MODULES))
+def test_handler_imports_from_its_unpacked_zip_alone(
+    function: str, local_build: dict[str, list[Path]], tmp_path: Path
+) -> None:
+    # Given the function's LocalStack zip unpacked on its own
+    (zip_path,) = [path for path in local_build["lambda"] if path.stem == function]
+    zipfile.ZipFile(zip_path).extractall(tmp_path)
+
+    # When its handler is imported by an isolated interpreter without site-packages
+    code = (
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import importlib; "
+        f"handler = importlib.import_module({HANDLER_MODULES[function]!r}).lambda_handler; "
+        "print(handler.__module__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "AWS_DEFAULT_REGION": "us-east-1"},
+        timeout=120,
+    )
+
+    # Then it imports, from the unpacked directory only
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == HANDLER_MODULES[function]
+
+
+def test_aws_zips_are_the_localstack_zips_without_powertools(local_build: dict[str, list[Path]]) -> None:
+    for vendored, aws in zip(local_build["lambda"], local_build["aws"], strict=True):
+        with_layer = set(zipfile.ZipFile(vendored).namelist())
+        without = set(zipfile.ZipFile(aws).namelist())
+
+        assert without < with_layer
+        assert {name.split("/", 1)[0].split("-", 1)[0] for name in with_layer - without} == {
+            "aws_lambda_powertools"
+        }
+
+
+def test_lambda_build_holds_aarch64_python312_wheels(tmp_path: Path) -> None:
+    # When the deployable zips are built for the template's runtime and architecture
+    built = build(LambdaTarget.from_template(Template("dev")), tmp_path, Template("dev"), variants=("aws",))
+
+    # Then compiled dependencies are the Lambda platform's, not this machine's
+    names = zipfile.ZipFile(built["aws"][0]).namelist()
+    extensions = [name for name in names if name.startswith("pydantic_core/") and name.endswith(".so")]
+    assert extensions
+    assert all("cpython-312-aarch64-linux-gnu" in name for name in extensions)

@@ -6,6 +6,7 @@ import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -210,8 +211,54 @@ def test_receiver_command_reports_a_busy_port(capsys: pytest.CaptureFixture[str]
 
 
 def test_subscribe_command_without_key_fails_before_calling(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("TRIGGERS_API_KEY", raising=False)
-    assert cli.main(["subscribe", "http://127.0.0.1:9/x", "--api", "http://127.0.0.1:9"]) == 2
+    monkeypatch.setattr("devtools.target.STATE_FILE", tmp_path / "no-stack.json")
+    assert cli.main(["subscribe", "http://127.0.0.1:9/x", "--api-url", "http://127.0.0.1:9"]) == 2
     assert "TRIGGERS_API_KEY" in capsys.readouterr().err
+
+
+def control(receiver: Receiver, suffix: str = "") -> str:
+    return f"http://127.0.0.1:{receiver.port}/_receiver{suffix}"
+
+
+def test_control_endpoint_counts_deliveries_by_status_and_verification(receiver: Receiver) -> None:
+    post(receiver, signed_headers(SECRET))
+    post(receiver, signed_headers(new_secret()))
+
+    status = requests.get(control(receiver), timeout=10).json()
+
+    assert (status["deliveries"], status["verified"], status["by_status"]) == (2, 1, {"200": 1, "401": 1})
+
+
+def test_faults_can_be_injected_and_healed_over_http(receiver: Receiver) -> None:
+    broken = requests.put(control(receiver, "/faults"), json={"status": 503}, timeout=10)
+    during = post(receiver, signed_headers(SECRET)).status_code
+    requests.put(control(receiver, "/faults"), json={}, timeout=10)
+    after = post(receiver, signed_headers(SECRET)).status_code
+
+    assert (broken.status_code, broken.json()["faults"]["status"], during, after) == (200, 503, 503, 200)
+
+
+@pytest.mark.parametrize(
+    "body", [b"not json", b"[1]", b'{"status": 99}', b'{"fail_rate": 2}', b'{"unknown": 1}', b"x" * 5000]
+)
+def test_malformed_or_oversized_fault_settings_are_refused_and_change_nothing(
+    receiver: Receiver, body: bytes
+) -> None:
+    response = requests.put(control(receiver, "/faults"), data=body, timeout=10)
+
+    assert response.status_code == 400
+    assert post(receiver, signed_headers(SECRET)).status_code == 200
+
+
+def test_a_secret_added_over_http_verifies_later_deliveries() -> None:
+    other = new_secret()
+    with Receiver([SECRET]) as receiver:
+        before = post(receiver, signed_headers(other)).status_code
+        added = requests.post(control(receiver, "/secrets"), json={"secret": other}, timeout=10)
+        after = post(receiver, signed_headers(other)).status_code
+        refused = requests.post(control(receiver, "/secrets"), json={"nope": 1}, timeout=10)
+
+    assert (before, added.status_code, after, refused.status_code) == (401, 200, 200, 400)

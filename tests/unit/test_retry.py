@@ -305,7 +305,7 @@ def test_retry_message_naming_another_tenant_is_skipped(
 
 @pytest.mark.parametrize(
     "change",
-    [{"due_at": "2026-01-01T00:00:00"}, {"attempt": 1}, {"event_id": ""}, {"due_at": "tomorrow"}],
+    [{"due_at": "2026-01-01T00:00:00"}, {"attempt": 0}, {"event_id": ""}, {"due_at": "tomorrow"}],
 )
 def test_retry_message_with_invalid_fields_is_rejected(
     change: dict[str, Any], webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
@@ -321,3 +321,62 @@ def test_retry_message_with_invalid_fields_is_rejected(
         retry_handler(sqs_event([invalid]), lambda_context)
 
     assert len(server.log) == 1
+
+
+def dead_letter_after_one_failing_retry(
+    webhooks: Webhooks, server: HTTPServer, context: LocalLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Any, Any, dict[str, Any]]:
+    monkeypatch.setenv("RETRY_SCHEDULE", "1s")
+    clear_webhook_caches()
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    event = webhooks.put_event("t1")
+    fan_out(webhooks, context, event)
+    run_retries(webhooks, context)
+    [letter] = webhooks.receive(webhooks.dlq_url)
+    return event, subscription, letter
+
+
+def test_a_dead_letter_sent_back_unchanged_is_redriven_once_and_delivered(
+    webhooks: Webhooks,
+    receiver: Receiver,
+    lambda_context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given: a delivery in the DLQ after two failures, and an endpoint that recovered
+    server = receiver()
+    server.expect_ordered_request("/hook").respond_with_data("down", status=503)
+    server.expect_ordered_request("/hook").respond_with_data("down", status=503)
+    server.expect_ordered_request("/hook").respond_with_data("ok")
+    event, subscription, letter = dead_letter_after_one_failing_retry(
+        webhooks, server, lambda_context, monkeypatch
+    )
+
+    # When: the letter's body goes back to the retry queue as it is, twice (SQS redrive is at-least-once)
+    first = dict(retry_handler(sqs_event([letter]), lambda_context))
+    second = dict(retry_handler(sqs_event([{**letter, "MessageId": "copy"}]), lambda_context))
+
+    # Then
+    assert first == second == {"batchItemFailures": []}
+    assert len(server.log) == 3
+    delivery = webhooks.delivery(event, subscription)
+    assert (delivery.state, [a.status_code for a in delivery.attempts]) == ("delivered", [503, 503, 200])
+    assert webhooks.queued(webhooks.dlq_url) == 0
+
+
+def test_a_redriven_dead_letter_that_fails_again_returns_to_the_dlq(
+    webhooks: Webhooks,
+    receiver: Receiver,
+    lambda_context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("still down", status=503)
+    event, subscription, letter = dead_letter_after_one_failing_retry(
+        webhooks, server, lambda_context, monkeypatch
+    )
+
+    assert dict(retry_handler(sqs_event([letter]), lambda_context)) == {"batchItemFailures": []}
+
+    [again] = webhooks.receive(webhooks.dlq_url)
+    assert [a["status_code"] for a in body(again)["attempts"]] == [503, 503, 503]
+    assert webhooks.delivery(event, subscription).state == "failed"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # DynamoDB tables of template.yaml. Idempotent: an existing table is left as it is.
 # Run by LocalStack on ready, and by `triggers up` against the embedded moto server.
+# Encryption at rest uses the AWS managed key, as template.yaml does for the `local` stage (its
+# customer-managed KMS key exists only when deployed); deletion protection is a `prod` setting.
 set -euo pipefail
 STAGE="${STAGE:-local}"
 
@@ -94,6 +96,7 @@ deliveries="triggers-${STAGE}-deliveries"
        "KeySchema": [{"AttributeName": "subscription_id", "KeyType": "HASH"},
                      {"AttributeName": "event_id", "KeyType": "RANGE"}]}]'
   enable_ttl "$deliveries" expires_at
+  enable_pitr "$deliveries"
 } &
 pids+=($!)
 

@@ -23,7 +23,7 @@ else
     --ebs-options EBSEnabled=true,VolumeSize=10 \
     --encryption-at-rest-options Enabled=true \
     --node-to-node-encryption-options Enabled=true \
-    --domain-endpoint-options EnforceHTTPS=true >/dev/null
+    --domain-endpoint-options EnforceHTTPS=true,TLSSecurityPolicy=Policy-Min-TLS-1-2-2019-07 >/dev/null
   echo "domain $domain created"
 fi
 

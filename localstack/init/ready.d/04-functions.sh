@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Lambda functions of template.yaml (ingest, fanout, retry, indexer), their execution role and
 # log groups. Idempotent: an existing function, role or log group is left as it is.
-# LocalStack: code is $LAMBDA_ZIP, built by `make package` with the dependencies vendored
-# (the free tier ignores layers). Embedded (`triggers up`, TRIGGERS_EMBEDDED=1): moto only stores
-# the functions (the local ESM runner and API server run the handlers in-process), so a zip of
-# the project code is enough; the runner creates the log groups it writes to.
+# LocalStack: each function's code is $LAMBDA_BUILD_DIR/<function>.zip, built by `make package`
+# with the dependencies and Powertools vendored (the free tier ignores layers). LocalStack's free
+# tier does not enforce IAM, so the functions share one role instead of the template's per-function
+# roles. Embedded (`triggers up`, TRIGGERS_EMBEDDED=1): moto only stores the functions (the local
+# ESM runner and API server run the handlers in-process), so a zip of the project code is enough;
+# the runner creates the log groups it writes to.
 set -euo pipefail
 STAGE="${STAGE:-local}"
 prefix="triggers-${STAGE}"
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
-log_retention_days=30
+log_retention_days=30  # LogRetentionDays
+# RetrySchedule; docker-compose.yml passes a short one locally so a broken receiver fills the DLQ in seconds.
+retry_schedule="${RETRY_SCHEDULE:-5s,5m,30m,2h,5h,10h,10h}"
 [ "$STAGE" = local ] && allow_loopback=true || allow_loopback=false
 
 workdir=$(mktemp -d)
@@ -25,17 +29,20 @@ wait_all() {  # the background jobs started since the last call; fails if one fa
 
 # Independent calls run side by side: each AWS CLI start-up costs about half a second.
 if [ "${TRIGGERS_EMBEDDED:-}" = 1 ]; then
-  zip="$workdir/code.zip"
-  python3 -m zipfile -c "$zip" "$root/ingest" "$root/processors"
+  python3 -m zipfile -c "$workdir/code.zip" "$root/ingest" "$root/processors"
+  code_zip() { echo "$workdir/code.zip"; }
   echo "$OPENSEARCH_ENDPOINT" >"$workdir/search-endpoint"
   # The local ESM runner creates the log groups it writes to.
   touch "$workdir/log-groups"
 else
-  zip="${LAMBDA_ZIP:-$root/build/lambda.zip}"
-  if [ ! -f "$zip" ]; then
-    echo "$zip not found: run \`make package\` before starting LocalStack" >&2
-    exit 1
-  fi
+  build_dir="${LAMBDA_BUILD_DIR:-$root/build/lambda}"
+  for function in ingest fanout retry indexer; do
+    if [ ! -f "$build_dir/$function.zip" ]; then
+      echo "$build_dir/$function.zip not found: run \`make package\` before starting LocalStack" >&2
+      exit 1
+    fi
+  done
+  code_zip() { echo "$build_dir/$1.zip"; }
   awslocal opensearch describe-domain --domain-name "$prefix" --query DomainStatus.Endpoint \
     --output text | sed 's|^|https://|' >"$workdir/search-endpoint" &
   pids+=($!)
@@ -88,16 +95,16 @@ environment() {  # NAME=value ... -> the --environment JSON, Globals of template
   echo "{\"Variables\": {$json}}"
 }
 
-create_function() {  # short name, handler, timeout, then the function's own NAME=value variables
-  local name="${prefix}-$1" handler="$2" timeout="$3"
-  shift 3
+create_function() {  # short name, handler, memory MB, timeout s, then its own NAME=value variables
+  local short="$1" name="${prefix}-$1" handler="$2" memory="$3" timeout="$4"
+  shift 4
   if [[ "$existing_functions" == *[[:space:]]"$name"[[:space:]]* ]]; then
     echo "function $name exists"
     return
   fi
   awslocal lambda create-function --function-name "$name" --handler "$handler" --timeout "$timeout" \
-    --runtime python3.12 --architectures arm64 --memory-size 256 --tracing-config Mode=Active \
-    --role "$role_arn" --zip-file "fileb://$zip" --environment "$(environment "$@")" >/dev/null
+    --runtime python3.12 --architectures arm64 --memory-size "$memory" --tracing-config Mode=Active \
+    --role "$role_arn" --zip-file "fileb://$(code_zip "$short")" --environment "$(environment "$@")" >/dev/null
   # moto stores functions as Active at once; LocalStack starts them asynchronously.
   [ "${TRIGGERS_EMBEDDED:-}" = 1 ] || awslocal lambda wait function-active-v2 --function-name "$name"
   echo "function $name created"
@@ -114,19 +121,20 @@ create_log_group() {  # function short name
   echo "log group $name created"
 }
 
-create_function ingest ingest.handler.lambda_handler 10 \
+create_function ingest ingest.handler.lambda_handler 512 10 \
   POWERTOOLS_SERVICE_NAME=ingest "ALLOW_LOOPBACK_WEBHOOKS=$allow_loopback" \
-  "API_KEYS_TABLE=${prefix}-api-keys" "IDEMPOTENCY_TABLE=${prefix}-idempotency" &
+  "API_KEYS_TABLE=${prefix}-api-keys" "IDEMPOTENCY_TABLE=${prefix}-idempotency" \
+  "RETRY_QUEUE_URL=$retry_queue_url" &
 pids+=($!)
-create_function fanout processors.fanout.handler.lambda_handler 60 \
+create_function fanout processors.fanout.handler.lambda_handler 512 60 \
   POWERTOOLS_SERVICE_NAME=fanout "RETRY_QUEUE_URL=$retry_queue_url" \
-  "DELIVERY_DLQ_URL=$delivery_dlq_url" "ALLOW_LOOPBACK_WEBHOOKS=$allow_loopback" &
+  "DELIVERY_DLQ_URL=$delivery_dlq_url" "RETRY_SCHEDULE=$retry_schedule" "ALLOW_LOOPBACK_WEBHOOKS=$allow_loopback" &
 pids+=($!)
-create_function retry processors.retry.handler.lambda_handler 30 \
+create_function retry processors.retry.handler.lambda_handler 256 30 \
   POWERTOOLS_SERVICE_NAME=retry "RETRY_QUEUE_URL=$retry_queue_url" \
-  "DELIVERY_DLQ_URL=$delivery_dlq_url" "ALLOW_LOOPBACK_WEBHOOKS=$allow_loopback" &
+  "DELIVERY_DLQ_URL=$delivery_dlq_url" "RETRY_SCHEDULE=$retry_schedule" "ALLOW_LOOPBACK_WEBHOOKS=$allow_loopback" &
 pids+=($!)
-create_function indexer processors.indexer.handler.lambda_handler 30 \
+create_function indexer processors.indexer.handler.lambda_handler 256 30 \
   POWERTOOLS_SERVICE_NAME=indexer "INDEX_DLQ_URL=$index_dlq_url" &
 pids+=($!)
 if [ "${TRIGGERS_EMBEDDED:-}" != 1 ]; then
@@ -136,3 +144,11 @@ if [ "${TRIGGERS_EMBEDDED:-}" != 1 ]; then
   done
 fi
 wait_all
+if [ "${TRIGGERS_EMBEDDED:-}" != 1 ]; then
+  # LocalStack's free tier has no HTTP API: a function URL gives the ingest function the same
+  # payload-2.0 events over HTTP (devtools/scripts/smoke.sh finds it). Auth is the API's own keys.
+  if ! awslocal lambda get-function-url-config --function-name "${prefix}-ingest" >/dev/null 2>&1; then
+    awslocal lambda create-function-url-config --function-name "${prefix}-ingest" --auth-type NONE >/dev/null
+    echo "function URL of ${prefix}-ingest created"
+  fi
+fi

@@ -43,14 +43,14 @@ stream_settings=(
   --maximum-batching-window-in-seconds 5
   --function-response-types ReportBatchItemFailures
   --bisect-batch-on-function-error
-  --maximum-retry-attempts 10
   --maximum-record-age-in-seconds 86400
   --parallelization-factor 1
   --destination-config "{\"OnFailure\": {\"Destination\": \"$stream_dlq_arn\"}}"
 )
-map fanout "$stream_arn" "${stream_settings[@]}" \
+map fanout "$stream_arn" "${stream_settings[@]}" --maximum-retry-attempts 10 \
   --filter-criteria '{"Filters": [{"Pattern": "{\"eventName\": [\"INSERT\"]}"}]}'
-map indexer "$stream_arn" "${stream_settings[@]}" \
+# The indexer retries until a record is a day old: an OpenSearch outage must not drop index updates.
+map indexer "$stream_arn" "${stream_settings[@]}" --maximum-retry-attempts -1 \
   --filter-criteria '{"Filters": [{"Pattern": "{\"eventName\": [\"INSERT\", \"MODIFY\", \"REMOVE\"]}"}]}'
 map retry "$retry_queue_arn" \
   --batch-size 10 \

@@ -1,0 +1,134 @@
+"""`POST /v1/subscriptions/{id}/replay`: deliver chosen events to one subscription again.
+
+The caller names the events (the CLI's `triggers replay` finds them with a search); the work
+is done by processors.webhooks.replay through the retry queue.
+"""
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ingest import subscriptions_table
+from ingest.clients import dynamodb_client, sqs_client
+from ingest.errors import MalformedRequest, PayloadTooLarge, SubscriptionDisabled, ValidationFailed
+from ingest.models import Problem
+from ingest.observability import logger
+from ingest.settings import Settings, get_settings
+from processors.webhooks.replay import replay_events
+
+MAX_REPLAY_EVENTS = 100
+JSON = "application/json"
+PROBLEM_JSON = "application/problem+json"
+EventUlid = Annotated[str, Field(min_length=26, max_length=26, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+SubscriptionId = Annotated[str, Path(min_length=1, max_length=64, description="Subscription id (sub_…)")]
+
+router = APIGatewayHttpRouter()
+
+
+class ReplayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_ids: list[EventUlid] = Field(min_length=1, max_length=MAX_REPLAY_EVENTS)
+
+
+class ReplayedEvent(BaseModel):
+    event_id: str
+    outcome: Literal["queued", "in_progress", "not_found", "not_subscribed"] = Field(
+        description=(
+            "`queued`: a new delivery attempt is on the retry queue; `in_progress`: the delivery is "
+            "still pending or retrying, left alone; `not_found`: no such event for this tenant; "
+            "`not_subscribed`: the subscription does not take this event type (nothing sent)"
+        )
+    )
+    previous_attempts: int = Field(description="Attempts the delivery had before this replay")
+
+
+class ReplayOut(BaseModel):
+    data: list[ReplayedEvent]
+
+
+def parse_replay(body: str, settings: Settings) -> list[str]:
+    """Event ids of a replay request, duplicates removed, order kept."""
+    if len(body.encode()) > settings.max_body_bytes:
+        raise PayloadTooLarge(f"request body exceeds {settings.max_body_bytes} bytes")
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        raise MalformedRequest(f"request body is not valid JSON: {exc}") from exc
+    try:
+        request = ReplayIn.model_validate(document)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(part) for part in error["loc"]) or "body", "message": error["msg"]}
+            for error in exc.errors(include_url=False)
+        ]
+        raise ValidationFailed(
+            f"invalid {errors[0]['field']}: {errors[0]['message']}", errors=errors
+        ) from exc
+    return list(dict.fromkeys(request.event_ids))
+
+
+def _problem(description: str) -> OpenAPIResponse:
+    return {"description": description, "content": {PROBLEM_JSON: {"model": Problem}}}
+
+
+@router.post(
+    "/v1/subscriptions/<subscription_id>/replay",
+    tags=["subscriptions"],
+    summary="Deliver events to this subscription again (same webhook-id, new attempt)",
+    description=(
+        f'Body: `{{"event_ids": ["01J…", …]}}` (1 to {MAX_REPLAY_EVENTS}). Each event of this tenant whose '
+        "type the subscription takes gets a new delivery attempt through the retry queue, with the "
+        "usual retries and DLQ; its attempt history is kept. An event never delivered to this "
+        "subscription is delivered for the first time. A delivery still pending or retrying is left "
+        "alone (`in_progress`), so a repeated replay sends nothing twice."
+    ),
+    responses={
+        202: {"description": "Outcome per event", "content": {JSON: {"model": ReplayOut}}},
+        400: _problem("Malformed request"),
+        401: _problem("Missing or unknown API key"),
+        404: _problem("No such subscription for this tenant"),
+        409: _problem("The subscription is disabled: enable it first"),
+        413: _problem("Body too large"),
+        422: _problem("Schema violation"),
+    },
+    openapi_extensions={
+        "requestBody": {"required": True, "content": {JSON: {"schema": ReplayIn.model_json_schema()}}}
+    },
+)
+def replay(subscription_id: SubscriptionId) -> Response[str]:
+    settings = get_settings()
+    tenant_id = str(router.context["tenant_id"])
+    event_ids = parse_replay(router.current_event.decoded_body or "", settings)
+    subscription = subscriptions_table.get_subscription(
+        dynamodb_client(), settings.subscriptions_table, tenant_id, subscription_id
+    )
+    if subscription.status != "active":
+        raise SubscriptionDisabled(
+            f"subscription {subscription_id} is disabled ({subscription.disabled_reason}); "
+            "enable it before replaying"
+        )
+    results = replay_events(
+        dynamodb_client(), sqs_client(), settings, subscription, event_ids, datetime.now(UTC)
+    )
+    outcomes: dict[str, int] = {}
+    for result in results:
+        outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
+    logger.info("replay requested", extra={"subscription_id": subscription_id, "outcomes": outcomes})
+    body = ReplayOut(
+        data=[
+            ReplayedEvent(
+                event_id=result.event_id,
+                outcome=result.outcome,
+                previous_attempts=result.previous_attempts,
+            )
+            for result in results
+        ]
+    )
+    return Response(status_code=202, content_type=JSON, body=body.model_dump_json())

@@ -1,0 +1,214 @@
+"""DynamoDB and SQS failing under the handlers: partial batch failures, OnFailure records, redrive."""
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from devtools.dlq import peek
+from devtools.esm import load_handler
+from devtools.receiver import Faults, Receiver
+from devtools.stack import EmbeddedStack
+from devtools.stream_redrive import invoke_in_process, redrive_stream_dlq
+from ingest.clients import dynamodb_client, sqs_client
+from ingest.settings import get_settings
+from tests.e2e.conftest import Configure, subscribe, wait_until
+from tests.e2e.faults import (
+    InjectedFailures,
+    Subscribed,
+    accept,
+    assert_no_loss,
+    failing_calls,
+    poller_of,
+    record_responses,
+)
+from tests.integration.conftest import ApiClient
+
+pytestmark = pytest.mark.e2e
+
+FANOUT = "processors.fanout.handler.lambda_handler"
+
+
+def claim_of(event_id: str) -> Callable[[dict[str, Any]], bool]:
+    """The deliveries-table write that claims a delivery of `event_id` (before anything is sent)."""
+
+    def matches(params: dict[str, Any]) -> bool:
+        return (
+            params.get("TableName") == get_settings().deliveries_table
+            and params["Key"]["event_id"]["S"] == event_id
+            and str(params.get("ConditionExpression", "")).startswith("attribute_not_exists")
+        )
+
+    return matches
+
+
+def recording_delivered(event_id: str) -> Callable[[dict[str, Any]], bool]:
+    """The deliveries-table write recording a successful attempt of `event_id`."""
+
+    def matches(params: dict[str, Any]) -> bool:
+        return (
+            params.get("TableName") == get_settings().deliveries_table
+            and params["Key"]["event_id"]["S"] == event_id
+            and params.get("ExpressionAttributeValues", {}).get(":state") == {"S": "delivered"}
+        )
+
+    return matches
+
+
+def test_a_failing_claim_fails_part_of_the_batch_and_the_stream_retry_delivers_it_once(
+    api: ApiClient,
+    configure: Configure,
+    stack: EmbeddedStack,
+    aws_client: Callable[[str], Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    responses = record_responses(poller_of(stack, FANOUT), monkeypatch)
+    with Receiver() as receiver:
+        subscribed = [Subscribed(api, subscribe(api, receiver.url, ["*"]), receiver)]
+        # Given DynamoDB failing twice to claim the third of five events' delivery
+        events = []
+        failures = InjectedFailures(
+            when=lambda params: bool(events) and claim_of(events[2].event_id)(params), times=2
+        )
+        with failing_calls(dynamodb_client(), "UpdateItem", failures):
+            # When the five are posted in one batch
+            events += accept(api, "order.created", 5)
+
+            # Then the first two succeed, the rest are retried by the stream, and all arrive once in order
+            assert_no_loss(stack, aws_client, events, subscribed)
+    assert failures.injected == 2
+    assert (5, 3) in responses.partial_failures
+    assert [d.webhook_id for d in receiver.deliveries] == [event.event_id for event in events]
+
+
+def test_a_failing_retry_queue_send_is_retried_by_the_stream_without_losing_the_delivery(
+    api: ApiClient, configure: Configure, stack: EmbeddedStack, aws_client: Callable[[str], Any]
+) -> None:
+    configure(RETRY_SCHEDULE="1s,1s")
+    retry_queue = get_settings().retry_queue_url
+    with Receiver(faults=Faults(status=500)) as receiver:
+        subscribed = [Subscribed(api, subscribe(api, receiver.url, ["*"]), receiver)]
+        # Given a receiver answering 500 and SQS refusing the first retry message
+        failures = InjectedFailures(when=lambda params: params.get("QueueUrl") == retry_queue, times=1)
+        with failing_calls(sqs_client(), "SendMessage", failures):
+            events = accept(api, "order.created", 1)
+            # When the endpoint recovers after its second 500
+            receiver.wait_for(2, timeout=60)
+            receiver.faults = Faults()
+
+            # Then the delivery is retried and recorded once
+            assert_no_loss(stack, aws_client, events, subscribed)
+    assert failures.injected == 1
+    assert [d.status for d in receiver.deliveries] == [500, 500, 200]
+
+
+def test_a_crash_after_sending_resends_with_the_same_webhook_id_and_records_one_delivery(
+    api: ApiClient, configure: Configure, stack: EmbeddedStack, aws_client: Callable[[str], Any]
+) -> None:
+    with Receiver() as receiver:
+        subscribed = [Subscribed(api, subscribe(api, receiver.url, ["*"]), receiver)]
+        # Given DynamoDB failing once to record a successful attempt (sent, but not written down)
+        events: list[Any] = []
+        failures = InjectedFailures(
+            when=lambda params: bool(events) and recording_delivered(events[0].event_id)(params), times=1
+        )
+        with failing_calls(dynamodb_client(), "UpdateItem", failures):
+            events += accept(api, "order.created", 1)
+
+            # Then it is sent again (at-least-once) with the same webhook-id, and recorded delivered once
+            assert_no_loss(stack, aws_client, events, subscribed, receiver_duplicates_allowed=True)
+    assert failures.injected == 1
+    assert [(d.webhook_id, d.status) for d in receiver.deliveries] == [(events[0].event_id, 200)] * 2
+
+
+def stream_failures(sqs: Any, function_name: str) -> list[dict[str, Any]]:
+    letters = [json.loads(message["Body"]) for message in peek(sqs, stream_dlq_url(sqs), 1000)]
+    return [
+        letter for letter in letters if letter["requestContext"]["functionArn"].endswith(f":{function_name}")
+    ]
+
+
+def stream_dlq_url(sqs: Any) -> str:
+    return str(sqs.get_queue_url(QueueName=f"triggers-{get_settings().stage}-stream-dlq")["QueueUrl"])
+
+
+def test_a_batch_failing_past_its_retries_goes_to_the_stream_dlq_and_redrives_cleanly(
+    api: ApiClient,
+    configure: Configure,
+    stack: EmbeddedStack,
+    aws_client: Callable[[str], Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    poller = poller_of(stack, FANOUT)
+    # The runner's backoff shortened so that its ten retries take a second or two.
+    monkeypatch.setattr(poller, "tuning", replace(poller.tuning, retry_base_delay=0.05, retry_max_delay=0.2))
+    responses = record_responses(poller, monkeypatch)
+    sqs = aws_client("sqs")
+    with Receiver() as receiver:
+        subscribed = [Subscribed(api, subscribe(api, receiver.url, ["*"]), receiver)]
+        # Given DynamoDB refusing every claim of the second of three events
+        events: list[Any] = []
+        failures = InjectedFailures(when=lambda params: bool(events) and claim_of(events[1].event_id)(params))
+        with failing_calls(dynamodb_client(), "UpdateItem", failures):
+            events += accept(api, "order.created", 3)
+
+            # When the stream's retries run out (the batch bisected down to the failing record)
+            def failure_record() -> dict[str, Any] | None:
+                for failure in stream_failures(sqs, poller.spec.function_name):
+                    info = failure["DDBStreamBatchInfo"]
+                    if info["batchSize"] == 1 and responses.partial_failures:
+                        return failure
+                return None
+
+            failure = wait_until(failure_record, "the OnFailure record", timeout=90)
+            assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+            assert (3, 2) in responses.partial_failures
+            # (the records after it are processed once it is out of the way)
+            receiver.wait_for(2, timeout=60)
+
+        # Then, with DynamoDB healthy again, the redrive delivers the two missing events once
+        handler = load_handler(FANOUT)
+        assert handler is not None
+        target = failure["DDBStreamBatchInfo"]["startSequenceNumber"]
+        result = redrive_stream_dlq(
+            sqs,
+            aws_client("dynamodbstreams"),
+            stream_dlq_url(sqs),
+            [poller.spec],
+            invoke_in_process(handler),
+            select=lambda record: record["DDBStreamBatchInfo"]["startSequenceNumber"] == target,
+        )
+        assert (result.redriven, result.kept) == (1, 0)
+        assert_no_loss(stack, aws_client, events, subscribed)
+    # The dead-lettered event arrives last: ordering holds for records that did not go through a DLQ
+    first, second, third = (event.event_id for event in events)
+    assert [d.webhook_id for d in receiver.deliveries] == [first, third, second]
+    assert not [
+        f
+        for f in stream_failures(sqs, poller.spec.function_name)
+        if f["DDBStreamBatchInfo"]["startSequenceNumber"] == target
+    ]
+
+
+def test_a_failed_status_update_is_retried_until_the_event_reads_delivered(
+    api: ApiClient, configure: Configure, stack: EmbeddedStack, aws_client: Callable[[str], Any]
+) -> None:
+    events_table = get_settings().events_table
+    with Receiver() as receiver:
+        subscribed = [Subscribed(api, subscribe(api, receiver.url, ["*"]), receiver)]
+        # Given DynamoDB failing once to mark a delivered event `delivered`
+        failures = InjectedFailures(when=lambda params: params.get("TableName") == events_table, times=1)
+        with failing_calls(dynamodb_client(), "UpdateItem", failures):
+            events = accept(api, "order.created", 1)
+
+            # Then the stream retry marks it, and it is delivered once
+            assert_no_loss(stack, aws_client, events, subscribed)
+            wait_until(
+                lambda: api.get(f"/v1/events/{events[0].event_id}").json()["status"] == "delivered",
+                "the event's status delivered",
+                timeout=30,
+            )
+    assert failures.injected == 1
+    assert len(receiver.deliveries) == 1
