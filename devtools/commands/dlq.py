@@ -47,6 +47,7 @@ COLUMNS = {
 
 
 WIDE_COLUMNS = frozenset({"reason"})
+LIST_MAX = 20
 
 
 def positive(text: str) -> int:
@@ -146,6 +147,9 @@ def _depth_json(depth: QueueDepth) -> dict[str, int]:
 
 
 def show(args: argparse.Namespace) -> int:
+    if not args.queue and (queue := _queue_named(args, args.id)):
+        args.queue, args.max = str(queue.kind), LIST_MAX  # `show delivery`: the queue's listing
+        return list_letters(args)
     mailbox = _mailbox(args)
     try:
         (letter,) = find(mailbox, _queues(args, args.queue), [args.id])
@@ -177,9 +181,19 @@ def _results(args: argparse.Namespace, mailbox: Mailbox, redriver: Redriver) -> 
         yield from redrive(mailbox, find(mailbox, queues, args.ids), redriver, REDRIVE_ERRORS)
 
 
+def _queue_named(args: argparse.Namespace, name: str) -> DeadLetterQueue | None:
+    """The queue `name` names (`delivery`, `delivery-dlq`...), or None for a message id."""
+    try:
+        return resolve_queue(_template(args), name)
+    except DlqError:
+        return None
+
+
 def redrive_letters(args: argparse.Namespace) -> int:
+    if len(args.ids) == 1 and not args.all and not args.queue and (queue := _queue_named(args, args.ids[0])):
+        args.ids, args.all, args.queue = [], True, str(queue.kind)  # `redrive delivery`: that whole queue
     if bool(args.ids) == bool(args.all):
-        return fail(args, "give message ids or --all (not both)", 2)
+        return fail(args, "give message ids, a queue, or --all (not both)", 2)
     as_json = bool(getattr(args, "json", False))
     err = stderr(args)
     redriver = Redriver(
@@ -266,11 +280,13 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
 
     ls = actions.add_parser("ls", help="queue depths and the messages waiting, with their short ids")
     ls.add_argument("queue", nargs="?", help=f"only this queue: {queue_help}")
-    ls.add_argument("--max", type=positive, default=20, help="messages shown per queue")
+    ls.add_argument("--max", type=positive, default=LIST_MAX, help="messages shown per queue")
     ls.set_defaults(func=list_letters)
 
     show_parser = actions.add_parser("show", help="one message in full, left in its queue")
-    show_parser.add_argument("id", help="short id from `dlq ls` (any unambiguous start of the message id)")
+    show_parser.add_argument(
+        "id", help="short id from `dlq ls` (any unambiguous start of the message id), or a queue to list"
+    )
     show_parser.add_argument("--queue", help=f"look only in this queue: {queue_help}")
     show_parser.set_defaults(func=show)
 
@@ -279,7 +295,9 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
         help="process messages again: deliveries via the retry queue, documents re-indexed, "
         "stream batches re-read and re-processed",
     )
-    redrive_parser.add_argument("ids", nargs="*", metavar="ID", help="short ids from `dlq ls`")
+    redrive_parser.add_argument(
+        "ids", nargs="*", metavar="ID", help="short ids from `dlq ls`, or one queue name for all its messages"
+    )
     redrive_parser.add_argument(
         "--all", action="store_true", help="every message (of --queue, or of every DLQ)"
     )

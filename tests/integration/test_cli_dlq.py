@@ -470,3 +470,24 @@ def test_a_malformed_letter_is_kept_with_the_reason(
     assert result["redriven"] == []
     assert result["failed"][0]["reason"]
     assert message_id in message_ids(aws_client, url)
+
+
+def test_a_queue_name_instead_of_an_id_redrives_that_whole_queue(
+    stack: EmbeddedStack, capsys: pytest.CaptureFixture[str], aws_client: Aws
+) -> None:
+    # Given two retry messages in the retry queue's DLQ
+    url = queue_url(aws_client, stack, "RetryQueueDLQ")
+    sent = {
+        aws_client("sqs").send_message(QueueUrl=url, MessageBody=retry_message(f"e-{n}"))["MessageId"]
+        for n in range(2)
+    }
+    assert triggers(stack, "dlq", "show", "retry", "--json") == 0
+    assert sent <= {letter["message_id"] for letter in command_json(capsys)["messages"]}
+
+    # When the queue is named as in `triggers dlq redrive delivery-retry-dlq`
+    code, result = redrive(stack, capsys, "delivery-retry-dlq")
+
+    # Then every message of it was redriven
+    assert code == 0, result
+    assert sent <= {item["message_id"] for item in result["redriven"]}
+    assert message_ids(aws_client, url) & sent == set()
