@@ -1,22 +1,64 @@
-"""Data access for the `api_keys` table. Keys are stored only as their SHA-256."""
+"""Data access for the `api_keys` table. Keys are stored only as their SHA-256.
+
+A key's id is the start of that hash: it names the key in listings and `keys revoke` without
+revealing it. A revoked key keeps its item (with `revoked_at`) so its id stays meaningful.
+"""
 
 import hashlib
 import secrets
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel
 
-from ingest.errors import StoreUnavailable
+from ingest.errors import ApiKeyNotFound, StoreUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 KEY_PREFIX = "trg_"
+KEY_ID_CHARS = 16
 
 
 def hash_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def key_id(api_key: str) -> str:
+    return hash_key(api_key)[:KEY_ID_CHARS]
+
+
+class ApiKeyInfo(BaseModel):
+    """What is known about a key besides the key itself."""
+
+    key_hash: str
+    tenant_id: str
+    key_hint: str | None = None
+    created_at: str | None = None
+    revoked_at: str | None = None
+
+    @property
+    def key_id(self) -> str:
+        return self.key_hash[:KEY_ID_CHARS]
+
+    def public(self) -> dict[str, Any]:
+        """The key's description for people and scripts: its id, not its hash."""
+        return {"key_id": self.key_id, **self.model_dump(exclude={"key_hash"})}
+
+    @classmethod
+    def from_ddb(cls, item: dict[str, Any]) -> "ApiKeyInfo":
+        def text(name: str) -> str | None:
+            value = item.get(name)
+            return None if value is None else str(value["S"])
+
+        return cls(
+            key_hash=item["key_hash"]["S"],
+            tenant_id=item["tenant_id"]["S"],
+            key_hint=text("key_hint"),
+            created_at=text("created_at"),
+            revoked_at=text("revoked_at"),
+        )
 
 
 def create_api_key(client: "DynamoDBClient", table: str, tenant_id: str) -> str:
@@ -50,3 +92,45 @@ def tenant_for_key(client: "DynamoDBClient", table: str, api_key: str) -> str | 
     if item is None or "revoked_at" in item:
         return None
     return item["tenant_id"]["S"]
+
+
+def list_api_keys(
+    client: "DynamoDBClient", table: str, *, tenant_id: str | None = None, key_id_prefix: str | None = None
+) -> list[ApiKeyInfo]:
+    """Keys (never the keys themselves) of one tenant and/or whose id starts with a prefix."""
+    conditions, values = [], {}
+    if tenant_id is not None:
+        conditions.append("tenant_id = :tenant")
+        values[":tenant"] = {"S": tenant_id}
+    if key_id_prefix is not None:
+        conditions.append("begins_with(key_hash, :prefix)")
+        values[":prefix"] = {"S": key_id_prefix.lower()}
+    kwargs: dict[str, Any] = {"TableName": table}
+    if conditions:
+        kwargs["FilterExpression"] = " AND ".join(conditions)
+        kwargs["ExpressionAttributeValues"] = values
+    try:
+        items = [
+            item for page in client.get_paginator("scan").paginate(**kwargs) for item in page.get("Items", [])
+        ]
+    except (ClientError, BotoCoreError) as exc:
+        raise StoreUnavailable(f"api_keys table scan failed: {type(exc).__name__}") from exc
+    return sorted((ApiKeyInfo.from_ddb(item) for item in items), key=lambda key: key.created_at or "")
+
+
+def revoke_api_key(client: "DynamoDBClient", table: str, key_hash: str) -> ApiKeyInfo:
+    """Mark the key revoked (the next request with it is a 401); revoking twice keeps the first time."""
+    try:
+        response = client.update_item(
+            TableName=table,
+            Key={"key_hash": {"S": key_hash}},
+            UpdateExpression="SET revoked_at = if_not_exists(revoked_at, :now)",
+            ConditionExpression="attribute_exists(key_hash)",
+            ExpressionAttributeValues={":now": {"S": datetime.now(UTC).isoformat()}},
+            ReturnValues="ALL_NEW",
+        )
+    except client.exceptions.ConditionalCheckFailedException as exc:
+        raise ApiKeyNotFound(f"no API key {key_hash[:KEY_ID_CHARS]}") from exc
+    except (ClientError, BotoCoreError) as exc:
+        raise StoreUnavailable(f"api_keys table write failed: {type(exc).__name__}") from exc
+    return ApiKeyInfo.from_ddb(response["Attributes"])

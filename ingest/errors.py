@@ -44,6 +44,10 @@ class SubscriptionNotFound(NotFound):
     pass
 
 
+class ApiKeyNotFound(NotFound):
+    pass
+
+
 class IdempotencyConflict(TriggersError):
     status, slug, title = 409, "idempotency-conflict", "Idempotency key reused"
 

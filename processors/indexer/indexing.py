@@ -134,6 +134,16 @@ def index_batch(
     return outcome
 
 
+def index_changes(
+    changes: list[Change], client: OpenSearch, alias: str
+) -> tuple[BatchOutcome, list[Rejection]]:
+    """One `_bulk` of `changes` without dead-lettering: for re-indexing what the index DLQ holds."""
+    outcome = BatchOutcome()
+    rejections: list[Rejection] = []
+    _bulk(changes, client, alias, outcome, rejections)
+    return outcome, rejections
+
+
 def _bulk(
     changes: list[Change], client: OpenSearch, alias: str, outcome: BatchOutcome, rejections: list[Rejection]
 ) -> None:

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from svix.webhooks import Webhook as SvixWebhook
 
-from devtools.dlq import delivery_redrive, peek, redrive
+from devtools.cli import main
+from devtools.dlq import Mailbox, resolve_queue
 from devtools.receiver import Delivery, Faults, Receiver
 from devtools.stack import EmbeddedStack
-from ingest.settings import get_settings
 from tests.e2e.conftest import Configure, deliveries_of, post_events, subscribe, wait_until
 from tests.integration.conftest import ApiClient
 
@@ -69,8 +69,11 @@ def test_subscribers_get_only_the_event_types_they_asked_for(api: ApiClient, con
     assert ids(only_ab.deliveries) == [ab_id]
 
 
-def delivery_dlq_letters(sqs: Any, event_ids: set[str]) -> list[dict[str, Any]]:
-    letters = [json.loads(message["Body"]) for message in peek(sqs, get_settings().delivery_dlq_url, 100)]
+def delivery_dlq_letters(stack: EmbeddedStack, sqs: Any, event_ids: set[str]) -> list[dict[str, Any]]:
+    queue = resolve_queue(stack.template, "delivery")
+    letters = [
+        {**json.loads(letter.body), "message_id": letter.message_id} for letter in Mailbox(sqs).peek(queue)
+    ]
     return [letter for letter in letters if letter["event_id"] in event_ids]
 
 
@@ -87,7 +90,9 @@ def test_failing_subscriber_ends_in_the_dlq_and_redrive_delivers_once_more(
 
         # When an event is posted, every attempt of the short schedule fails
         (event_id,) = post_events(api, [{"event_type": "order.created", "payload": payload}])
-        letters = wait_until(lambda: delivery_dlq_letters(sqs, {event_id}), "the DLQ letter", timeout=90)
+        letters = wait_until(
+            lambda: delivery_dlq_letters(stack, sqs, {event_id}), "the DLQ letter", timeout=90
+        )
 
         # Then the DLQ letter has the full context
         (letter,) = letters
@@ -104,9 +109,17 @@ def test_failing_subscriber_ends_in_the_dlq_and_redrive_delivers_once_more(
 
         # When the receiver is fixed and the DLQ redriven
         receiver.faults = Faults()
-        transform = delivery_redrive(aws_client("dynamodb"), get_settings().deliveries_table)
-        moved = redrive(sqs, get_settings().delivery_dlq_url, get_settings().retry_queue_url, transform)
-        assert moved >= 1
+        redrive = [
+            "dlq",
+            "redrive",
+            letter["message_id"],
+            "--endpoint",
+            stack.aws_url,
+            "--stage",
+            stack.stage,
+        ]
+        assert main(redrive) == 0
+        assert delivery_dlq_letters(stack, sqs, {event_id}) == []
 
         # Then it is delivered exactly once more
         wait_until(

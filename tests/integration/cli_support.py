@@ -1,4 +1,8 @@
-"""Running `triggers` commands in-process against the embedded stack, reading their --json output."""
+"""Running `triggers` commands in-process against the embedded stack, and reading their output.
+
+The stack's handlers log (and emit metrics) to stdout in this same process, one JSON object per
+line with Powertools' `level` / EMF's `_aws` key; the helpers below read around those lines.
+"""
 
 import json
 from typing import Any
@@ -32,3 +36,29 @@ def run_json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, 
     code = main([*argv, "--json"])
     out = capsys.readouterr().out
     return code, json_document(out) if "{" in out.splitlines() else None
+
+
+def triggers(stack: EmbeddedStack, *argv: str) -> int:
+    """`triggers <argv>` against the test stack's AWS endpoint and stage."""
+    return main([*argv, "--stage", stack.stage, "--endpoint", stack.aws_url])
+
+
+def _is_handler_log(line: str) -> bool:
+    if not line.startswith('{"'):
+        return False
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and ("_aws" in value or {"level", "service"} <= value.keys())
+
+
+def command_output(capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
+    """(stdout without the handlers' log lines, stderr) of the command since the last read."""
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines(keepends=True)
+    return "".join(line for line in lines if not _is_handler_log(line)), captured.err
+
+
+def command_json(capsys: pytest.CaptureFixture[str]) -> Any:
+    return json.loads(command_output(capsys)[0])
