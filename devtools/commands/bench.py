@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.smoke() if args.quick else Settings.full()
     markdown_path, json_path = QUICK_OUTPUTS if args.quick else FULL_OUTPUTS
     markdown_path = Path(args.markdown) if args.markdown else markdown_path
-    json_path = Path(args.json) if args.json else json_path
+    json_path = Path(args.results) if args.results else json_path
     if args.render:
         results = Results.from_json(json.loads(Path(args.render).read_text()))
         reproduce = "make bench QUICK=1" if results.settings.quick else "make bench"
@@ -53,7 +53,7 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
         "--markdown", help="report path (default docs/benchmarks.md; quick: .triggers/bench-quick.md)"
     )
     bench.add_argument(
-        "--json", help="figures path (default bench/results.json; quick: .triggers/bench-quick.json)"
+        "--results", help="figures path (default bench/results.json; quick: .triggers/bench-quick.json)"
     )
     bench.add_argument("--render", metavar="JSON", help="only write the report again from saved figures")
     bench.add_argument(

@@ -8,10 +8,8 @@ from typing import Any
 import pytest
 
 from devtools.dlq import peek
-from devtools.esm import load_handler
 from devtools.receiver import Faults, Receiver
 from devtools.stack import EmbeddedStack
-from devtools.stream_redrive import invoke_in_process, redrive_stream_dlq
 from ingest.clients import dynamodb_client, sqs_client
 from ingest.settings import get_settings
 from tests.e2e.conftest import Configure, subscribe, wait_until
@@ -24,6 +22,7 @@ from tests.e2e.faults import (
     poller_of,
     record_responses,
 )
+from tests.integration.cli_support import triggers
 from tests.integration.conftest import ApiClient
 
 pytestmark = pytest.mark.e2e
@@ -169,18 +168,13 @@ def test_a_batch_failing_past_its_retries_goes_to_the_stream_dlq_and_redrives_cl
             receiver.wait_for(2, timeout=60)
 
         # Then, with DynamoDB healthy again, the redrive delivers the two missing events once
-        handler = load_handler(FANOUT)
-        assert handler is not None
         target = failure["DDBStreamBatchInfo"]["startSequenceNumber"]
-        result = redrive_stream_dlq(
-            sqs,
-            aws_client("dynamodbstreams"),
-            stream_dlq_url(sqs),
-            [poller.spec],
-            invoke_in_process(handler),
-            select=lambda record: record["DDBStreamBatchInfo"]["startSequenceNumber"] == target,
-        )
-        assert (result.redriven, result.kept) == (1, 0)
+        [letter] = [
+            message
+            for message in peek(sqs, stream_dlq_url(sqs), 50)
+            if json.loads(message["Body"])["DDBStreamBatchInfo"]["startSequenceNumber"] == target
+        ]
+        assert triggers(stack, "dlq", "redrive", letter["MessageId"], "--invoke", "local") == 0
         assert_no_loss(stack, aws_client, events, subscribed)
     # The dead-lettered event arrives last: ordering holds for records that did not go through a DLQ
     first, second, third = (event.event_id for event in events)

@@ -23,7 +23,7 @@ def test_quick_bench_produces_every_scenarios_figures_with_baselines(tmp_path: P
             "devtools.cli",
             "bench",
             "--quick",
-            "--json",
+            "--results",
             str(tmp_path / "results.json"),
             "--markdown",
             str(tmp_path / "benchmarks.md"),

@@ -1,5 +1,6 @@
 """The CLI's common options and where commands point (devtools/cli.py, devtools/target.py)."""
 
+import argparse
 import json
 import os
 from pathlib import Path
@@ -84,3 +85,15 @@ def test_the_state_file_holding_the_key_is_private_to_the_user(tmp_path: Path) -
 
     assert path.stat().st_mode & 0o777 == 0o600
     assert read_state(path)["api_key"] == "secret"
+
+
+def test_every_command_builds_and_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    from devtools.cli import build_parser
+
+    parser = build_parser()
+    [subparsers] = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+    for name in subparsers.choices:
+        with pytest.raises(SystemExit) as exited:
+            parser.parse_args([name, "--help"])
+        assert exited.value.code == 0, name
+        assert "--json" in capsys.readouterr().out, name
