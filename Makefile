@@ -45,7 +45,7 @@ format: setup  ## apply ruff fixes and formatting
 bench: setup  ## benchmark suite -> docs/benchmarks.md + bench/results.json (QUICK=1: smoke mode, outputs in .triggers/)
 	$(RUN) triggers bench $(if $(QUICK),--quick)
 
-soak: setup  ## 10 min of ingest + fan-out at 100 ev/s on an embedded stack, then the no-loss check (RATE= DURATION= DRAIN=)
+soak: setup  ## 10 min of ingest + fan-out (10 ev/s x 3 subscribers) on an embedded stack, then the no-loss check (RATE= DURATION= DRAIN=)
 	$(RUN) triggers soak $(if $(RATE),--rate $(RATE)) $(if $(DURATION),--duration $(DURATION)) $(if $(DRAIN),--drain-timeout $(DRAIN))
 
 clean:  ## remove the local stack's state and caches

@@ -28,7 +28,13 @@ def run(args: argparse.Namespace) -> int:
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     soak = commands.add_parser("soak", help="fixed-rate ingest + fan-out soak with the no-loss check")
-    soak.add_argument("--rate", type=float, default=100.0, help="events per second (default: 100)")
+    soak.add_argument(
+        "--rate",
+        type=float,
+        default=10.0,
+        help="events per second; 10 is what the local single-shard fan-out (3 subscribers each) sustains "
+        "on 2 cores, see docs/benchmarks.md",
+    )
     soak.add_argument("--duration", type=float, default=600.0, help="seconds of load (default: 600)")
     soak.add_argument("--tenants", type=int, default=2, help="tenants, 3 subscribers each (default: 2)")
     soak.add_argument(
