@@ -3,6 +3,8 @@
 import base64
 import binascii
 import json
+import re
+from functools import lru_cache
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -14,7 +16,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
-from pydantic import AwareDatetime
 
 from ingest import events_table, idempotency, search
 from ingest.api_keys_table import tenant_for_key
@@ -28,6 +29,7 @@ from ingest.errors import (
 )
 from ingest.ingestion import parse_events, store_events
 from ingest.models import (
+    EVENT_ID_PATTERN,
     EVENT_TYPE_PATTERN,
     MAX_BATCH,
     AcceptedBatch,
@@ -36,6 +38,7 @@ from ingest.models import (
     EventOut,
     EventPage,
     Health,
+    IsoDateTime,
     Problem,
 )
 from ingest.observability import logger, metrics
@@ -50,7 +53,9 @@ JSON = "application/json"
 
 app = APIGatewayHttpResolver(enable_validation=True)
 
-EventId = Annotated[str, Path(min_length=26, max_length=26, description="Event ULID")]
+EventId = Annotated[
+    str, Path(min_length=26, max_length=26, pattern=EVENT_ID_PATTERN, description="Event ULID")
+]
 EventTypeFilter = Annotated[str | None, Query(max_length=128, pattern=EVENT_TYPE_PATTERN)]
 SourceFilter = Annotated[str | None, Query(min_length=1, max_length=256)]
 Limit = Annotated[int, Query(ge=1, le=100)]
@@ -165,9 +170,32 @@ def handle_idempotency_store_error(exc: IdempotencyPersistenceLayerError) -> Res
     return handle_domain_error(StoreUnavailable("idempotency store unavailable"))
 
 
+@lru_cache(maxsize=1)
+def _route_methods() -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """Each documented path as a pattern, with the methods it answers."""
+    paths: dict[str, dict[str, Any]] = json.loads(openapi_json())["paths"]
+    return [
+        (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"), frozenset(item))
+        for path, item in paths.items()
+    ]
+
+
 @app.not_found
 def handle_not_found(exc: NotFoundError) -> Response[str]:
-    return _problem(404, "https://triggers.dev/problems/not-found", "Not found", "no such route")
+    path = app.current_event.path
+    allowed = sorted(
+        {method.upper() for pattern, methods in _route_methods() if pattern.match(path) for method in methods}
+    )
+    if not allowed:
+        return _problem(404, "https://triggers.dev/problems/not-found", "Not found", "no such route")
+    response = _problem(
+        405,
+        "https://triggers.dev/problems/method-not-allowed",
+        "Method not allowed",
+        f"{app.current_event.http_method} is not allowed here; use {', '.join(allowed)}",
+    )
+    response.headers["Allow"] = ", ".join(allowed)
+    return response
 
 
 @app.exception_handler(Exception)
@@ -209,6 +237,7 @@ def health() -> Health:
     tags=["meta"],
     summary="This API's OpenAPI document (no authentication)",
     security=PUBLIC,
+    responses={200: {"description": "OpenAPI 3 document", "content": {JSON: {"schema": {"type": "object"}}}}},
 )
 def openapi_document() -> Response[str]:
     return _json(200, openapi_json())
@@ -281,10 +310,10 @@ def list_events(
     event_type: EventTypeFilter = None,
     source: SourceFilter = None,
     since: Annotated[
-        AwareDatetime | None, Query(description="received at or after (ISO 8601 with offset)")
+        IsoDateTime | None, Query(description="received at or after (ISO 8601 with offset)")
     ] = None,
     until: Annotated[
-        AwareDatetime | None, Query(description="received at or before (ISO 8601 with offset)")
+        IsoDateTime | None, Query(description="received at or before (ISO 8601 with offset)")
     ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -371,10 +400,22 @@ def openapi_json() -> str:
     spec["components"]["schemas"]["EventIn"] = EventIn.model_json_schema()
     event = {"$ref": "#/components/schemas/EventIn"}
     batch = {"type": "array", "items": event, "minItems": 1, "maxItems": MAX_BATCH}
-    spec["paths"]["/v1/events"]["post"]["requestBody"] = {
-        "required": True,
-        "content": {JSON: {"schema": {"oneOf": [event, batch]}}},
-    }
+    post = spec["paths"]["/v1/events"]["post"]
+    post["requestBody"] = {"required": True, "content": {JSON: {"schema": {"oneOf": [event, batch]}}}}
+    post["parameters"] = [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "Makes a retry safe: same key and body replay the first response (200)",
+            "schema": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": idempotency.MAX_KEY_LENGTH,
+                "pattern": idempotency.KEY_PATTERN,
+            },
+        }
+    ]
     return json.dumps(spec, indent=2, ensure_ascii=False)
 
 

@@ -20,13 +20,15 @@ from ingest import deliveries_table, events_table, subscriptions_table
 from ingest.clients import dynamodb_client
 from ingest.errors import MalformedRequest, PayloadTooLarge, ValidationFailed
 from ingest.ids import isoformat
-from ingest.models import EVENT_TYPE_PATTERN, Problem
+from ingest.models import EVENT_ID_PATTERN, EVENT_TYPE_PATTERN, SUBSCRIPTION_ID_PATTERN, Problem
 from ingest.observability import logger
 from ingest.settings import Settings, get_settings
 from processors.webhooks.ssrf import BlockedDestination, check_url
 
 MAX_URL_LENGTH = 2048
 MAX_EVENT_TYPES = 50
+# What the document promises; the validator below and the destination check are stricter.
+TARGET_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+([/?#]\S*)?$"
 EventTypeOrAll = Annotated[str, Field(min_length=1, max_length=128, pattern=rf"^\*$|{EVENT_TYPE_PATTERN}")]
 
 
@@ -35,7 +37,12 @@ class SubscriptionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    target_url: str = Field(min_length=1, max_length=MAX_URL_LENGTH)
+    target_url: str = Field(
+        min_length=1,
+        max_length=MAX_URL_LENGTH,
+        json_schema_extra={"format": "uri", "pattern": TARGET_URL_PATTERN},
+        description="Absolute http(s) URL; refused when it resolves to a private or internal address",
+    )
     event_types: list[EventTypeOrAll] = Field(min_length=1, max_length=MAX_EVENT_TYPES)
 
     @field_validator("target_url")
@@ -132,8 +139,15 @@ PROBLEM_JSON = "application/problem+json"
 
 router = APIGatewayHttpRouter()
 
-SubscriptionId = Annotated[str, Path(min_length=1, max_length=64, description="Subscription id (sub_…)")]
-EventId = Annotated[str, Path(min_length=26, max_length=26, description="Event ULID")]
+SubscriptionId = Annotated[
+    str,
+    Path(
+        min_length=30, max_length=30, pattern=SUBSCRIPTION_ID_PATTERN, description="Subscription id (sub_…)"
+    ),
+]
+EventId = Annotated[
+    str, Path(min_length=26, max_length=26, pattern=EVENT_ID_PATTERN, description="Event ULID")
+]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
 
