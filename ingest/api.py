@@ -1,7 +1,5 @@
 """The HTTP API: routes, authentication and RFC 9457 error mapping. Routes hold no try/except."""
 
-import base64
-import binascii
 import json
 import re
 from functools import lru_cache
@@ -19,6 +17,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPe
 
 from ingest import events_table, idempotency, search
 from ingest.api_keys_table import tenant_for_key
+from ingest.bodies import request_text
 from ingest.clients import dynamodb_client
 from ingest.errors import (
     MalformedRequest,
@@ -82,16 +81,6 @@ def _problem(status: int, type_: str, title: str, detail: str, **extensions: Any
 
 def _json(status: int, body: str) -> Response[str]:
     return Response(status_code=status, content_type=JSON, body=body)
-
-
-def _request_body() -> str:
-    event = app.current_event
-    if not event.is_base64_encoded:
-        return event.body or ""
-    try:
-        return base64.b64decode(event.body or "", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError) as exc:
-        raise MalformedRequest("request body must be UTF-8 encoded JSON") from exc
 
 
 def _tenant() -> str:
@@ -266,7 +255,7 @@ def openapi_document() -> Response[str]:
 def post_events() -> Response[str]:
     settings = get_settings()
     tenant_id = _tenant()
-    body = _request_body()
+    body = request_text(app.current_event)
     events, is_batch = parse_events(body, settings)
 
     def write() -> dict[str, Any]:

@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ingest import deliveries_table, events_table, subscriptions_table
+from ingest.bodies import request_text
 from ingest.clients import dynamodb_client
 from ingest.errors import MalformedRequest, PayloadTooLarge, ValidationFailed
 from ingest.ids import isoformat
@@ -233,7 +234,7 @@ def parse_subscription(body: str, settings: Settings) -> SubscriptionIn:
 )
 def create_subscription() -> Response[str]:
     settings = get_settings()
-    request = parse_subscription(router.current_event.decoded_body or "", settings)
+    request = parse_subscription(request_text(router.current_event), settings)
     item = subscriptions_table.create_subscription(
         dynamodb_client(), settings.subscriptions_table, _tenant(), request.target_url, request.event_types
     )
