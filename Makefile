@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/.tools/bin:/usr/bin:$(PATH)
 RUN := uv run --frozen --no-sync
 
-.PHONY: help setup up test unit integration e2e lint format bench clean package
+.PHONY: help setup up test unit integration e2e fuzz lint format bench clean package
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,6 +30,11 @@ integration: setup  ## integration tests against the embedded stack over HTTP
 
 e2e: setup  ## producer -> webhook / OpenSearch / DLQ end-to-end tests
 	$(RUN) pytest tests/e2e
+
+fuzz: setup  ## long fuzz: schemathesis on the API (FUZZ_EXAMPLES=500) + property tests; random seed unless FUZZ_SEED
+	@seed=$${FUZZ_SEED:-$$RANDOM$$RANDOM}; echo "fuzz seed $$seed (reproduce: make fuzz FUZZ_SEED=$$seed)"; \
+	FUZZ_SEED=$$seed FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(RUN) pytest tests/integration/test_fuzz_api.py \
+		tests/unit/test_properties_*.py --hypothesis-seed=$$seed
 
 lint: setup  ## ruff (check + format check), mypy, cfn-lint
 	$(RUN) ruff check .
