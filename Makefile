@@ -34,7 +34,7 @@ e2e: setup  ## producer -> webhook / OpenSearch / DLQ end-to-end tests
 fuzz: setup  ## long fuzz: schemathesis on the API (FUZZ_EXAMPLES=500) + property tests; random seed unless FUZZ_SEED
 	@seed=$${FUZZ_SEED:-$$RANDOM$$RANDOM}; echo "fuzz seed $$seed (reproduce: make fuzz FUZZ_SEED=$$seed)"; \
 	FUZZ_SEED=$$seed FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(RUN) pytest tests/integration/test_fuzz_api.py \
-		tests/unit/test_properties_*.py --hypothesis-seed=$$seed
+		tests/unit/test_properties_*.py --hypothesis-seed=$$seed --timeout=1800
 
 lint: setup  ## ruff (check + format check), mypy, cfn-lint
 	$(RUN) ruff check .
