@@ -3,7 +3,8 @@
 Every generated request (valid and invalid) goes to the embedded stack with a real API key:
 no 5xx, every response matches the document, and a rejected request (4xx) writes nothing.
 `make test` runs a fixed seed and a few examples per operation; `make fuzz` raises both
-through FUZZ_EXAMPLES and FUZZ_SEED.
+through FUZZ_EXAMPLES and FUZZ_SEED. Host names in generated target URLs are not resolved (see
+`hermetic_destinations`), and a subscription the fuzzer manages to create is deleted at once.
 """
 
 import os
@@ -23,6 +24,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from devtools.commands.openapi import DEFAULT_OUTPUT
 from devtools.stack import EmbeddedStack
 from ingest.api_keys_table import create_api_key
+from processors.webhooks import ssrf
+from processors.webhooks.ssrf import BlockedDestination
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 FUZZ_SEED = int(os.environ.get("FUZZ_SEED", "20261125"))
@@ -113,6 +116,17 @@ def rules_beyond_the_schema(case: Case) -> list[CheckFunction]:
     return []
 
 
+@pytest.fixture
+def hermetic_destinations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No DNS while fuzzing: a generated host name is refused like an unresolvable one, so results
+    do not depend on the machine's resolver and no fuzz subscription can point at a real host."""
+
+    def refuse(host: str, port: int) -> list[str]:
+        raise BlockedDestination(f"cannot resolve host {host!r} (no DNS while fuzzing)")
+
+    monkeypatch.setattr(ssrf, "resolve_host", refuse)
+
+
 def test_served_document_is_the_committed_one(stack: EmbeddedStack) -> None:
     served = requests.get(f"{stack.api_url}/v1/openapi.json", timeout=30)
 
@@ -124,7 +138,11 @@ def test_served_document_is_the_committed_one(stack: EmbeddedStack) -> None:
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @seed(FUZZ_SEED)
 def test_api_conforms_to_its_document_and_writes_nothing_on_rejection(
-    case: Case, stack: EmbeddedStack, fuzz_tenant: FuzzTenant, stored_items: StoredItems
+    case: Case,
+    stack: EmbeddedStack,
+    fuzz_tenant: FuzzTenant,
+    stored_items: StoredItems,
+    hermetic_destinations: None,
 ) -> None:
     # Given what the tenant owns before the request
     before = stored_items.counts()
@@ -138,3 +156,10 @@ def test_api_conforms_to_its_document_and_writes_nothing_on_rejection(
     )
     if 400 <= response.status_code < 500:
         assert stored_items.counts() == before, f"{case.method} {case.path} -> {response.status_code}"
+    if (case.method, case.path, response.status_code) == ("POST", "/v1/subscriptions", 201):
+        # Generated events must not be delivered anywhere (an IP literal may be public).
+        requests.delete(
+            f"{stack.api_url}/v1/subscriptions/{response.json()['id']}",
+            headers=fuzz_tenant.headers,
+            timeout=30,
+        )

@@ -236,6 +236,15 @@ def test_body_over_the_api_limit_is_413_and_stores_nothing(api: ApiClient, path:
     assert api.get("/v1/subscriptions").json()["data"] == []
 
 
+@pytest.mark.parametrize("method", ["TRACE", "QUERY", "PROPFIND"])
+def test_any_method_reaches_the_function_which_answers_405(api: ApiClient, method: str) -> None:
+    reply = api.request(method, "/v1/events")
+
+    assert reply.status_code == 405
+    assert reply.headers["Allow"] == "GET, POST"
+    assert api.get("/v1/events").json()["data"] == []
+
+
 # --- header injection and SSRF at subscribe time --------------------------------------------------
 
 
