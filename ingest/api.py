@@ -204,6 +204,7 @@ PROBLEM_RESPONSES: dict[int, OpenAPIResponse] = {
         401: "Missing or unknown API key",
         404: "Not found (also for another tenant's id)",
         422: "Schema violation",
+        503: "A backing store is temporarily unavailable; safe to retry",
     }.items()
 }
 
@@ -291,8 +292,8 @@ def post_events() -> Response[str]:
     summary="List events, newest first, by type, source and time range; `q` searches payloads",
     responses={
         200: _ok(EventPage),
-        503: _problem_doc(SearchUnavailable.title),
         **PROBLEM_RESPONSES,
+        503: _problem_doc(f"{SearchUnavailable.title} (with `q`), or storage; safe to retry"),
     },
 )
 def list_events(

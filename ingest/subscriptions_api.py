@@ -166,6 +166,7 @@ PROBLEMS: dict[int, OpenAPIResponse] = {
     401: _problem_doc("Missing or unknown API key"),
     404: _problem_doc("Not found (also for another tenant's id)"),
     422: _problem_doc("Schema violation"),
+    503: _problem_doc("A backing store is temporarily unavailable; safe to retry"),
 }
 
 

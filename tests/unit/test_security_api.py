@@ -197,3 +197,15 @@ def test_document_declares_the_idempotency_key_header_with_its_pattern() -> None
     assert [(p["name"], p["in"], p["schema"]["maxLength"]) for p in parameters] == [
         ("Idempotency-Key", "header", 255)
     ]
+
+
+def test_every_authenticated_operation_documents_the_errors_any_request_can_meet() -> None:
+    # Authentication reads DynamoDB: any authenticated request can be a 401, a 422 or a 503.
+    undocumented = {
+        f"{method.upper()} {path}": sorted({"401", "422", "503"} - set(operation["responses"]))
+        for path, item in SPEC["paths"].items()
+        for method, operation in item.items()
+        if operation.get("security") != [{}]
+    }
+
+    assert {label: codes for label, codes in undocumented.items() if codes} == {}
