@@ -213,3 +213,20 @@ def test_percent_encoded_crlf_in_the_path_stays_encoded_and_injects_no_header(
         "Webhook-Timestamp",
         "Webhook-Signature",
     }
+
+
+@pytest.mark.parametrize(
+    "retry_after", ["\u00b2", "\u00b9\u00b2", "99999999999999999999999", "-1", "Thu, 01 Jan 1970"]
+)
+def test_hostile_retry_after_cannot_break_the_delivery(
+    retry_after: str, webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("busy", status=503, headers={"Retry-After": retry_after})
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    event = webhooks.put_event("t1")
+
+    result = lambda_handler(webhooks.stream_event(event), lambda_context)
+
+    assert result == {"batchItemFailures": []}
+    assert webhooks.delivery(event, subscription).state == "retrying"
