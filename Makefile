@@ -50,4 +50,4 @@ bench: setup  ## run benchmarks and write docs/benchmarks.md
 	$(RUN) triggers bench --output docs/benchmarks.md
 
 clean:  ## remove the local stack's state and caches
-	rm -rf .triggers .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .triggers .pytest_cache .mypy_cache .ruff_cache .hypothesis
