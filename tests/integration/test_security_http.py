@@ -163,18 +163,15 @@ def test_api_keys_and_webhook_secrets_never_reach_any_log(
         f"{stack.api_url}/v1/events", headers={"Authorization": f"Bearer {api_key[:-1]}x"}, timeout=30
     )
     assert near_miss.status_code == 401
-    event_id = api.post("/v1/events", json={"event_type": "log.scan", "payload": {"marker": MARKER}}).json()[
-        "id"
-    ]
+    posted = api.post("/v1/events", json={"event_type": "log.scan", "payload": {"marker": MARKER}})
+    event_id = posted.json()["id"]
+
     # When the delivery is recorded and the indexer's line about the event shipped to CloudWatch
-    wait_until(
-        lambda: [
-            d
-            for d in api.get(f"/v1/events/{event_id}/deliveries").json()["data"]
-            if d["state"] == "delivered"
-        ],
-        "the delivery to be recorded",
-    )
+    def delivered() -> bool:
+        deliveries = api.get(f"/v1/events/{event_id}/deliveries").json()["data"]
+        return any(delivery["state"] == "delivered" for delivery in deliveries)
+
+    wait_until(delivered, "the delivery to be recorded")
     logs = aws_client("logs")
 
     def shipped() -> list[str] | None:
