@@ -58,7 +58,7 @@ EventId = Annotated[
 EventTypeFilter = Annotated[str | None, Query(max_length=128, pattern=EVENT_TYPE_PATTERN)]
 SourceFilter = Annotated[str | None, Query(min_length=1, max_length=256)]
 Limit = Annotated[int, Query(ge=1, le=100)]
-Cursor = Annotated[str | None, Query(max_length=2048)]
+Cursor = Annotated[str | None, Query(min_length=1, max_length=2048)]
 SearchText = Annotated[
     str | None,
     Query(

@@ -150,7 +150,7 @@ EventId = Annotated[
     str, Path(min_length=26, max_length=26, pattern=EVENT_ID_PATTERN, description="Event ULID")
 ]
 Limit = Annotated[int, Query(ge=1, le=100)]
-Cursor = Annotated[str | None, Query(max_length=2048)]
+Cursor = Annotated[str | None, Query(min_length=1, max_length=2048)]
 
 
 def _problem_doc(description: str) -> OpenAPIResponse:

@@ -209,3 +209,11 @@ def test_every_authenticated_operation_documents_the_errors_any_request_can_meet
     }
 
     assert {label: codes for label, codes in undocumented.items() if codes} == {}
+
+
+@pytest.mark.parametrize("path", ["/v1/events", "/v1/inbox"])
+def test_empty_cursor_is_422_not_the_first_page(call: Call, path: str) -> None:
+    response = call("GET", f"{path}?cursor=")
+
+    assert response["statusCode"] == 422
+    assert problem(response)["errors"][0]["field"] == "cursor"
