@@ -5,10 +5,10 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/.tools/bin:/usr/bin:$(PATH)
 RUN := uv run --frozen --no-sync
 
-.PHONY: help setup up test unit integration e2e lint format bench clean package soak
+.PHONY: help setup up test unit integration e2e fuzz lint format bench clean package soak
 
 help:  ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 setup:  ## install uv, Debian's AWS CLI v2 and the locked Python dependencies (idempotent)
 	@devtools/setup.sh
@@ -31,6 +31,11 @@ integration: setup  ## integration tests against the embedded stack over HTTP
 e2e: setup  ## producer -> webhook / OpenSearch / DLQ end-to-end tests
 	$(RUN) pytest tests/e2e
 
+fuzz: setup  ## long fuzz: schemathesis on the API (FUZZ_EXAMPLES=500) + property tests; random seed unless FUZZ_SEED
+	@seed=$${FUZZ_SEED:-$$RANDOM$$RANDOM}; echo "fuzz seed $$seed (reproduce: make fuzz FUZZ_SEED=$$seed)"; \
+	FUZZ_SEED=$$seed FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(RUN) pytest tests/integration/test_fuzz_api.py \
+		tests/unit/test_properties_*.py --hypothesis-seed=$$seed --timeout=1800
+
 lint: setup  ## ruff (check + format check), mypy, cfn-lint, the SAM transform of template.yaml
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
@@ -49,4 +54,4 @@ soak: setup  ## 10 min of ingest + fan-out (10 ev/s x 3 subscribers) on an embed
 	$(RUN) triggers soak $(if $(RATE),--rate $(RATE)) $(if $(DURATION),--duration $(DURATION)) $(if $(DRAIN),--drain-timeout $(DRAIN))
 
 clean:  ## remove the local stack's state and caches
-	rm -rf .triggers .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .triggers .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -128,7 +128,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        # `ANY /{proxy+}` hands every method to the function, which answers 405 for the ones it lacks.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         self.server.access_log(f"{self.address_string()} {format % args}")

@@ -1,8 +1,8 @@
 """The HTTP API: routes, authentication and RFC 9457 error mapping. Routes hold no try/except."""
 
-import base64
-import binascii
 import json
+import re
+from functools import lru_cache
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -14,10 +14,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
-from pydantic import AwareDatetime
 
 from ingest import events_table, idempotency, search
 from ingest.api_keys_table import tenant_for_key
+from ingest.bodies import request_text
 from ingest.clients import dynamodb_client
 from ingest.errors import (
     MalformedRequest,
@@ -28,6 +28,7 @@ from ingest.errors import (
 )
 from ingest.ingestion import parse_events, store_events
 from ingest.models import (
+    EVENT_ID_PATTERN,
     EVENT_TYPE_PATTERN,
     MAX_BATCH,
     AcceptedBatch,
@@ -36,6 +37,7 @@ from ingest.models import (
     EventOut,
     EventPage,
     Health,
+    IsoDateTime,
     Problem,
 )
 from ingest.observability import logger, metrics
@@ -51,11 +53,13 @@ JSON = "application/json"
 
 app = APIGatewayHttpResolver(enable_validation=True)
 
-EventId = Annotated[str, Path(min_length=26, max_length=26, description="Event ULID")]
+EventId = Annotated[
+    str, Path(min_length=26, max_length=26, pattern=EVENT_ID_PATTERN, description="Event ULID")
+]
 EventTypeFilter = Annotated[str | None, Query(max_length=128, pattern=EVENT_TYPE_PATTERN)]
 SourceFilter = Annotated[str | None, Query(min_length=1, max_length=256)]
 Limit = Annotated[int, Query(ge=1, le=100)]
-Cursor = Annotated[str | None, Query(max_length=2048)]
+Cursor = Annotated[str | None, Query(min_length=1, max_length=2048)]
 SearchText = Annotated[
     str | None,
     Query(
@@ -78,16 +82,6 @@ def _problem(status: int, type_: str, title: str, detail: str, **extensions: Any
 
 def _json(status: int, body: str) -> Response[str]:
     return Response(status_code=status, content_type=JSON, body=body)
-
-
-def _request_body() -> str:
-    event = app.current_event
-    if not event.is_base64_encoded:
-        return event.body or ""
-    try:
-        return base64.b64decode(event.body or "", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError) as exc:
-        raise MalformedRequest("request body must be UTF-8 encoded JSON") from exc
 
 
 def _tenant() -> str:
@@ -167,9 +161,32 @@ def handle_idempotency_store_error(exc: IdempotencyPersistenceLayerError) -> Res
     return handle_domain_error(StoreUnavailable("idempotency store unavailable"))
 
 
+@lru_cache(maxsize=1)
+def _route_methods() -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """Each documented path as a pattern, with the methods it answers."""
+    paths: dict[str, dict[str, Any]] = json.loads(openapi_json())["paths"]
+    return [
+        (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"), frozenset(item))
+        for path, item in paths.items()
+    ]
+
+
 @app.not_found
 def handle_not_found(exc: NotFoundError) -> Response[str]:
-    return _problem(404, "https://triggers.dev/problems/not-found", "Not found", "no such route")
+    path = app.current_event.path
+    allowed = sorted(
+        {method.upper() for pattern, methods in _route_methods() if pattern.match(path) for method in methods}
+    )
+    if not allowed:
+        return _problem(404, "https://triggers.dev/problems/not-found", "Not found", "no such route")
+    response = _problem(
+        405,
+        "https://triggers.dev/problems/method-not-allowed",
+        "Method not allowed",
+        f"{app.current_event.http_method} is not allowed here; use {', '.join(allowed)}",
+    )
+    response.headers["Allow"] = ", ".join(allowed)
+    return response
 
 
 @app.exception_handler(Exception)
@@ -189,6 +206,7 @@ PROBLEM_RESPONSES: dict[int, OpenAPIResponse] = {
         401: "Missing or unknown API key",
         404: "Not found (also for another tenant's id)",
         422: "Schema violation",
+        503: "A backing store is temporarily unavailable; safe to retry",
     }.items()
 }
 
@@ -211,6 +229,7 @@ def health() -> Health:
     tags=["meta"],
     summary="This API's OpenAPI document (no authentication)",
     security=PUBLIC,
+    responses={200: {"description": "OpenAPI 3 document", "content": {JSON: {"schema": {"type": "object"}}}}},
 )
 def openapi_document() -> Response[str]:
     return _json(200, openapi_json())
@@ -239,7 +258,7 @@ def openapi_document() -> Response[str]:
 def post_events() -> Response[str]:
     settings = get_settings()
     tenant_id = _tenant()
-    body = _request_body()
+    body = request_text(app.current_event)
     events, is_batch = parse_events(body, settings)
 
     def write() -> dict[str, Any]:
@@ -275,18 +294,18 @@ def post_events() -> Response[str]:
     summary="List events, newest first, by type, source and time range; `q` searches payloads",
     responses={
         200: _ok(EventPage),
-        503: _problem_doc(SearchUnavailable.title),
         **PROBLEM_RESPONSES,
+        503: _problem_doc(f"{SearchUnavailable.title} (with `q`), or storage; safe to retry"),
     },
 )
 def list_events(
     event_type: EventTypeFilter = None,
     source: SourceFilter = None,
     since: Annotated[
-        AwareDatetime | None, Query(description="received at or after (ISO 8601 with offset)")
+        IsoDateTime | None, Query(description="received at or after (ISO 8601 with offset)")
     ] = None,
     until: Annotated[
-        AwareDatetime | None, Query(description="received at or before (ISO 8601 with offset)")
+        IsoDateTime | None, Query(description="received at or before (ISO 8601 with offset)")
     ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -373,10 +392,22 @@ def openapi_json() -> str:
     spec["components"]["schemas"]["EventIn"] = EventIn.model_json_schema()
     event = {"$ref": "#/components/schemas/EventIn"}
     batch = {"type": "array", "items": event, "minItems": 1, "maxItems": MAX_BATCH}
-    spec["paths"]["/v1/events"]["post"]["requestBody"] = {
-        "required": True,
-        "content": {JSON: {"schema": {"oneOf": [event, batch]}}},
-    }
+    post = spec["paths"]["/v1/events"]["post"]
+    post["requestBody"] = {"required": True, "content": {JSON: {"schema": {"oneOf": [event, batch]}}}}
+    post["parameters"] = [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "Makes a retry safe: same key and body replay the first response (200)",
+            "schema": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": idempotency.MAX_KEY_LENGTH,
+                "pattern": idempotency.KEY_PATTERN,
+            },
+        }
+    ]
     return json.dumps(spec, indent=2, ensure_ascii=False)
 
 

@@ -5,6 +5,7 @@ the same key with a different body is a conflict. Records live in the idempotenc
 """
 
 import hashlib
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 MAX_KEY_LENGTH = 255
+# Printable ASCII without surrounding spaces (HTTP strips those): what the OpenAPI document declares.
+KEY_PATTERN = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$"
 REPLAYED = "_replayed"
 
 
@@ -41,8 +44,8 @@ def _persistence(table: str, client: "DynamoDBClient") -> DynamoDBPersistenceLay
 
 
 def validate_key(key: str) -> str:
-    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
-        raise MalformedRequest(f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters")
+    if len(key) > MAX_KEY_LENGTH or not re.fullmatch(KEY_PATTERN, key):
+        raise MalformedRequest(f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable ASCII characters")
     return key
 
 

@@ -1,15 +1,30 @@
 """Request and response models at the API edge."""
 
+import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 EventStatus = Literal["pending", "delivered", "acknowledged", "failed"]
 
 EVENT_TYPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
+# A ULID as issued: Crockford base32, upper case, 48-bit time first (so at most 7ZZZ…).
+EVENT_ID_PATTERN = r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$"
+SUBSCRIPTION_ID_PATTERN = r"^sub_[0-7][0-9A-HJKMNP-TV-Z]{25}$"
 TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$"
 MAX_BATCH = 25
+_UNIX_TIME = re.compile(r"[+-]?\d+(\.\d*)?")
+
+
+def _iso_text(value: Any) -> Any:
+    # pydantic reads numbers and numeric strings as Unix times; the contract is ISO 8601 text.
+    if isinstance(value, int | float) or (isinstance(value, str) and _UNIX_TIME.fullmatch(value.strip())):
+        raise ValueError("must be an ISO 8601 date-time with an offset")
+    return value
+
+
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 
 
 class EventIn(BaseModel):
@@ -19,7 +34,7 @@ class EventIn(BaseModel):
 
     event_type: str = Field(min_length=1, max_length=128, pattern=EVENT_TYPE_PATTERN)
     source: str | None = Field(default=None, min_length=1, max_length=256)
-    occurred_at: AwareDatetime | None = None
+    occurred_at: IsoDateTime | None = None
     payload: dict[str, Any]
 
 

@@ -17,16 +17,19 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ingest import deliveries_table, events_table, subscriptions_table
+from ingest.bodies import request_text
 from ingest.clients import dynamodb_client
 from ingest.errors import MalformedRequest, PayloadTooLarge, ValidationFailed
 from ingest.ids import isoformat
-from ingest.models import EVENT_TYPE_PATTERN, Problem
+from ingest.models import EVENT_ID_PATTERN, EVENT_TYPE_PATTERN, SUBSCRIPTION_ID_PATTERN, Problem
 from ingest.observability import logger
 from ingest.settings import Settings, get_settings
 from processors.webhooks.ssrf import BlockedDestination, check_url
 
 MAX_URL_LENGTH = 2048
 MAX_EVENT_TYPES = 50
+# What the document promises; the validator below and the destination check are stricter.
+TARGET_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+([/?#]\S*)?$"
 EventTypeOrAll = Annotated[str, Field(min_length=1, max_length=128, pattern=rf"^\*$|{EVENT_TYPE_PATTERN}")]
 
 
@@ -35,7 +38,12 @@ class SubscriptionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    target_url: str = Field(min_length=1, max_length=MAX_URL_LENGTH)
+    target_url: str = Field(
+        min_length=1,
+        max_length=MAX_URL_LENGTH,
+        json_schema_extra={"format": "uri", "pattern": TARGET_URL_PATTERN},
+        description="Absolute http(s) URL; refused when it resolves to a private or internal address",
+    )
     event_types: list[EventTypeOrAll] = Field(min_length=1, max_length=MAX_EVENT_TYPES)
 
     @field_validator("target_url")
@@ -132,10 +140,17 @@ PROBLEM_JSON = "application/problem+json"
 
 router = APIGatewayHttpRouter()
 
-SubscriptionId = Annotated[str, Path(min_length=1, max_length=64, description="Subscription id (sub_…)")]
-EventId = Annotated[str, Path(min_length=26, max_length=26, description="Event ULID")]
+SubscriptionId = Annotated[
+    str,
+    Path(
+        min_length=30, max_length=30, pattern=SUBSCRIPTION_ID_PATTERN, description="Subscription id (sub_…)"
+    ),
+]
+EventId = Annotated[
+    str, Path(min_length=26, max_length=26, pattern=EVENT_ID_PATTERN, description="Event ULID")
+]
 Limit = Annotated[int, Query(ge=1, le=100)]
-Cursor = Annotated[str | None, Query(max_length=2048)]
+Cursor = Annotated[str | None, Query(min_length=1, max_length=2048)]
 
 
 def _problem_doc(description: str) -> OpenAPIResponse:
@@ -151,6 +166,7 @@ PROBLEMS: dict[int, OpenAPIResponse] = {
     401: _problem_doc("Missing or unknown API key"),
     404: _problem_doc("Not found (also for another tenant's id)"),
     422: _problem_doc("Schema violation"),
+    503: _problem_doc("A backing store is temporarily unavailable; safe to retry"),
 }
 
 
@@ -219,7 +235,7 @@ def parse_subscription(body: str, settings: Settings) -> SubscriptionIn:
 )
 def create_subscription() -> Response[str]:
     settings = get_settings()
-    request = parse_subscription(router.current_event.decoded_body or "", settings)
+    request = parse_subscription(request_text(router.current_event), settings)
     item = subscriptions_table.create_subscription(
         dynamodb_client(), settings.subscriptions_table, _tenant(), request.target_url, request.event_types
     )
