@@ -25,6 +25,8 @@ class Settings(BaseModel):
     opensearch_endpoint: str = "http://127.0.0.1:9200"
     index_alias: str = "events"
     allow_loopback_webhooks: bool = False
+    # Comma-separated host names webhooks may reach on private addresses (local stages only).
+    webhook_private_hosts: str = ""
     # Webhook delivery (fanout and retry functions); see docs/webhooks.md "Delivery".
     retry_schedule: str = Field(default="5s,5m,30m,2h,5h,10h,10h", pattern=r"^\d+[smhd](,\d+[smhd])*$")
     retry_jitter_ratio: float = Field(default=0.2, ge=0, lt=1)
@@ -36,6 +38,12 @@ class Settings(BaseModel):
     webhook_max_connections_per_host: int = Field(default=4, ge=1, le=64)
     fanout_max_workers: int = Field(default=16, ge=1, le=128)
     subscription_cache_seconds: float = Field(default=30.0, ge=0)
+
+    @property
+    def private_webhook_hosts(self) -> frozenset[str]:
+        return frozenset(
+            host.strip().lower() for host in self.webhook_private_hosts.split(",") if host.strip()
+        )
 
     @property
     def is_local(self) -> bool:

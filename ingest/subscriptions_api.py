@@ -205,6 +205,7 @@ def parse_subscription(body: str, settings: Settings) -> SubscriptionIn:
             request.target_url,
             allow_loopback=settings.allow_loopback_webhooks,
             require_https=not settings.is_local,
+            private_hosts=settings.private_webhook_hosts,
         )
     except BlockedDestination as exc:
         raise ValidationFailed(

@@ -81,6 +81,7 @@ class Deliverer:
                 subscription.target_url,
                 allow_loopback=self.settings.allow_loopback_webhooks,
                 require_https=not self.settings.is_local,
+                private_hosts=self.settings.private_webhook_hosts,
             )
         except BlockedDestination as exc:
             return Response(None, 0, error=f"BlockedDestination: {exc}")

@@ -89,8 +89,22 @@ def blocked_reason(address: IPAddress, *, allow_loopback: bool) -> str | None:
     return next((reason for blocked, reason in checks if blocked), None)
 
 
-def check_url(url: str, *, allow_loopback: bool, require_https: bool = False) -> ResolvedTarget:
-    """Validate a webhook URL and resolve it once; raise BlockedDestination when refused."""
+# What a host named in `private_hosts` may resolve to (LocalStack's host.docker.internal).
+PRIVATE_HOST_ALLOWS = {"private address", "loopback address"}
+
+
+def check_url(
+    url: str,
+    *,
+    allow_loopback: bool,
+    require_https: bool = False,
+    private_hosts: frozenset[str] = frozenset(),
+) -> ResolvedTarget:
+    """Validate a webhook URL and resolve it once; raise BlockedDestination when refused.
+
+    A host named in `private_hosts` may resolve to a private or loopback address (never to
+    metadata, link-local or other special ranges): a local stage's way to reach its host machine.
+    """
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -115,6 +129,8 @@ def check_url(url: str, *, allow_loopback: bool, require_https: bool = False) ->
         raise BlockedDestination(f"host {host!r} has no address")
     for address in addresses:
         reason = blocked_reason(address, allow_loopback=allow_loopback)
+        if reason in PRIVATE_HOST_ALLOWS and host.lower() in private_hosts:
+            continue
         if reason is not None:
             raise BlockedDestination(f"destination refused: {reason}")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

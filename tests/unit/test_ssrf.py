@@ -148,3 +148,32 @@ def test_plain_http_is_refused_when_https_is_required() -> None:
 
 def test_non_default_port_is_kept_in_host_header() -> None:
     assert check_url("http://127.0.0.1:8443/", allow_loopback=True).host_header == "127.0.0.1:8443"
+
+
+DOCKER_HOST = frozenset({"host.docker.internal"})
+
+
+def test_a_named_private_host_may_resolve_to_a_private_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ssrf, "resolve_host", lambda host, port: ["172.17.0.1"])
+
+    target = check_url(
+        "http://HOST.docker.internal:8787/webhook", allow_loopback=False, private_hosts=DOCKER_HOST
+    )
+
+    assert target.address == "172.17.0.1"
+
+
+def test_a_named_private_host_still_may_not_reach_metadata_or_link_local(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for address in ("169.254.169.254", "169.254.10.10"):
+        monkeypatch.setattr(ssrf, "resolve_host", lambda host, port, address=address: [address])
+        with pytest.raises(BlockedDestination):
+            check_url("http://host.docker.internal/webhook", allow_loopback=False, private_hosts=DOCKER_HOST)
+
+
+def test_other_names_resolving_to_private_addresses_stay_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ssrf, "resolve_host", lambda host, port: ["172.17.0.1"])
+
+    with pytest.raises(BlockedDestination, match="private address"):
+        check_url("http://evil.example/webhook", allow_loopback=False, private_hosts=DOCKER_HOST)

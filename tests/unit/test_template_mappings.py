@@ -1,8 +1,10 @@
 """The deployed event source mappings (after the SAM transform) keep the design's settings.
 
 DESIGN.md "Stream processing semantics": batch 10, window 5 s, ReportBatchItemFailures, bisect,
-10 retries, records older than a day dropped to the stream DLQ, one batch per shard at a time,
-fanout on INSERT, indexer on INSERT/MODIFY/REMOVE. The retry queue: batch 10, window 1 s.
+records older than a day dropped to the stream DLQ, one batch per shard at a time, fanout on
+INSERT with 10 retries, indexer on INSERT/MODIFY/REMOVE retrying until the day is over (an
+OpenSearch outage must not send index updates to the stream DLQ; docs/decisions.md). The retry
+queue: batch 10, window 1 s.
 """
 
 import copy
@@ -27,7 +29,11 @@ STREAM_SETTINGS: dict[str, Any] = {
 }
 DESIGN: dict[str, dict[str, Any]] = {
     "FanoutFunction": {**STREAM_SETTINGS, "EventNames": ["INSERT"]},
-    "IndexerFunction": {**STREAM_SETTINGS, "EventNames": ["INSERT", "MODIFY", "REMOVE"]},
+    "IndexerFunction": {
+        **STREAM_SETTINGS,
+        "MaximumRetryAttempts": -1,
+        "EventNames": ["INSERT", "MODIFY", "REMOVE"],
+    },
     "RetryFunction": {
         "EventSourceArn": {"Fn::GetAtt": ["RetryQueue", "Arn"]},
         "BatchSize": 10,

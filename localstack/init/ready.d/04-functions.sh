@@ -15,6 +15,8 @@ log_retention_days=30  # LogRetentionDays
 # RetrySchedule; docker-compose.yml passes a short one locally so a broken receiver fills the DLQ in seconds.
 retry_schedule="${RETRY_SCHEDULE:-5s,5m,30m,2h,5h,10h,10h}"
 [ "$STAGE" = local ] && allow_loopback=true || allow_loopback=false
+# LocalStack's Lambda containers reach a receiver on the host as host.docker.internal (private).
+[ "$STAGE" = local ] && private_hosts=host.docker.internal || private_hosts=""
 
 workdir=$(mktemp -d)
 trap 'rm -rf "$workdir"' EXIT
@@ -122,17 +124,17 @@ create_log_group() {  # function short name
 }
 
 create_function ingest ingest.handler.lambda_handler 512 10 \
-  POWERTOOLS_SERVICE_NAME=ingest "ALLOW_LOOPBACK_WEBHOOKS=$allow_loopback" \
+  POWERTOOLS_SERVICE_NAME=ingest "ALLOW_LOOPBACK_WEBHOOKS=$allow_loopback" "WEBHOOK_PRIVATE_HOSTS=$private_hosts" \
   "API_KEYS_TABLE=${prefix}-api-keys" "IDEMPOTENCY_TABLE=${prefix}-idempotency" \
   "RETRY_QUEUE_URL=$retry_queue_url" &
 pids+=($!)
 create_function fanout processors.fanout.handler.lambda_handler 512 60 \
   POWERTOOLS_SERVICE_NAME=fanout "RETRY_QUEUE_URL=$retry_queue_url" \
-  "DELIVERY_DLQ_URL=$delivery_dlq_url" "RETRY_SCHEDULE=$retry_schedule" "ALLOW_LOOPBACK_WEBHOOKS=$allow_loopback" &
+  "DELIVERY_DLQ_URL=$delivery_dlq_url" "RETRY_SCHEDULE=$retry_schedule" "ALLOW_LOOPBACK_WEBHOOKS=$allow_loopback" "WEBHOOK_PRIVATE_HOSTS=$private_hosts" &
 pids+=($!)
 create_function retry processors.retry.handler.lambda_handler 256 30 \
   POWERTOOLS_SERVICE_NAME=retry "RETRY_QUEUE_URL=$retry_queue_url" \
-  "DELIVERY_DLQ_URL=$delivery_dlq_url" "RETRY_SCHEDULE=$retry_schedule" "ALLOW_LOOPBACK_WEBHOOKS=$allow_loopback" &
+  "DELIVERY_DLQ_URL=$delivery_dlq_url" "RETRY_SCHEDULE=$retry_schedule" "ALLOW_LOOPBACK_WEBHOOKS=$allow_loopback" "WEBHOOK_PRIVATE_HOSTS=$private_hosts" &
 pids+=($!)
 create_function indexer processors.indexer.handler.lambda_handler 256 30 \
   POWERTOOLS_SERVICE_NAME=indexer "INDEX_DLQ_URL=$index_dlq_url" &
