@@ -143,8 +143,8 @@ class Deliverer:
     ) -> Outcome:
         """Dead-letter a delivery without sending it (its subscription was disabled meanwhile).
 
-        Nothing is lost: once the subscription is enabled again, `triggers dlq redrive
-        delivery-dlq` gives it another attempt.
+        Nothing is lost: once the subscription is enabled again, a redrive of the delivery DLQ
+        (`triggers dlq redrive`) gives it another attempt.
         """
         now = self.clock()
         context = {
