@@ -21,6 +21,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -34,37 +35,45 @@ MAX_EVENTS_PER_PUT = 10_000
 MAX_BYTES_PER_PUT = 1_000_000
 
 
+# Per invocation, not per thread: a handler's worker threads run in a copy of the invoking
+# thread's context (processors submit with contextvars.copy_context().run), so their lines carry
+# the invocation's keys and reach its log stream, as they would in a Lambda execution environment.
+_keys: ContextVar[dict[str, Any] | None] = ContextVar("triggers_log_keys", default=None)
+_service: ContextVar[str | None] = ContextVar("triggers_log_service", default=None)
+_sink: ContextVar[Callable[[int, str], None] | None] = ContextVar("triggers_log_sink", default=None)
+
+
 class ThreadLocalFormatter(LambdaPowertoolsFormatter):
-    """Powertools' JSON formatter whose appended keys belong to the calling thread."""
+    """Powertools' JSON formatter whose appended keys belong to the calling invocation's context."""
 
     def __init__(self, base: LambdaPowertoolsFormatter) -> None:
         shared = dict(base.log_format)
         self.__dict__.update({key: value for key, value in base.__dict__.items() if key != "log_format"})
         self._shared = shared
-        self._local = threading.local()
 
     @property
     def log_format(self) -> dict[str, Any]:
-        keys: dict[str, Any] | None = getattr(self._local, "keys", None)
+        keys = _keys.get()
         if keys is None:
-            keys = self._local.keys = dict(self._shared)
+            keys = dict(self._shared)
+            _keys.set(keys)
         return keys
 
     @log_format.setter
     def log_format(self, value: dict[str, Any]) -> None:
-        self._local.keys = value
+        _keys.set(value)
 
     def reset_thread(self, service: str | None = None) -> None:
-        """Start this thread over from the shared keys (a new invocation), logging as `service`."""
-        self._local.keys = dict(self._shared)
-        self._local.service = service
+        """Start this context over from the shared keys (a new invocation), logging as `service`."""
+        _keys.set(dict(self._shared))
+        _service.set(service)
         clear_context_keys()
 
     def _extract_log_keys(self, log_record: logging.LogRecord) -> dict[str, Any]:
         # The function's service wins even over `clear_state=True`, which restores the
         # logger's import-time service; in Lambda that would be the function's own.
         keys = super()._extract_log_keys(log_record)
-        service = getattr(self._local, "service", None)
+        service = _service.get()
         if service:
             keys["service"] = service
         return keys
@@ -84,24 +93,23 @@ def thread_local_formatter(logger: Logger) -> ThreadLocalFormatter:
 
 
 class InvocationCapture(logging.Handler):
-    """Sends each line logged on a thread running an invocation to that invocation's sink."""
+    """Sends each line logged in an invocation's context (its thread and its workers) to its sink."""
 
     def __init__(self, formatter: logging.Formatter) -> None:
         super().__init__()
         self.setFormatter(formatter)
-        self._local = threading.local()
 
     @contextmanager
     def capture(self, sink: Callable[[int, str], None]) -> Iterator[None]:
-        """Within the block, lines logged on this thread go to `sink(timestamp_ms, line)`."""
-        self._local.sink = sink
+        """Within the block, lines logged in this context go to `sink(timestamp_ms, line)`."""
+        token = _sink.set(sink)
         try:
             yield
         finally:
-            self._local.sink = None
+            _sink.reset(token)
 
     def emit(self, record: logging.LogRecord) -> None:
-        sink: Callable[[int, str], None] | None = getattr(self._local, "sink", None)
+        sink = _sink.get()
         if sink is None:
             return
         try:

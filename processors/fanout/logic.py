@@ -5,6 +5,7 @@ connections per host) and sequentially, in stream order, within one subscription
 fails only when the pipeline fails (DynamoDB, SQS); subscriber failures go to the retry queue.
 """
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -174,7 +175,8 @@ def fan_out(
     if chains:
         with ThreadPoolExecutor(max_workers=min(settings.fanout_max_workers, len(chains))) as pool:
             futures = [
-                pool.submit(_deliver_in_order, deliverer, subscription, items)
+                # Each task in a copy of this context: log keys and local log capture follow it.
+                pool.submit(contextvars.copy_context().run, _deliver_in_order, deliverer, subscription, items)
                 for subscription, items in chains.values()
             ]
             for future in futures:

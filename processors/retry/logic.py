@@ -13,6 +13,7 @@ failed delivery is reopened and attempted once more, due now. A second copy of t
 finds the delivery no longer failed and is skipped.
 """
 
+import contextvars
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -167,7 +168,12 @@ def retry_batch(records: Iterable[Mapping[str, Any]], deliverer: Deliverer) -> R
     if not records:
         return batch
     with ThreadPoolExecutor(max_workers=min(deliverer.settings.fanout_max_workers, len(records))) as pool:
-        results = list(pool.map(lambda record: _retry_record(deliverer, record), records))
+        # Each task in a copy of this context: log keys and local log capture follow it.
+        futures = [
+            pool.submit(contextvars.copy_context().run, _retry_record, deliverer, record)
+            for record in records
+        ]
+        results = [future.result() for future in futures]
     for record, error in zip(records, results, strict=True):
         if error is not None:
             batch.errors[str(record.get("messageId", ""))] = error

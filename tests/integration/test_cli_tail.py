@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from devtools.logs import LineFilter, LogReader, function_log_groups
+from devtools.receiver import Receiver
 from devtools.stack import EmbeddedStack
-from tests.e2e.conftest import post_events, wait_until
+from tests.e2e.conftest import post_events, subscribe, wait_until
 from tests.integration.cli_support import command_output, triggers
 from tests.integration.conftest import ApiClient
 
@@ -125,3 +126,22 @@ def test_tail_of_a_function_without_logs_says_so(
     assert triggers(stack, "tail", "no-such-function") == 0
 
     assert "no logs yet" in command_output(capsys)[1]
+
+
+def test_webhook_attempts_made_by_fanout_workers_are_in_its_log_group(
+    api: ApiClient, stack: EmbeddedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a subscriber: fanout delivers from its worker threads
+    with Receiver() as receiver:
+        subscription = subscribe(api, receiver.url, ["*"])
+        (event_id,) = post_events(api, [{"event_type": "order.created", "payload": {"n": 1}}])
+        receiver.wait_for(1, timeout=90)
+
+        # When following that event in fanout's logs
+        def attempts() -> list[dict[str, Any]]:
+            lines = tail_json(stack, capsys, "fanout", "--event-id", event_id)
+            return [line for line in lines if "webhook attempt" in line["message"]]
+
+        # Then the worker's line is there, with the invocation's correlation ids
+        [attempt] = wait_until(attempts, "fanout's webhook attempt line", timeout=60, every=1.0)
+    assert subscription["id"] in attempt["message"]

@@ -1,9 +1,11 @@
 """Pieces of the local ESM runner that need no AWS: responses, checkpoints, imports, logs."""
 
+import contextvars
 import io
 import json
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -202,6 +204,28 @@ def test_capture_sends_only_the_invoking_threads_lines() -> None:
     logger.info("after the invocation")
 
     assert [json.loads(line)["message"] for line in captured] == ["mine"]
+
+
+def test_capture_follows_the_handlers_workers_run_in_a_copy_of_its_context() -> None:
+    # As fanout and retry submit their deliveries: pool.submit(contextvars.copy_context().run, ...)
+    logger, _ = powertools_logger(f"svc-{uuid.uuid4().hex[:6]}")
+    formatter = thread_local_formatter(logger)
+    capture = InvocationCapture(formatter)
+    logger.addHandler(capture)
+    captured: list[str] = []
+
+    with capture.capture(lambda _timestamp, line: captured.append(line)):
+        formatter.reset_thread(service="fanout")
+        logger.append_keys(event_id="01JEVENT")
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = [
+                pool.submit(contextvars.copy_context().run, logger.info, f"worker {n}") for n in range(2)
+            ]
+            [future.result() for future in futures]
+
+    lines = [json.loads(line) for line in captured]
+    assert sorted(line["message"] for line in lines) == ["worker 0", "worker 1"]
+    assert {(line["service"], line["event_id"]) for line in lines} == {("fanout", "01JEVENT")}
 
 
 class FakeLogs:
