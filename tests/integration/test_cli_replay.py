@@ -15,7 +15,7 @@ from ingest.settings import get_settings
 from ingest.subscriptions_table import disable
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import Configure, deliveries_of, post_events, subscribe, wait_until
-from tests.integration.cli_support import cli, run_json
+from tests.integration.cli_support import cli, run_json, wait_for_stream_idle
 from tests.integration.conftest import ApiClient
 
 configure = e2e.configure
@@ -109,6 +109,7 @@ def test_replay_since_leaves_older_matching_events_alone(
     cutoff = datetime.now(UTC).isoformat()
     (newer,) = post_events(api, [{"event_type": "a.b", "payload": {"tag": word}}])
     wait_indexed(api, word, 2)
+    wait_for_stream_idle(stack)  # fanout is past both events before the subscription exists
     with Receiver() as receiver:
         subscription = subscribe(api, receiver.url, ["a.b"])
 

@@ -408,7 +408,8 @@ def test_records_older_than_the_maximum_age_go_to_on_failure(
     wait_for(both_reported, what="both records on the OnFailure queue")
     assert sum(failure["DDBStreamBatchInfo"]["batchSize"] for failure in failures) == 2
     assert {failure["requestContext"]["condition"] for failure in failures} == {"RecordAgeExceeded"}
-    assert all(failure["requestContext"]["approximateInvokeCount"] >= 1 for failure in failures)
+    # (approximateInvokeCount may be 0: on a busy machine a record can age out before its first
+    # invocation, as on AWS.)
 
 
 # --- checkpoints --------------------------------------------------------------------------------
