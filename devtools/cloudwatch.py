@@ -35,12 +35,10 @@ MAX_EVENTS_PER_PUT = 10_000
 MAX_BYTES_PER_PUT = 1_000_000
 
 
-# Per invocation, not per thread: a handler's worker threads run in a copy of the invoking
-# thread's context (processors submit with contextvars.copy_context().run), so their lines carry
-# the invocation's keys and reach its log stream, as they would in a Lambda execution environment.
-_keys: ContextVar[dict[str, Any] | None] = ContextVar("triggers_log_keys", default=None)
-_service: ContextVar[str | None] = ContextVar("triggers_log_service", default=None)
-_sink: ContextVar[Callable[[int, str], None] | None] = ContextVar("triggers_log_sink", default=None)
+# State lives in context variables, per invocation rather than per thread: a handler's worker
+# threads run in a copy of the invoking thread's context (processors submit with
+# contextvars.copy_context().run), so their lines carry the invocation's keys and reach its log
+# stream, as they would in a Lambda execution environment. One set of variables per instance.
 
 
 class ThreadLocalFormatter(LambdaPowertoolsFormatter):
@@ -50,30 +48,32 @@ class ThreadLocalFormatter(LambdaPowertoolsFormatter):
         shared = dict(base.log_format)
         self.__dict__.update({key: value for key, value in base.__dict__.items() if key != "log_format"})
         self._shared = shared
+        self._keys: ContextVar[dict[str, Any] | None] = ContextVar(f"log_keys_{id(self)}", default=None)
+        self._service: ContextVar[str | None] = ContextVar(f"log_service_{id(self)}", default=None)
 
     @property
     def log_format(self) -> dict[str, Any]:
-        keys = _keys.get()
+        keys = self._keys.get()
         if keys is None:
             keys = dict(self._shared)
-            _keys.set(keys)
+            self._keys.set(keys)
         return keys
 
     @log_format.setter
     def log_format(self, value: dict[str, Any]) -> None:
-        _keys.set(value)
+        self._keys.set(value)
 
     def reset_thread(self, service: str | None = None) -> None:
         """Start this context over from the shared keys (a new invocation), logging as `service`."""
-        _keys.set(dict(self._shared))
-        _service.set(service)
+        self._keys.set(dict(self._shared))
+        self._service.set(service)
         clear_context_keys()
 
     def _extract_log_keys(self, log_record: logging.LogRecord) -> dict[str, Any]:
         # The function's service wins even over `clear_state=True`, which restores the
         # logger's import-time service; in Lambda that would be the function's own.
         keys = super()._extract_log_keys(log_record)
-        service = _service.get()
+        service = self._service.get()
         if service:
             keys["service"] = service
         return keys
@@ -98,18 +98,21 @@ class InvocationCapture(logging.Handler):
     def __init__(self, formatter: logging.Formatter) -> None:
         super().__init__()
         self.setFormatter(formatter)
+        self._sink: ContextVar[Callable[[int, str], None] | None] = ContextVar(
+            f"log_sink_{id(self)}", default=None
+        )
 
     @contextmanager
     def capture(self, sink: Callable[[int, str], None]) -> Iterator[None]:
         """Within the block, lines logged in this context go to `sink(timestamp_ms, line)`."""
-        token = _sink.set(sink)
+        token = self._sink.set(sink)
         try:
             yield
         finally:
-            _sink.reset(token)
+            self._sink.reset(token)
 
     def emit(self, record: logging.LogRecord) -> None:
-        sink = _sink.get()
+        sink = self._sink.get()
         if sink is None:
             return
         try:

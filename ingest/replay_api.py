@@ -9,24 +9,24 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ingest import subscriptions_table
+from ingest.bodies import request_text
 from ingest.clients import dynamodb_client, sqs_client
 from ingest.errors import MalformedRequest, PayloadTooLarge, SubscriptionDisabled, ValidationFailed
 from ingest.models import Problem
 from ingest.observability import logger
 from ingest.settings import Settings, get_settings
+from ingest.subscriptions_api import SubscriptionId
 from processors.webhooks.replay import replay_events
 
 MAX_REPLAY_EVENTS = 100
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
 EventUlid = Annotated[str, Field(min_length=26, max_length=26, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
-SubscriptionId = Annotated[str, Path(min_length=1, max_length=64, description="Subscription id (sub_…)")]
 
 router = APIGatewayHttpRouter()
 
@@ -97,6 +97,7 @@ def _problem(description: str) -> OpenAPIResponse:
         409: _problem("The subscription is disabled: enable it first"),
         413: _problem("Body too large"),
         422: _problem("Schema violation"),
+        503: _problem("A backing store is temporarily unavailable; safe to retry"),
     },
     openapi_extensions={
         "requestBody": {"required": True, "content": {JSON: {"schema": ReplayIn.model_json_schema()}}}
@@ -105,10 +106,11 @@ def _problem(description: str) -> OpenAPIResponse:
 def replay(subscription_id: SubscriptionId) -> Response[str]:
     settings = get_settings()
     tenant_id = str(router.context["tenant_id"])
-    event_ids = parse_replay(router.current_event.decoded_body or "", settings)
+    # Another tenant's subscription is a 404 whatever the body says.
     subscription = subscriptions_table.get_subscription(
         dynamodb_client(), settings.subscriptions_table, tenant_id, subscription_id
     )
+    event_ids = parse_replay(request_text(router.current_event), settings)
     if subscription.status != "active":
         raise SubscriptionDisabled(
             f"subscription {subscription_id} is disabled ({subscription.disabled_reason}); "

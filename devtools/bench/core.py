@@ -177,8 +177,8 @@ class Settings:
             sustained_rate=1000,
             fanout_repeats=1,
             indexer_batches=5,
-            trickle_events=2,
+            trickle_events=1,
             load_seconds=1.0,
-            load_rate=100,
+            load_rate=20,
             import_repeats=1,
         )

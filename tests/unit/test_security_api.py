@@ -54,6 +54,22 @@ def call(aws: None, key: str) -> Call:
 
 
 @pytest.fixture
+def concrete(call: Call) -> Callable[[str], str]:
+    """A documented path with its `{subscription_id}` filled by a real subscription of the caller
+    (another tenant's or a missing id is a 404 before the body is read)."""
+
+    def fill(path: str) -> str:
+        if "{subscription_id}" not in path:
+            return path
+        body = json.dumps({"target_url": "https://93.184.215.14/hook", "event_types": ["*"]}).encode()
+        created = call("POST", "/v1/subscriptions", body)
+        assert created["statusCode"] == 201, created
+        return path.replace("{subscription_id}", json.loads(created["body"])["id"])
+
+    return fill
+
+
+@pytest.fixture
 def stored(dynamodb: Any) -> Callable[[], int]:
     def count() -> int:
         settings = get_settings()
@@ -73,8 +89,9 @@ def problem(response: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
 @pytest.mark.parametrize("body", [b"\xff\xfe{}", b'{"event_type": "a\xc3", "payload": {}}', b"\x80"])
 def test_body_that_is_not_utf8_is_400_and_stores_nothing(
-    call: Call, stored: Callable[[], int], method: str, path: str, body: bytes
+    call: Call, stored: Callable[[], int], concrete: Callable[[str], str], method: str, path: str, body: bytes
 ) -> None:
+    path = concrete(path)
     before = stored()
 
     response = call(method, path, body, content_type="application/octet-stream")
@@ -85,7 +102,10 @@ def test_body_that_is_not_utf8_is_400_and_stores_nothing(
 
 
 @pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
-def test_base64_flagged_body_that_is_not_base64_is_400(key: str, method: str, path: str) -> None:
+def test_base64_flagged_body_that_is_not_base64_is_400(
+    key: str, concrete: Callable[[str], str], method: str, path: str
+) -> None:
+    path = concrete(path)
     headers = {"content-type": "application/json", "authorization": f"Bearer {key}"}
     event = http_api_event(method, path, headers, b"{}", "127.0.0.1")
     event["body"], event["isBase64Encoded"] = "%%% not base64 %%%", True
