@@ -881,3 +881,20 @@ class EsmRunner:
             self._logs.close()
         if self._shipper is not None:
             self._shipper.stop()
+
+
+def wait_for_idle_streams(state_dir: Path, quiet_seconds: float = 2.0, timeout: float = 120.0) -> bool:
+    """Wait until no stream mapping has moved its checkpoint for `quiet_seconds` (the pollers have
+    caught up with the table); False if they were still busy at `timeout`."""
+    directory = state_dir / "esm-checkpoints"
+    deadline = time.monotonic() + timeout
+    last: dict[str, str] = {}
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        current = {path.name: path.read_text() for path in directory.glob("*.json")}
+        if current != last:
+            last, quiet_since = current, time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_seconds:
+            return True
+        time.sleep(0.2)
+    return False

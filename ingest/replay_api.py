@@ -4,19 +4,18 @@ The caller names the events (the CLI's `triggers replay` finds them with a searc
 is done by processors.webhooks.replay through the retry queue.
 """
 
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ingest import subscriptions_table
-from ingest.bodies import request_text
+from ingest.bodies import parse_json_model, request_text
 from ingest.clients import dynamodb_client, sqs_client
-from ingest.errors import MalformedRequest, PayloadTooLarge, SubscriptionDisabled, ValidationFailed
+from ingest.errors import SubscriptionDisabled
 from ingest.models import Problem
 from ingest.observability import logger
 from ingest.settings import Settings, get_settings
@@ -55,22 +54,7 @@ class ReplayOut(BaseModel):
 
 def parse_replay(body: str, settings: Settings) -> list[str]:
     """Event ids of a replay request, duplicates removed, order kept."""
-    if len(body.encode()) > settings.max_body_bytes:
-        raise PayloadTooLarge(f"request body exceeds {settings.max_body_bytes} bytes")
-    try:
-        document = json.loads(body)
-    except ValueError as exc:
-        raise MalformedRequest(f"request body is not valid JSON: {exc}") from exc
-    try:
-        request = ReplayIn.model_validate(document)
-    except ValidationError as exc:
-        errors = [
-            {"field": ".".join(str(part) for part in error["loc"]) or "body", "message": error["msg"]}
-            for error in exc.errors(include_url=False)
-        ]
-        raise ValidationFailed(
-            f"invalid {errors[0]['field']}: {errors[0]['message']}", errors=errors
-        ) from exc
+    request = parse_json_model(body, ReplayIn, settings.max_body_bytes)
     return list(dict.fromkeys(request.event_ids))
 
 

@@ -5,7 +5,6 @@ A second create with the same target URL and event types is a 409 naming the exi
 so a subscribe retried by Zapier neither duplicates deliveries nor loses the original id.
 """
 
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -14,12 +13,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ingest import deliveries_table, events_table, subscriptions_table
-from ingest.bodies import request_text
+from ingest.bodies import parse_json_model, request_text
 from ingest.clients import dynamodb_client
-from ingest.errors import MalformedRequest, PayloadTooLarge, ValidationFailed
+from ingest.errors import ValidationFailed
 from ingest.ids import isoformat
 from ingest.models import EVENT_ID_PATTERN, EVENT_TYPE_PATTERN, SUBSCRIPTION_ID_PATTERN, Problem
 from ingest.observability import logger
@@ -184,22 +183,7 @@ def _table() -> str:
 
 def parse_subscription(body: str, settings: Settings) -> SubscriptionIn:
     """Validate a create request: size, JSON, schema, then the destination (SSRF) check."""
-    if len(body.encode()) > settings.max_body_bytes:
-        raise PayloadTooLarge(f"request body exceeds {settings.max_body_bytes} bytes")
-    try:
-        document = json.loads(body)
-    except ValueError as exc:
-        raise MalformedRequest(f"request body is not valid JSON: {exc}") from exc
-    try:
-        request = SubscriptionIn.model_validate(document)
-    except ValidationError as exc:
-        errors = [
-            {"field": ".".join(str(part) for part in error["loc"]) or "body", "message": error["msg"]}
-            for error in exc.errors(include_url=False)
-        ]
-        raise ValidationFailed(
-            f"invalid {errors[0]['field']}: {errors[0]['message']}", errors=errors
-        ) from exc
+    request = parse_json_model(body, SubscriptionIn, settings.max_body_bytes)
     try:
         check_url(
             request.target_url,

@@ -13,6 +13,7 @@ from botocore.config import Config
 
 from devtools.apiserver import ExecutionEnvironments, LocalApiServer
 from devtools.bench.core import Settings
+from devtools.esm import wait_for_idle_streams
 from devtools.mappings import function_spec
 from devtools.stack import EmbeddedStack, free_port
 from ingest.api_keys_table import create_api_key
@@ -107,20 +108,8 @@ class BenchContext:
         return self._pooled_api.url
 
     def wait_for_idle_pipeline(self, quiet_seconds: float = 2.0, timeout: float = 120.0) -> bool:
-        """Wait until no stream mapping has moved its checkpoint for `quiet_seconds` (the pollers
-        have caught up with the table); False if they were still busy at `timeout`."""
-        directory = self.stack.state_dir / "esm-checkpoints"
-        deadline = time.monotonic() + timeout
-        last: dict[str, str] = {}
-        quiet_since = time.monotonic()
-        while time.monotonic() < deadline:
-            current = {path.name: path.read_text() for path in directory.glob("*.json")}
-            if current != last:
-                last, quiet_since = current, time.monotonic()
-            elif time.monotonic() - quiet_since >= quiet_seconds:
-                return True
-            time.sleep(0.2)
-        return False
+        """Wait until the stream pollers have caught up with the table (devtools.esm)."""
+        return wait_for_idle_streams(self.stack.state_dir, quiet_seconds, timeout)
 
     @property
     def environment_pids(self) -> list[int]:

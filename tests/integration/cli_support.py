@@ -5,12 +5,12 @@ line with Powertools' `level` / EMF's `_aws` key; the helpers below read around 
 """
 
 import json
-import time
 from typing import Any
 
 import pytest
 
 from devtools.cli import main
+from devtools.esm import wait_for_idle_streams
 from devtools.stack import EmbeddedStack
 from tests.integration.conftest import ApiClient
 
@@ -68,15 +68,5 @@ def command_json(capsys: pytest.CaptureFixture[str]) -> Any:
 def wait_for_stream_idle(stack: EmbeddedStack, quiet_seconds: float = 6.0, timeout: float = 120.0) -> None:
     """Until no stream mapping has moved its checkpoint for longer than the batching window (5 s):
     every record written so far has been through fanout and the indexer."""
-    directory = stack.state_dir / "esm-checkpoints"
-    deadline = time.monotonic() + timeout
-    last: dict[str, str] = {}
-    quiet_since = time.monotonic()
-    while time.monotonic() < deadline:
-        current = {path.name: path.read_text() for path in directory.glob("*.json")}
-        if current != last:
-            last, quiet_since = current, time.monotonic()
-        elif time.monotonic() - quiet_since >= quiet_seconds:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"the stream pollers were still busy after {timeout} s")
+    if not wait_for_idle_streams(stack.state_dir, quiet_seconds, timeout):
+        raise AssertionError(f"the stream pollers were still busy after {timeout} s")
