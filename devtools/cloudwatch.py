@@ -1,7 +1,7 @@
 """Lambda-style logs for in-process invocations: capture per invocation, ship to CloudWatch Logs.
 
 Every function hosted by the local stack logs through the one Powertools logger of
-`ingest.observability`, from several threads at once. Two things make that look like
+`ingest.core.observability`, from several threads at once. Two things make that look like
 separate Lambda functions:
 
 - `ThreadLocalFormatter` gives each thread its own set of appended keys, so `service`,

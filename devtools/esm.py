@@ -186,7 +186,7 @@ class LambdaLogs:
     capture: InvocationCapture = field(init=False)
 
     def __post_init__(self) -> None:
-        from ingest.observability import logger
+        from ingest.core.observability import logger
 
         self.logger_name = logger.name
         self.formatter = thread_local_formatter(logger)

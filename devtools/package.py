@@ -131,7 +131,7 @@ def install_dependencies(requirements: str, target_dir: Path, target: LambdaTarg
 
 
 def _module_path(module: str, root: Path) -> Path | None:
-    """The source of a project module (`ingest.events_table`), or None if it is not one."""
+    """The source of a project module (`ingest.core.events_table`), or None if it is not one."""
     if module.split(".", 1)[0] not in PROJECT_PACKAGES:
         return None
     base = root.joinpath(*module.split("."))

@@ -33,7 +33,7 @@ from devtools.esm_filters import matches_any
 from devtools.mappings import MappingSpec, load_mappings
 from devtools.target import LOCAL_CREDENTIALS, Target
 from devtools.template import Template
-from ingest.errors import DeliveryConflict, EventNotFound, NotFound, TriggersError
+from ingest.core.errors import DeliveryConflict, EventNotFound, NotFound, TriggersError
 
 InvokeMode = Literal["local", "lambda"]
 Say = Callable[[str], None]
@@ -157,8 +157,8 @@ def function_environment(target: Target, template: Template, logical_id: str) ->
 
 
 def _forget_cached_clients() -> None:
-    from ingest.clients import dynamodb_client, sqs_client
-    from ingest.settings import get_settings
+    from ingest.core.clients import dynamodb_client, sqs_client
+    from ingest.core.settings import get_settings
     from processors.webhooks.delivery import default_deliverer
 
     get_settings.cache_clear()
@@ -170,7 +170,7 @@ def _forget_cached_clients() -> None:
 @contextmanager
 def handler_output_to_stderr() -> Iterator[None]:
     """Handler code logs and prints metrics to stdout; a command's stdout is for its own output."""
-    from ingest.observability import logger
+    from ingest.core.observability import logger
 
     handler = logger.registered_handler
     stream = handler if isinstance(handler, logging.StreamHandler) else None
@@ -259,9 +259,9 @@ class Redriver:
     # -- delivery DLQ and retry-queue DLQ -----------------------------------------------------
 
     def delivery(self, letter: Letter) -> str:
-        from ingest.deliveries_table import get_delivery, reopen_failed_delivery
-        from ingest.subscriptions_table import get_subscription
-        from processors.webhooks.queues import DeadLetter, redrive_message, schedule_retry
+        from ingest.core.deliveries_table import get_delivery, reopen_failed_delivery
+        from ingest.core.queues import DeadLetter, redrive_message, schedule_retry
+        from ingest.core.subscriptions_table import get_subscription
 
         try:
             dead = DeadLetter.model_validate_json(letter.body)
@@ -300,7 +300,7 @@ class Redriver:
         return f"attempt {message.attempt} queued for the retry function"
 
     def retry(self, letter: Letter) -> str:
-        from processors.webhooks.queues import RetryMessage
+        from ingest.core.queues import RetryMessage
 
         try:
             RetryMessage.model_validate_json(letter.body)
@@ -312,9 +312,9 @@ class Redriver:
     # -- index DLQ ----------------------------------------------------------------------------
 
     def index(self, letter: Letter) -> str:
-        from ingest.events_table import get_event
-        from ingest.opensearch_client import opensearch_client
-        from ingest.settings import get_settings
+        from ingest.core.events_table import get_event
+        from ingest.core.opensearch_client import opensearch_client
+        from ingest.core.settings import get_settings
         from processors.indexer.indexing import Change, index_changes
 
         data = letter.data if isinstance(letter.data, dict) else {}

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import httpx
 
 from devtools.target import Target
-from ingest.ids import isoformat
+from ingest.core.ids import isoformat
 
 PAGE_SIZE = 100
 REPLAY_CHUNK = 100

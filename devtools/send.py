@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 
-from ingest.ids import isoformat
-from ingest.models import MAX_BATCH
+from ingest.core.ids import isoformat
+from ingest.core.models import MAX_BATCH
 
 
 @dataclass(frozen=True)

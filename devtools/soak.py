@@ -78,7 +78,7 @@ class Tenant:
 
 
 def _tenant(stack: EmbeddedStack, tenant_id: str) -> Tenant:
-    from ingest.api_keys_table import create_api_key
+    from ingest.core.api_keys_table import create_api_key
 
     dynamodb = boto3.client("dynamodb", endpoint_url=stack.aws_url)
     api_key = create_api_key(dynamodb, stack.template.physical_name("ApiKeysTable"), tenant_id)
@@ -156,9 +156,9 @@ def configure_handlers(**variables: str) -> None:
     """Set environment variables the in-process handlers read, and forget what they cached."""
     import os
 
-    from ingest.clients import dynamodb_client, sqs_client
-    from ingest.opensearch_client import opensearch_client
-    from ingest.settings import get_settings
+    from ingest.core.clients import dynamodb_client, sqs_client
+    from ingest.core.opensearch_client import opensearch_client
+    from ingest.core.settings import get_settings
     from processors.fanout.handler import subscription_cache
     from processors.webhooks.delivery import default_deliverer
 
@@ -176,8 +176,8 @@ def configure_handlers(**variables: str) -> None:
 
 def stack_stores(stack: EmbeddedStack) -> Stores:
     """Where the invariant reads, for a stack whose settings are in the environment."""
-    from ingest.opensearch_client import opensearch_client
-    from ingest.settings import get_settings
+    from ingest.core.opensearch_client import opensearch_client
+    from ingest.core.settings import get_settings
 
     settings = get_settings()
     return Stores(

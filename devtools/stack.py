@@ -202,8 +202,8 @@ class EmbeddedStack:
         os.environ["POWERTOOLS_SERVICE_NAME"] = "triggers"
         os.environ["OPENSEARCH_ENDPOINT"] = self.opensearch_url
         os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-        from ingest.clients import dynamodb_client, sqs_client
-        from ingest.settings import get_settings
+        from ingest.core.clients import dynamodb_client, sqs_client
+        from ingest.core.settings import get_settings
 
         get_settings.cache_clear()
         dynamodb_client.cache_clear()
@@ -211,8 +211,8 @@ class EmbeddedStack:
 
     def _create_search_index(self) -> None:
         """The template, `events-v1` and the `events` alias the indexer writes and the API searches."""
-        from ingest.opensearch_client import opensearch_client
-        from ingest.settings import get_settings
+        from ingest.core.opensearch_client import opensearch_client
+        from ingest.core.settings import get_settings
         from processors.indexer.index import ensure_index
 
         ensure_index(opensearch_client(self.opensearch_url), get_settings().index_alias)

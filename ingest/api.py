@@ -15,19 +15,19 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
 
-from ingest import events_table, idempotency, search
-from ingest.api_keys_table import tenant_for_key
+from ingest import idempotency, search
 from ingest.bodies import request_text
-from ingest.clients import dynamodb_client
-from ingest.errors import (
+from ingest.core import events_table
+from ingest.core.api_keys_table import tenant_for_key
+from ingest.core.clients import dynamodb_client
+from ingest.core.errors import (
     MalformedRequest,
     SearchUnavailable,
     StoreUnavailable,
     TriggersError,
     Unauthorized,
 )
-from ingest.ingestion import parse_events, store_events
-from ingest.models import (
+from ingest.core.models import (
     EVENT_ID_PATTERN,
     EVENT_TYPE_PATTERN,
     MAX_BATCH,
@@ -40,10 +40,11 @@ from ingest.models import (
     IsoDateTime,
     Problem,
 )
-from ingest.observability import logger, metrics
-from ingest.opensearch_client import opensearch_client
+from ingest.core.observability import logger, metrics
+from ingest.core.opensearch_client import opensearch_client
+from ingest.core.settings import get_settings
+from ingest.ingestion import parse_events, store_events
 from ingest.replay_api import router as replay_router
-from ingest.settings import get_settings
 from ingest.subscriptions_api import router as subscriptions_router
 
 API_VERSION = "1.0.0"

@@ -8,7 +8,7 @@ from typing import TypeVar
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from pydantic import BaseModel, ValidationError
 
-from ingest.errors import MalformedRequest, PayloadTooLarge, ValidationFailed
+from ingest.core.errors import MalformedRequest, PayloadTooLarge, ValidationFailed
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

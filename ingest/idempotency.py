@@ -22,8 +22,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ingest.clients import dynamodb_client
-from ingest.errors import IdempotencyConflict, MalformedRequest
+from ingest.core.clients import dynamodb_client
+from ingest.core.errors import IdempotencyConflict, MalformedRequest
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

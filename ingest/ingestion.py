@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from ingest.errors import BatchTooLarge, MalformedRequest, PayloadTooLarge, ValidationFailed
-from ingest.events_table import EventItem, put_events
-from ingest.ids import isoformat, new_event_id
-from ingest.models import MAX_BATCH, AcceptedEvent, EventIn
+from ingest.core.errors import BatchTooLarge, MalformedRequest, PayloadTooLarge, ValidationFailed
+from ingest.core.events_table import EventItem, put_events
+from ingest.core.ids import isoformat, new_event_id
+from ingest.core.models import MAX_BATCH, AcceptedEvent, EventIn
+from ingest.core.settings import Settings
 from ingest.rawjson import MalformedJSON, RawObject, parse_objects
-from ingest.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -12,13 +12,13 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from ingest import subscriptions_table
 from ingest.bodies import parse_json_model, request_text
-from ingest.clients import dynamodb_client, sqs_client
-from ingest.errors import SubscriptionDisabled
-from ingest.models import Problem
-from ingest.observability import logger
-from ingest.settings import Settings, get_settings
+from ingest.core import subscriptions_table
+from ingest.core.clients import dynamodb_client, sqs_client
+from ingest.core.errors import SubscriptionDisabled
+from ingest.core.models import Problem
+from ingest.core.observability import logger
+from ingest.core.settings import Settings, get_settings
 from ingest.subscriptions_api import SubscriptionId
 from processors.webhooks.replay import replay_events
 

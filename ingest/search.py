@@ -11,10 +11,10 @@ from typing import Any
 
 from opensearchpy import NotFoundError, OpenSearch, TransportError
 
-from ingest.errors import MalformedRequest, SearchUnavailable
-from ingest.events_table import EventItem, EventPage, EventQuery
-from ingest.ids import isoformat
-from ingest.observability import logger
+from ingest.core.errors import MalformedRequest, SearchUnavailable
+from ingest.core.events_table import EventItem, EventPage, EventQuery
+from ingest.core.ids import isoformat
+from ingest.core.observability import logger
 
 MAX_QUERY_CHARS = 256
 # At least one visible character, and no control characters.

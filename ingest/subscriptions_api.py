@@ -15,15 +15,15 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ingest import deliveries_table, events_table, subscriptions_table
 from ingest.bodies import parse_json_model, request_text
-from ingest.clients import dynamodb_client
-from ingest.errors import ValidationFailed
-from ingest.ids import isoformat
-from ingest.models import EVENT_ID_PATTERN, EVENT_TYPE_PATTERN, SUBSCRIPTION_ID_PATTERN, Problem
-from ingest.observability import logger
-from ingest.settings import Settings, get_settings
-from processors.webhooks.ssrf import BlockedDestination, check_url
+from ingest.core import deliveries_table, events_table, subscriptions_table
+from ingest.core.clients import dynamodb_client
+from ingest.core.errors import ValidationFailed
+from ingest.core.ids import isoformat
+from ingest.core.models import EVENT_ID_PATTERN, EVENT_TYPE_PATTERN, SUBSCRIPTION_ID_PATTERN, Problem
+from ingest.core.observability import logger
+from ingest.core.settings import Settings, get_settings
+from ingest.core.ssrf import BlockedDestination, check_url
 
 MAX_URL_LENGTH = 2048
 MAX_EVENT_TYPES = 50

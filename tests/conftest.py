@@ -34,8 +34,8 @@ def lambda_context() -> LocalLambdaContext:
 
 def clear_client_caches() -> None:
     """Forget cached settings and clients so the next call reads the current environment."""
-    from ingest.clients import dynamodb_client, sqs_client
-    from ingest.settings import get_settings
+    from ingest.core.clients import dynamodb_client, sqs_client
+    from ingest.core.settings import get_settings
 
     get_settings.cache_clear()
     dynamodb_client.cache_clear()

@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from ingest.events_table import EventItem
+from ingest.core.events_table import EventItem
 
 STREAM_ARN = (
     "arn:aws:dynamodb:us-east-1:000000000000:table/triggers-test-events/stream/2026-01-01T00:00:00.000"

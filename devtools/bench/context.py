@@ -16,11 +16,11 @@ from devtools.bench.core import Settings
 from devtools.esm import wait_for_idle_streams
 from devtools.mappings import function_spec
 from devtools.stack import EmbeddedStack, free_port
-from ingest.api_keys_table import create_api_key
-from ingest.events_table import EventItem
+from ingest.core.api_keys_table import create_api_key
+from ingest.core.events_table import EventItem
+from ingest.core.settings import Settings as AppSettings
+from ingest.core.settings import get_settings
 from ingest.ingestion import build_items, parse_events
-from ingest.settings import Settings as AppSettings
-from ingest.settings import get_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -21,8 +21,8 @@ from devtools.bench.core import Figure, latency_summary, percentile
 from devtools.bench.load import blocking, http_client, open_loop
 from devtools.mappings import load_mappings
 from devtools.receiver import Receiver
-from ingest.events_table import EventItem
-from ingest.subscriptions_table import create_subscription, new_secret
+from ingest.core.events_table import EventItem
+from ingest.core.subscriptions_table import create_subscription, new_secret
 from processors.webhooks.signing import envelope, signed_headers
 
 SCENARIO = "4. end to end"

@@ -21,8 +21,8 @@ from devtools.bench.context import BenchContext, event_body, stream_event
 from devtools.bench.core import Figure
 from devtools.lambda_context import LocalLambdaContext
 from devtools.receiver import Faults, Receiver
-from ingest.events_table import EventItem
-from ingest.subscriptions_table import SubscriptionItem, create_subscription
+from ingest.core.events_table import EventItem
+from ingest.core.subscriptions_table import SubscriptionItem, create_subscription
 from processors.webhooks.signing import envelope, signed_headers
 
 SCENARIO = "2. fan-out"

@@ -13,7 +13,7 @@ from opensearchpy import helpers
 from devtools.bench.context import BenchContext, event_body, stream_event
 from devtools.bench.core import Figure, Sample
 from devtools.lambda_context import LocalLambdaContext
-from ingest.opensearch_client import opensearch_client
+from ingest.core.opensearch_client import opensearch_client
 from processors.indexer.index import document
 
 SCENARIO = "3. indexer"

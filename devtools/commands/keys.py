@@ -9,7 +9,7 @@ from rich.table import Table
 
 from devtools.console import emit, fail, stderr
 from devtools.template import Template
-from ingest.api_keys_table import (
+from ingest.core.api_keys_table import (
     KEY_ID_CHARS,
     KEY_PREFIX,
     ApiKeyInfo,
@@ -19,7 +19,7 @@ from ingest.api_keys_table import (
     list_api_keys,
     revoke_api_key,
 )
-from ingest.errors import TriggersError
+from ingest.core.errors import TriggersError
 
 MIN_KEY_ID_CHARS = 8
 MAX_TENANT_CHARS = 256

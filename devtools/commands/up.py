@@ -41,8 +41,8 @@ def run(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
     try:
-        from ingest.api_keys_table import create_api_key
-        from ingest.clients import dynamodb_client
+        from ingest.core.api_keys_table import create_api_key
+        from ingest.core.clients import dynamodb_client
 
         api_key = create_api_key(dynamodb_client(), stack.template.physical_name("ApiKeysTable"), args.tenant)
         events_table = stack.template.physical_name("EventsTable")

@@ -7,8 +7,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ingest.observability import logger, metrics, tracer
-from ingest.settings import get_settings
+from ingest.core.observability import logger, metrics, tracer
+from ingest.core.settings import get_settings
 from processors.fanout.logic import SubscriptionCache, fan_out
 from processors.webhooks.delivery import default_deliverer
 

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from pydantic import ValidationError
 
-from ingest import events_table
-from ingest.deliveries_table import claim_delivery, get_delivery
-from ingest.errors import DeliveryNotFound, EventNotFound, TriggersError
-from ingest.events_table import EventItem
-from ingest.observability import logger
-from ingest.subscriptions_table import SubscriptionItem, list_active
+from ingest.core import events_table
+from ingest.core.deliveries_table import claim_delivery, get_delivery
+from ingest.core.errors import DeliveryNotFound, EventNotFound, TriggersError
+from ingest.core.events_table import EventItem
+from ingest.core.observability import logger
+from ingest.core.subscriptions_table import SubscriptionItem, list_active
 from processors.webhooks.delivery import Deliverer, count
 
 if TYPE_CHECKING:

@@ -10,10 +10,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ingest.clients import sqs_client
-from ingest.observability import logger, metrics, tracer
-from ingest.opensearch_client import opensearch_client
-from ingest.settings import get_settings
+from ingest.core.clients import sqs_client
+from ingest.core.observability import logger, metrics, tracer
+from ingest.core.opensearch_client import opensearch_client
+from ingest.core.settings import get_settings
 from processors.indexer.indexing import index_batch
 
 # Every record failing (OpenSearch down) is reported as such rather than raised: a bisected

@@ -11,7 +11,7 @@ from typing import Any
 
 from opensearchpy import OpenSearch, RequestError
 
-from ingest.events_table import EventItem
+from ingest.core.events_table import EventItem
 
 TEMPLATE_PATH = Path(__file__).with_name("index_template.json")
 INDEX_VERSION = 1

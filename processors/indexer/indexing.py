@@ -28,8 +28,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from opensearchpy import OpenSearch, TransportError
 from pydantic import ValidationError
 
-from ingest.events_table import EventItem
-from ingest.observability import logger, metrics, tracer
+from ingest.core.events_table import EventItem
+from ingest.core.observability import logger, metrics, tracer
 from processors.indexer.index import document, ensure_index
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ingest.observability import logger, metrics, tracer
+from ingest.core.observability import logger, metrics, tracer
 from processors.retry.logic import retry_batch
 from processors.webhooks.delivery import default_deliverer
 

@@ -23,9 +23,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
-from ingest import events_table
-from ingest.deliveries_table import get_delivery, reopen_failed_delivery
-from ingest.errors import (
+from ingest.core import events_table
+from ingest.core.deliveries_table import get_delivery, reopen_failed_delivery
+from ingest.core.errors import (
     DeliveryConflict,
     DeliveryNotFound,
     EventNotFound,
@@ -33,10 +33,10 @@ from ingest.errors import (
     SubscriptionNotFound,
     TriggersError,
 )
-from ingest.observability import logger
-from ingest.subscriptions_table import get_subscription
+from ingest.core.observability import logger
+from ingest.core.queues import DeadLetter, RetryMessage, redrive_message, schedule_retry
+from ingest.core.subscriptions_table import get_subscription
 from processors.webhooks.delivery import Deliverer, Outcome, count
-from processors.webhooks.queues import DeadLetter, RetryMessage, redrive_message, schedule_retry
 
 EARLY_TOLERANCE = timedelta(seconds=1)
 

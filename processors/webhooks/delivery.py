@@ -16,18 +16,18 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ingest import subscriptions_table
-from ingest.clients import dynamodb_client, sqs_client
-from ingest.deliveries_table import Attempt, DeliveryItem, DeliveryState, record_attempt
-from ingest.errors import DeliveryConflict, SubscriptionNotFound
-from ingest.events_table import EventItem
-from ingest.observability import logger, metrics
-from ingest.settings import Settings, get_settings
-from ingest.subscriptions_table import SubscriptionItem
-from processors.webhooks.queues import DeadLetter, RetryMessage, dead_letter, schedule_retry
+from ingest.core import subscriptions_table
+from ingest.core.clients import dynamodb_client, sqs_client
+from ingest.core.deliveries_table import Attempt, DeliveryItem, DeliveryState, record_attempt
+from ingest.core.errors import DeliveryConflict, SubscriptionNotFound
+from ingest.core.events_table import EventItem
+from ingest.core.observability import logger, metrics
+from ingest.core.queues import DeadLetter, RetryMessage, dead_letter, schedule_retry
+from ingest.core.settings import Settings, get_settings
+from ingest.core.ssrf import BlockedDestination, check_url
+from ingest.core.subscriptions_table import SubscriptionItem
 from processors.webhooks.schedule import due_at, next_delay, parse_retry_after, parse_schedule
 from processors.webhooks.signing import envelope, signed_headers
-from processors.webhooks.ssrf import BlockedDestination, check_url
 from processors.webhooks.transport import Response, Sender, TransportSettings
 
 if TYPE_CHECKING:

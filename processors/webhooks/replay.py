@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from ingest import events_table
-from ingest.deliveries_table import reopen_for_replay, undo_reopen
-from ingest.errors import DeliveryConflict, EventNotFound, QueueUnavailable
-from ingest.observability import logger
-from ingest.settings import Settings
-from ingest.subscriptions_table import SubscriptionItem
-from processors.webhooks.queues import RetryMessage, schedule_retry
+from ingest.core import events_table
+from ingest.core.deliveries_table import reopen_for_replay, undo_reopen
+from ingest.core.errors import DeliveryConflict, EventNotFound, QueueUnavailable
+from ingest.core.observability import logger
+from ingest.core.queues import RetryMessage, schedule_retry
+from ingest.core.settings import Settings
+from ingest.core.subscriptions_table import SubscriptionItem
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

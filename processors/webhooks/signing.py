@@ -7,7 +7,7 @@ from math import floor
 
 from standardwebhooks import Webhook
 
-from ingest.events_table import EventItem
+from ingest.core.events_table import EventItem
 
 USER_AGENT = "Triggers-Webhooks/1.0"
 

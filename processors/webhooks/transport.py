@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import urllib3
 from urllib3.exceptions import HTTPError
 
-from processors.webhooks.ssrf import ResolvedTarget
+from ingest.core.ssrf import ResolvedTarget
 
 MAX_POOLS = 256
 CHUNK_BYTES = 1024

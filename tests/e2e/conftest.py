@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from ingest.opensearch_client import opensearch_client
+from ingest.core.opensearch_client import opensearch_client
 from processors.fanout.handler import subscription_cache
 from processors.webhooks.delivery import default_deliverer
 from tests.conftest import clear_client_caches

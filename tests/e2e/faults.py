@@ -23,8 +23,8 @@ from devtools.esm import EsmRunner, Poller
 from devtools.invariant import Accepted, Report, Stores, Watched, check, wait_for_invariant
 from devtools.receiver import Receiver
 from devtools.stack import EmbeddedStack
-from ingest.opensearch_client import opensearch_client
-from ingest.settings import get_settings
+from ingest.core.opensearch_client import opensearch_client
+from ingest.core.settings import get_settings
 from tests.integration.conftest import ApiClient
 
 HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "host"})

@@ -8,7 +8,7 @@ import pytest
 
 from devtools.receiver import Faults, Receiver
 from devtools.stack import EmbeddedStack
-from ingest.settings import get_settings
+from ingest.core.settings import get_settings
 from tests.e2e.conftest import Configure, subscribe, wait_until
 from tests.e2e.faults import Subscribed, accept, assert_no_loss, runner_in_child_process
 from tests.integration.conftest import ApiClient

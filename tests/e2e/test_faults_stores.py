@@ -10,8 +10,8 @@ import pytest
 from devtools.dlq import peek
 from devtools.receiver import Faults, Receiver
 from devtools.stack import EmbeddedStack
-from ingest.clients import dynamodb_client, sqs_client
-from ingest.settings import get_settings
+from ingest.core.clients import dynamodb_client, sqs_client
+from ingest.core.settings import get_settings
 from tests.e2e.conftest import Configure, subscribe, wait_until
 from tests.e2e.faults import (
     InjectedFailures,

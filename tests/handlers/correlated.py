@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from ingest.observability import logger
+from ingest.core.observability import logger
 from tests.handlers import item_key, record
 
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from devtools.stack import EmbeddedStack
-from ingest.api_keys_table import create_api_key
+from ingest.core.api_keys_table import create_api_key
 
 
 class ApiClient:

@@ -12,7 +12,7 @@ from ulid import ULID
 
 from devtools.cli import main
 from devtools.stack import EmbeddedStack
-from ingest.api_keys_table import hash_key
+from ingest.core.api_keys_table import hash_key
 from tests.integration.conftest import ApiClient
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"

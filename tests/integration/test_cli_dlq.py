@@ -14,9 +14,9 @@ import pytest
 
 from devtools.receiver import Faults, Receiver
 from devtools.stack import EmbeddedStack
-from ingest.events_table import EventItem
-from ingest.opensearch_client import opensearch_client
-from ingest.settings import get_settings
+from ingest.core.events_table import EventItem
+from ingest.core.opensearch_client import opensearch_client
+from ingest.core.settings import get_settings
 from tests.e2e.conftest import (  # noqa: F401 - fixtures
     Configure,
     configure,

@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from devtools.stack import EmbeddedStack
-from ingest.api_keys_table import key_id
+from ingest.core.api_keys_table import key_id
 from tests.integration.cli_support import command_json, command_output, triggers
 from tests.integration.conftest import ApiClient
 

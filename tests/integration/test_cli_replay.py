@@ -11,8 +11,8 @@ import pytest
 from devtools.cli import main
 from devtools.receiver import Receiver
 from devtools.stack import EmbeddedStack
-from ingest.settings import get_settings
-from ingest.subscriptions_table import disable
+from ingest.core.settings import get_settings
+from ingest.core.subscriptions_table import disable
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import Configure, deliveries_of, post_events, subscribe, wait_until
 from tests.integration.cli_support import cli, run_json, wait_for_stream_idle

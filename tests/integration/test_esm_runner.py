@@ -21,8 +21,8 @@ from devtools.cli import main
 from devtools.esm import EsmRunner, MappingImportError, Tuning
 from devtools.mappings import MappingSpec, load_mappings
 from devtools.stack import LOCAL_CREDENTIALS, SCRIPT_PATH, EmbeddedStack
-from ingest.events_table import EventItem, delete_event, put_events, set_status
-from ingest.ids import isoformat, new_event_id
+from ingest.core.events_table import EventItem, delete_event, put_events, set_status
+from ingest.core.ids import isoformat, new_event_id
 from tests.handlers import invocations, item_key
 
 pytestmark = pytest.mark.integration

@@ -23,9 +23,9 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from devtools.commands.openapi import DEFAULT_OUTPUT
 from devtools.stack import EmbeddedStack
-from ingest.api_keys_table import create_api_key
-from processors.webhooks import ssrf
-from processors.webhooks.ssrf import BlockedDestination
+from ingest.core import ssrf
+from ingest.core.api_keys_table import create_api_key
+from ingest.core.ssrf import BlockedDestination
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 FUZZ_SEED = int(os.environ.get("FUZZ_SEED", "20261125"))

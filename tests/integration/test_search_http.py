@@ -14,9 +14,9 @@ import requests
 
 from devtools.lambda_context import LocalLambdaContext
 from devtools.stack import EmbeddedStack, free_port
-from ingest import events_table
-from ingest.events_table import EventItem
-from ingest.settings import get_settings
+from ingest.core import events_table
+from ingest.core.events_table import EventItem
+from ingest.core.settings import get_settings
 from processors.indexer.handler import lambda_handler
 from tests.integration.conftest import ApiClient
 from tests.streams import EventName, stream_event, stream_record

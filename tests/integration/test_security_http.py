@@ -17,7 +17,7 @@ import requests
 from devtools.apiserver import MAX_REQUEST_BYTES
 from devtools.receiver import Receiver
 from devtools.stack import EmbeddedStack
-from ingest.settings import Settings
+from ingest.core.settings import Settings
 from tests.integration.conftest import ApiClient
 
 MARKER = "payload-marker-0b1d"

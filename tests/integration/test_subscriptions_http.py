@@ -11,8 +11,8 @@ import requests
 from devtools import cli
 from devtools.receiver import Receiver
 from devtools.stack import EmbeddedStack
-from ingest import deliveries_table
-from ingest.deliveries_table import Attempt
+from ingest.core import deliveries_table
+from ingest.core.deliveries_table import Attempt
 from tests.integration.conftest import ApiClient
 
 TARGET = "https://93.184.215.14/hooks/zap"

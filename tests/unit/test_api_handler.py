@@ -15,10 +15,10 @@ from ulid import ULID
 
 from devtools.apiserver import http_api_event
 from devtools.lambda_context import LocalLambdaContext
-from ingest.api_keys_table import create_api_key
+from ingest.core.api_keys_table import create_api_key
+from ingest.core.observability import logger
+from ingest.core.settings import get_settings
 from ingest.handler import lambda_handler
-from ingest.observability import logger
-from ingest.settings import get_settings
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 PROBLEMS = "https://triggers.dev/problems/"

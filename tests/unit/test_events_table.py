@@ -7,11 +7,11 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from ingest import events_table
-from ingest.errors import EventNotFound, MalformedRequest, StoreUnavailable
-from ingest.events_table import EventItem, EventQuery
-from ingest.ids import isoformat, new_event_id
-from ingest.settings import get_settings
+from ingest.core import events_table
+from ingest.core.errors import EventNotFound, MalformedRequest, StoreUnavailable
+from ingest.core.events_table import EventItem, EventQuery
+from ingest.core.ids import isoformat, new_event_id
+from ingest.core.settings import get_settings
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -17,9 +17,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from devtools.lambda_context import LocalLambdaContext
-from ingest.clients import sqs_client
-from ingest.observability import logger
-from ingest.subscriptions_table import rotate_secret
+from ingest.core.clients import sqs_client
+from ingest.core.observability import logger
+from ingest.core.subscriptions_table import rotate_secret
 from processors.fanout import logic as fanout_logic
 from processors.fanout.handler import lambda_handler
 from processors.fanout.logic import SubscriptionCache

@@ -17,10 +17,10 @@ from werkzeug import Request, Response
 
 from devtools.lambda_context import LocalLambdaContext
 from devtools.stack import free_port
-from ingest.events_table import EventItem
-from ingest.ids import isoformat, new_event_id
-from ingest.opensearch_client import opensearch_client
-from ingest.settings import get_settings
+from ingest.core.events_table import EventItem
+from ingest.core.ids import isoformat, new_event_id
+from ingest.core.opensearch_client import opensearch_client
+from ingest.core.settings import get_settings
 from processors.indexer import handler
 from processors.indexer.index import TEMPLATE_PATH, ensure_index, versioned_index
 from tests.streams import failed_sequence_numbers, sequence_numbers, stream_event, stream_record

@@ -8,7 +8,7 @@ import pytest
 from boto3.dynamodb.types import TypeSerializer
 
 from devtools.invariant import Accepted, Stores, Watched, check
-from ingest.settings import get_settings
+from ingest.core.settings import get_settings
 
 TENANT = "t-1"
 SUBSCRIPTION = "sub_1"

@@ -67,7 +67,7 @@ def test_every_template_function_has_a_zip_named_by_its_code_uri() -> None:
 def test_function_code_is_its_import_closure_only() -> None:
     indexer = relative(project_files("processors.indexer.handler"))
 
-    assert {"processors/indexer/handler.py", "ingest/events_table.py", "ingest/__init__.py"} <= indexer
+    assert {"processors/indexer/handler.py", "ingest/core/events_table.py", "ingest/__init__.py"} <= indexer
     assert "processors/indexer/index_template.json" in indexer
     assert not {path for path in indexer if path.startswith(("processors/fanout", "processors/webhooks"))}
     assert "ingest/api.py" not in indexer

@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from ingest.ids import highest_id_at, lowest_id_at, new_event_id
+from ingest.core.ids import highest_id_at, lowest_id_at, new_event_id
+from ingest.core.models import EVENT_ID_PATTERN, SUBSCRIPTION_ID_PATTERN, EventIn
+from ingest.core.settings import Settings
+from ingest.core.subscriptions_table import ID_PREFIX
 from ingest.ingestion import build_items
-from ingest.models import EVENT_ID_PATTERN, SUBSCRIPTION_ID_PATTERN, EventIn
-from ingest.settings import Settings
-from ingest.subscriptions_table import ID_PREFIX
 
 # Millisecond instants a ULID can hold (48 bits), as aware datetimes.
 instants = st.datetimes(

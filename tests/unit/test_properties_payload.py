@@ -21,10 +21,10 @@ from pytest_httpserver import HTTPServer
 
 from devtools.apiserver import http_api_event
 from devtools.lambda_context import LocalLambdaContext
-from ingest.api_keys_table import create_api_key
+from ingest.core.api_keys_table import create_api_key
+from ingest.core.settings import get_settings
+from ingest.core.subscriptions_table import SubscriptionItem
 from ingest.handler import lambda_handler as ingest_handler
-from ingest.settings import get_settings
-from ingest.subscriptions_table import SubscriptionItem
 from processors.fanout.handler import lambda_handler as fanout_handler
 from tests.unit.webhooks_support import STREAM_ARN, Webhooks
 

@@ -14,11 +14,11 @@ from pytest_httpserver import HTTPServer
 
 from devtools.apiserver import http_api_event
 from devtools.lambda_context import LocalLambdaContext
-from ingest.api_keys_table import create_api_key
+from ingest.core.api_keys_table import create_api_key
+from ingest.core.models import EventIn
+from ingest.core.settings import Settings, get_settings
 from ingest.handler import lambda_handler
 from ingest.ingestion import build_items
-from ingest.models import EventIn
-from ingest.settings import Settings, get_settings
 from processors.fanout.handler import lambda_handler as fanout_handler
 from tests.conftest import clear_client_caches
 from tests.unit.webhooks_support import Webhooks

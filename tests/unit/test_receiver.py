@@ -14,7 +14,7 @@ from standardwebhooks import Webhook
 
 from devtools import cli
 from devtools.receiver import Faults, Receiver, parse_duration
-from ingest.subscriptions_table import new_secret
+from ingest.core.subscriptions_table import new_secret
 
 SECRET = new_secret()
 BODY = json.dumps(

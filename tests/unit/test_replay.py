@@ -4,11 +4,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.deliveries_table import Attempt, DeliveryItem, claim_delivery, record_attempt
-from ingest.errors import QueueUnavailable
-from ingest.events_table import EventItem
-from ingest.settings import get_settings
-from ingest.subscriptions_table import SubscriptionItem
+from ingest.core.deliveries_table import Attempt, DeliveryItem, claim_delivery, record_attempt
+from ingest.core.errors import QueueUnavailable
+from ingest.core.events_table import EventItem
+from ingest.core.settings import get_settings
+from ingest.core.subscriptions_table import SubscriptionItem
 from processors.webhooks.replay import replay_events
 from tests.unit.webhooks_support import STAGE_TABLE, Webhooks, body
 

@@ -11,10 +11,10 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from pytest_httpserver import HTTPServer
 
 from devtools.lambda_context import LocalLambdaContext
-from ingest.subscriptions_table import delete_subscription, disable, record_failure
+from ingest.core.queues import RetryMessage
+from ingest.core.subscriptions_table import delete_subscription, disable, record_failure
 from processors.fanout.handler import lambda_handler as fanout_handler
 from processors.retry.handler import lambda_handler as retry_handler
-from processors.webhooks.queues import RetryMessage
 from tests.unit.webhooks_support import STAGE_TABLE, Webhooks, body, clear_webhook_caches, sqs_event
 
 Receiver = Callable[[], HTTPServer]

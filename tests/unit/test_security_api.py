@@ -10,9 +10,9 @@ import pytest
 from devtools.apiserver import http_api_event
 from devtools.commands.openapi import document
 from devtools.lambda_context import LocalLambdaContext
-from ingest.api_keys_table import create_api_key
+from ingest.core.api_keys_table import create_api_key
+from ingest.core.settings import get_settings
 from ingest.handler import lambda_handler
-from ingest.settings import get_settings
 
 SPEC = json.loads(document())
 BODY_ROUTES = [

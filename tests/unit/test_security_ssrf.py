@@ -10,9 +10,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from devtools.lambda_context import LocalLambdaContext
+from ingest.core import ssrf
+from ingest.core.ssrf import BlockedDestination, check_url
 from processors.fanout.handler import lambda_handler
-from processors.webhooks import ssrf
-from processors.webhooks.ssrf import BlockedDestination, check_url
 from tests.unit.webhooks_support import Webhooks, clear_webhook_caches
 
 Receiver = Callable[[], HTTPServer]

@@ -4,8 +4,8 @@ import socket
 
 import pytest
 
-from processors.webhooks import ssrf
-from processors.webhooks.ssrf import BlockedDestination, check_url
+from ingest.core import ssrf
+from ingest.core.ssrf import BlockedDestination, check_url
 
 BLOCKED_ADDRESSES = [
     "127.0.0.1",

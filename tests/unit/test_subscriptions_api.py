@@ -11,11 +11,11 @@ from standardwebhooks import Webhook
 
 from devtools.apiserver import http_api_event
 from devtools.lambda_context import LocalLambdaContext
-from ingest import deliveries_table, subscriptions_table
-from ingest.api_keys_table import create_api_key
-from ingest.deliveries_table import Attempt
+from ingest.core import deliveries_table, subscriptions_table
+from ingest.core.api_keys_table import create_api_key
+from ingest.core.deliveries_table import Attempt
+from ingest.core.settings import get_settings
 from ingest.handler import lambda_handler
-from ingest.settings import get_settings
 
 API_KEYS_TABLE = "triggers-test-api-keys"
 DELIVERIES_TABLE = "triggers-test-deliveries"

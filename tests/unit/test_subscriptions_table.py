@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook
 
-from ingest import subscriptions_table as subs
-from ingest.errors import DuplicateSubscription, SubscriptionNotFound
+from ingest.core import subscriptions_table as subs
+from ingest.core.errors import DuplicateSubscription, SubscriptionNotFound
 
 TABLE = "triggers-test-subscriptions"
 URL = "https://93.184.215.14/hooks/orders"

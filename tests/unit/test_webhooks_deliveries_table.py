@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from ingest.deliveries_table import (
+from ingest.core.deliveries_table import (
     Attempt,
     claim_delivery,
     get_delivery,
@@ -13,7 +13,7 @@ from ingest.deliveries_table import (
     list_for_subscription,
     record_attempt,
 )
-from ingest.errors import DeliveryConflict, DeliveryNotFound, MalformedRequest
+from ingest.core.errors import DeliveryConflict, DeliveryNotFound, MalformedRequest
 
 TABLE = "triggers-test-deliveries"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from ingest.settings import Settings
+from ingest.core.settings import Settings
 from processors.webhooks.schedule import next_delay, parse_retry_after, parse_schedule
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -18,9 +18,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from devtools.stack import free_port
-from ingest.events_table import EventItem
+from ingest.core.events_table import EventItem
+from ingest.core.ssrf import ResolvedTarget, check_url
 from processors.webhooks.signing import envelope, signed_headers
-from processors.webhooks.ssrf import ResolvedTarget, check_url
 from processors.webhooks.transport import Sender, TransportSettings
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

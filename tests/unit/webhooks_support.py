@@ -13,12 +13,12 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from devtools.stack import free_port
-from ingest.clients import sqs_client
-from ingest.deliveries_table import DeliveryItem, get_delivery
-from ingest.events_table import EventItem, get_event, put_events
-from ingest.ids import isoformat, new_event_id
-from ingest.settings import get_settings
-from ingest.subscriptions_table import SubscriptionItem, create_subscription, get_subscription
+from ingest.core.clients import sqs_client
+from ingest.core.deliveries_table import DeliveryItem, get_delivery
+from ingest.core.events_table import EventItem, get_event, put_events
+from ingest.core.ids import isoformat, new_event_id
+from ingest.core.settings import get_settings
+from ingest.core.subscriptions_table import SubscriptionItem, create_subscription, get_subscription
 from processors.fanout.handler import subscription_cache
 from processors.webhooks.delivery import default_deliverer
 

@@ -13,9 +13,9 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
-from ingest.errors import EventNotFound, MalformedRequest, StoreUnavailable
-from ingest.ids import highest_id_at, lowest_id_at
-from ingest.models import EventStatus
+from ingest.core.errors import EventNotFound, MalformedRequest, StoreUnavailable
+from ingest.core.ids import highest_id_at, lowest_id_at
+from ingest.core.models import EventStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

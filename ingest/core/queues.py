@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import AwareDatetime, BaseModel, Field
 
-from ingest.deliveries_table import Attempt
-from ingest.errors import QueueUnavailable
+from ingest.core.deliveries_table import Attempt
+from ingest.core.errors import QueueUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

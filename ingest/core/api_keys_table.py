@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
-from ingest.errors import ApiKeyNotFound, StoreUnavailable
+from ingest.core.errors import ApiKeyNotFound, StoreUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -15,8 +15,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
-from ingest.errors import DuplicateSubscription, StoreUnavailable, SubscriptionNotFound
-from ingest.ids import isoformat, new_event_id
+from ingest.core.errors import DuplicateSubscription, StoreUnavailable, SubscriptionNotFound
+from ingest.core.ids import isoformat, new_event_id
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -16,7 +16,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
-from ingest.errors import DeliveryConflict, DeliveryNotFound, MalformedRequest, StoreUnavailable
+from ingest.core.errors import DeliveryConflict, DeliveryNotFound, MalformedRequest, StoreUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
