@@ -157,14 +157,9 @@ def function_environment(target: Target, template: Template, logical_id: str) ->
 
 
 def _forget_cached_clients() -> None:
-    from ingest.core.clients import dynamodb_client, sqs_client
-    from ingest.core.settings import get_settings
-    from processors.webhooks.delivery import default_deliverer
+    from ingest.core.runtime import runtime
 
-    get_settings.cache_clear()
-    dynamodb_client.cache_clear()
-    sqs_client.cache_clear()
-    default_deliverer.cache_clear()
+    runtime.reset()
 
 
 @contextmanager
@@ -259,8 +254,9 @@ class Redriver:
     # -- delivery DLQ and retry-queue DLQ -----------------------------------------------------
 
     def delivery(self, letter: Letter) -> str:
-        from ingest.core.deliveries_table import get_delivery, reopen_failed_delivery
-        from ingest.core.queues import DeadLetter, redrive_message, schedule_retry
+        from ingest.core import lifecycle
+        from ingest.core.deliveries_table import get_delivery
+        from ingest.core.queues import DeadLetter
         from ingest.core.subscriptions_table import get_subscription
 
         try:
@@ -282,21 +278,22 @@ class Redriver:
                 f"subscription {dead.subscription_id} is disabled ({subscription.disabled_reason}):"
                 " enable it first"
             )
-        deliveries = self.template.physical_name("DeliveriesTable")
-        now = datetime.now(UTC)
+        stores = lifecycle.Stores(
+            dynamodb=dynamodb,
+            sqs=self.client("sqs"),
+            events_table=self.template.physical_name("EventsTable"),
+            deliveries_table=self.template.physical_name("DeliveriesTable"),
+            retry_queue_url=self.queue_url("RetryQueue"),
+        )
         try:
-            delivery = reopen_failed_delivery(dynamodb, deliveries, dead.event_id, dead.subscription_id, now)
-        except DeliveryConflict:
-            # A redrive that reopened it but could not queue the attempt leaves it `retrying`.
-            delivery = get_delivery(dynamodb, deliveries, dead.event_id, dead.subscription_id)
-            if delivery.state == "delivered":
-                return "already delivered; nothing resent"
-            if delivery.state != "retrying":
-                raise RedriveFailed(f"delivery is {delivery.state}, not failed") from None
+            delivery = get_delivery(dynamodb, stores.deliveries_table, dead.event_id, dead.subscription_id)
+            message = lifecycle.redrive(stores, delivery, tenant_id=dead.tenant_id, now=datetime.now(UTC))
         except NotFound as exc:
             raise RedriveFailed(f"delivery {dead.event_id}/{dead.subscription_id} no longer exists") from exc
-        message = redrive_message(dead, delivery.attempt_count, now)
-        schedule_retry(self.client("sqs"), self.queue_url("RetryQueue"), message, now)
+        except DeliveryConflict:
+            if delivery.state == "delivered":
+                return "already delivered; nothing resent"
+            raise RedriveFailed(f"delivery is {delivery.state}, not failed") from None
         return f"attempt {message.attempt} queued for the retry function"
 
     def retry(self, letter: Letter) -> str:

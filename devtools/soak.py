@@ -156,22 +156,11 @@ def configure_handlers(**variables: str) -> None:
     """Set environment variables the in-process handlers read, and forget what they cached."""
     import os
 
-    from ingest.core.clients import dynamodb_client, sqs_client
-    from ingest.core.opensearch_client import opensearch_client
-    from ingest.core.settings import get_settings
-    from processors.fanout.handler import subscription_cache
-    from processors.webhooks.delivery import default_deliverer
+    import processors.fanout.handler  # noqa: F401  # registers the subscription cache
+    from ingest.core.runtime import runtime
 
     os.environ.update(variables)
-    for cached in (
-        get_settings,
-        dynamodb_client,
-        sqs_client,
-        opensearch_client,
-        default_deliverer,
-        subscription_cache,
-    ):
-        cached.cache_clear()
+    runtime.reset()
 
 
 def stack_stores(stack: EmbeddedStack) -> Stores:

@@ -202,12 +202,9 @@ class EmbeddedStack:
         os.environ["POWERTOOLS_SERVICE_NAME"] = "triggers"
         os.environ["OPENSEARCH_ENDPOINT"] = self.opensearch_url
         os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-        from ingest.core.clients import dynamodb_client, sqs_client
-        from ingest.core.settings import get_settings
+        from ingest.core.runtime import runtime
 
-        get_settings.cache_clear()
-        dynamodb_client.cache_clear()
-        sqs_client.cache_clear()
+        runtime.reset()
 
     def _create_search_index(self) -> None:
         """The template, `events-v1` and the `events` alias the indexer writes and the API searches."""

@@ -7,7 +7,6 @@ the same key with a different body is a conflict. Records live in the idempotenc
 import hashlib
 import re
 from collections.abc import Callable
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -24,6 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ingest.core.clients import dynamodb_client
 from ingest.core.errors import IdempotencyConflict, MalformedRequest
+from ingest.core.runtime import runtime
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -38,7 +38,7 @@ def _mark_replayed(response: Any, _record: DataRecord) -> Any:
     return {**response, REPLAYED: True}
 
 
-@lru_cache(maxsize=4)
+@runtime.cached
 def _persistence(table: str, client: "DynamoDBClient") -> DynamoDBPersistenceLayer:
     return DynamoDBPersistenceLayer(table_name=table, boto3_client=client)
 

@@ -1,7 +1,8 @@
 """`POST /v1/subscriptions/{id}/replay`: deliver chosen events to one subscription again.
 
-The caller names the events (the CLI's `triggers replay` finds them with a search); the work
-is done by processors.webhooks.replay through the retry queue.
+The caller names the events (the CLI's `triggers replay` finds them with a search). Each
+delivery is reopened and its next attempt queued (ingest.core.lifecycle); the retry function
+makes the attempt, as Svix's recovery pushes a task to its worker.
 """
 
 from datetime import UTC, datetime
@@ -13,14 +14,13 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.bodies import parse_json_model, request_text
-from ingest.core import subscriptions_table
+from ingest.core import lifecycle, subscriptions_table
 from ingest.core.clients import dynamodb_client, sqs_client
 from ingest.core.errors import SubscriptionDisabled
 from ingest.core.models import Problem
 from ingest.core.observability import logger
 from ingest.core.settings import Settings, get_settings
 from ingest.subscriptions_api import SubscriptionId
-from processors.webhooks.replay import replay_events
 
 MAX_REPLAY_EVENTS = 100
 JSON = "application/json"
@@ -100,9 +100,14 @@ def replay(subscription_id: SubscriptionId) -> Response[str]:
             f"subscription {subscription_id} is disabled ({subscription.disabled_reason}); "
             "enable it before replaying"
         )
-    results = replay_events(
-        dynamodb_client(), sqs_client(), settings, subscription, event_ids, datetime.now(UTC)
+    stores = lifecycle.Stores(
+        dynamodb=dynamodb_client(),
+        sqs=sqs_client(),
+        events_table=settings.events_table,
+        deliveries_table=settings.deliveries_table,
+        retry_queue_url=settings.retry_queue_url,
     )
+    results = lifecycle.replay_events(stores, subscription, event_ids, datetime.now(UTC))
     outcomes: dict[str, int] = {}
     for result in results:
         outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1

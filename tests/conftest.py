@@ -34,12 +34,10 @@ def lambda_context() -> LocalLambdaContext:
 
 def clear_client_caches() -> None:
     """Forget cached settings and clients so the next call reads the current environment."""
-    from ingest.core.clients import dynamodb_client, sqs_client
-    from ingest.core.settings import get_settings
+    import processors.fanout.handler  # noqa: F401  # registers the subscription cache
+    from ingest.core.runtime import runtime
 
-    get_settings.cache_clear()
-    dynamodb_client.cache_clear()
-    sqs_client.cache_clear()
+    runtime.reset()
 
 
 @pytest.fixture(scope="session")

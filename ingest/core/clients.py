@@ -3,11 +3,12 @@
 boto3 honours AWS_ENDPOINT_URL, which is how the local stack points them at the moto server.
 """
 
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
+
+from ingest.core.runtime import runtime
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -16,11 +17,11 @@ if TYPE_CHECKING:
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
 
 
-@lru_cache(maxsize=1)
+@runtime.cached
 def dynamodb_client() -> "DynamoDBClient":
     return boto3.client("dynamodb", config=_CONFIG)
 
 
-@lru_cache(maxsize=1)
+@runtime.cached
 def sqs_client() -> "SQSClient":
     return boto3.client("sqs", config=_CONFIG)

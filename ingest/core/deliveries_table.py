@@ -9,6 +9,8 @@ retry message never records (or re-sends) a delivery twice.
 import base64
 import binascii
 import json
+import time
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 SUBSCRIPTION_INDEX = "SubscriptionIndex"
+BATCH_GET_KEYS = 100
+BATCH_WRITE_ITEMS = 25
+BATCH_ATTEMPTS = 6
 
 DeliveryState = Literal["pending", "delivered", "retrying", "failed", "gone"]
 TERMINAL_STATES: tuple[DeliveryState, ...] = ("delivered", "failed", "gone")
@@ -56,6 +61,47 @@ class DeliveryItem(BaseModel):
     def from_ddb(cls, item: dict[str, Any]) -> "DeliveryItem":
         return cls.model_validate({name: _deserializer.deserialize(value) for name, value in item.items()})
 
+    @classmethod
+    def new(
+        cls,
+        *,
+        tenant_id: str,
+        event_id: str,
+        subscription_id: str,
+        target_url: str,
+        now: datetime,
+        expires_at: int,
+    ) -> "DeliveryItem":
+        stamp = now.isoformat()
+        return cls(
+            event_id=event_id,
+            subscription_id=subscription_id,
+            tenant_id=tenant_id,
+            target_url=target_url,
+            created_at=stamp,
+            updated_at=stamp,
+            expires_at=expires_at,
+        )
+
+    def to_ddb(self) -> dict[str, Any]:
+        return {
+            name: _serializer.serialize(value) for name, value in self.model_dump(exclude_none=True).items()
+        }
+
+    def after(
+        self, attempt: Attempt, state: DeliveryState, now: datetime, next_attempt_at: str | None = None
+    ) -> "DeliveryItem":
+        """This delivery once `attempt` is recorded: what `record_attempt` writes, as a value."""
+        return self.model_copy(
+            update={
+                "attempts": [*self.attempts, attempt],
+                "attempt_count": self.attempt_count + 1,
+                "state": state,
+                "next_attempt_at": next_attempt_at,
+                "updated_at": now.isoformat(),
+            }
+        )
+
     @property
     def is_terminal(self) -> bool:
         return self.state in TERMINAL_STATES
@@ -69,53 +115,106 @@ def _key(event_id: str, subscription_id: str) -> dict[str, Any]:
     return {"event_id": {"S": event_id}, "subscription_id": {"S": subscription_id}}
 
 
-def claim_delivery(
+def get_many(
+    client: "DynamoDBClient", table: str, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], DeliveryItem]:
+    """The deliveries that exist among (event_id, subscription_id) `keys`, read consistently.
+
+    This is how a retried stream batch learns what an earlier invocation already recorded.
+    """
+    pending = [_key(event_id, subscription_id) for event_id, subscription_id in dict.fromkeys(keys)]
+    found: dict[tuple[str, str], DeliveryItem] = {}
+    for start in range(0, len(pending), BATCH_GET_KEYS):
+        chunk = pending[start : start + BATCH_GET_KEYS]
+        for attempt in range(BATCH_ATTEMPTS):
+            try:
+                response: Any = client.batch_get_item(
+                    RequestItems={table: {"Keys": chunk, "ConsistentRead": True}}
+                )
+            except (ClientError, BotoCoreError) as exc:
+                raise _unavailable("read", exc) from exc
+            for raw in response.get("Responses", {}).get(table, []):
+                item = DeliveryItem.from_ddb(raw)
+                found[(item.event_id, item.subscription_id)] = item
+            chunk = list(response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", []))
+            if not chunk:
+                break
+            time.sleep(_backoff(attempt))
+        else:
+            raise StoreUnavailable(f"deliveries table read left {len(chunk)} keys unread after retries")
+    return found
+
+
+def put_many(client: "DynamoDBClient", table: str, items: Sequence[DeliveryItem]) -> None:
+    """Write delivery records with BatchWriteItem (25 per request), retrying unprocessed ones.
+
+    Unconditional: a stream shard is processed by one invocation at a time and a retried batch
+    reads its records back first (`get_many`), so the fanout never races itself for one record.
+    """
+    requests: list[Any] = [{"PutRequest": {"Item": item.to_ddb()}} for item in items]
+    for start in range(0, len(requests), BATCH_WRITE_ITEMS):
+        chunk = requests[start : start + BATCH_WRITE_ITEMS]
+        for attempt in range(BATCH_ATTEMPTS):
+            try:
+                response = client.batch_write_item(RequestItems={table: chunk})
+            except (ClientError, BotoCoreError) as exc:
+                raise _unavailable("write", exc) from exc
+            chunk = list(response.get("UnprocessedItems", {}).get(table, []))
+            if not chunk:
+                break
+            time.sleep(_backoff(attempt))
+        else:
+            raise StoreUnavailable(
+                f"deliveries table write left {len(chunk)} items unprocessed after retries"
+            )
+
+
+def _backoff(attempt: int) -> float:
+    return float(min(0.05 * 2**attempt, 1.0))
+
+
+def claim_attempt(
     client: "DynamoDBClient",
     table: str,
+    delivery: DeliveryItem,
     *,
-    tenant_id: str,
-    event_id: str,
-    subscription_id: str,
-    target_url: str,
     now: datetime,
-    expires_at: int,
+    lease_seconds: float,
 ) -> DeliveryItem | None:
-    """Create the delivery (state `pending`) or take over one that has no attempt recorded yet.
+    """Lease attempt `delivery.attempt_count + 1` to this caller for `lease_seconds`.
 
-    Returns None when an attempt is already recorded (delivered, gone, or handed to the retry
-    queue): the caller must not send it again.
+    The retry path's guard against sending one attempt twice (a duplicated SQS message, two
+    copies in one batch): only one caller holds the lease for a given attempt; None for the others.
+    A lease that expired (its holder crashed before recording) can be taken again.
     """
-    stamp = now.isoformat()
+    number = delivery.attempt_count + 1
     try:
         response = client.update_item(
             TableName=table,
-            Key=_key(event_id, subscription_id),
-            UpdateExpression=(
-                "SET tenant_id = :tenant, target_url = if_not_exists(target_url, :url), "
-                "#state = if_not_exists(#state, :pending), attempts = if_not_exists(attempts, :empty), "
-                "attempt_count = if_not_exists(attempt_count, :zero), "
-                "created_at = if_not_exists(created_at, :now), updated_at = :now, "
-                "expires_at = if_not_exists(expires_at, :expires)"
-            ),
+            Key=_key(delivery.event_id, delivery.subscription_id),
+            UpdateExpression="SET lease_attempt = :number, lease_until = :until",
             ConditionExpression=(
-                "attribute_not_exists(event_id) OR (tenant_id = :tenant AND attempt_count = :zero)"
+                "tenant_id = :tenant AND attempt_count = :count "
+                "AND NOT (#state IN (:delivered, :failed, :gone)) "
+                "AND (attribute_not_exists(lease_until) OR lease_attempt <> :number OR lease_until < :now)"
             ),
             ExpressionAttributeNames={"#state": "state"},
             ExpressionAttributeValues={
-                ":tenant": {"S": tenant_id},
-                ":url": {"S": target_url},
-                ":pending": {"S": "pending"},
-                ":empty": {"L": []},
-                ":zero": {"N": "0"},
-                ":now": {"S": stamp},
-                ":expires": {"N": str(expires_at)},
+                ":tenant": {"S": delivery.tenant_id},
+                ":count": {"N": str(delivery.attempt_count)},
+                ":number": {"N": str(number)},
+                ":now": {"N": str(now.timestamp())},
+                ":until": {"N": str(now.timestamp() + lease_seconds)},
+                ":delivered": {"S": "delivered"},
+                ":failed": {"S": "failed"},
+                ":gone": {"S": "gone"},
             },
             ReturnValues="ALL_NEW",
         )
     except client.exceptions.ConditionalCheckFailedException:
         return None
     except (ClientError, BotoCoreError) as exc:
-        raise _unavailable("claim", exc) from exc
+        raise _unavailable("update", exc) from exc
     return DeliveryItem.from_ddb(response["Attributes"])
 
 
@@ -263,38 +362,24 @@ def list_for_subscription(
     return items, _encode_cursor(tenant_id, last_key) if last_key else None
 
 
-def reopen_failed_delivery(
-    client: "DynamoDBClient", table: str, event_id: str, subscription_id: str, now: datetime
-) -> DeliveryItem:
-    """Move a `failed` delivery back to `retrying` (an operator's redrive from the delivery DLQ).
-
-    Raises DeliveryConflict unless the delivery is `failed` now; its attempts are kept.
-    """
-    try:
-        response = client.update_item(
-            TableName=table,
-            Key=_key(event_id, subscription_id),
-            UpdateExpression="SET #state = :retrying, updated_at = :now",
-            ConditionExpression="#state = :failed",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={
-                ":retrying": {"S": "retrying"},
-                ":failed": {"S": "failed"},
-                ":now": {"S": now.isoformat()},
-            },
-            ReturnValues="ALL_NEW",
-        )
-    except client.exceptions.ConditionalCheckFailedException as exc:
-        raise DeliveryConflict(f"delivery {event_id}/{subscription_id} is not failed") from exc
-    except (ClientError, BotoCoreError) as exc:
-        raise _unavailable("update", exc) from exc
-    return DeliveryItem.from_ddb(response["Attributes"])
+ReopenRule = Literal["redrive", "replay"]
+_REOPEN_CONDITIONS: dict[ReopenRule, str] = {
+    # An operator's redrive of a dead letter: only this tenant's failed delivery.
+    "redrive": "tenant_id = :tenant AND #state = :failed",
+    # A replay: any finished delivery of this tenant, one whose retry message was lost (overdue
+    # since before :stale), or one that does not exist yet (the event predates the subscription).
+    "replay": (
+        "attribute_not_exists(event_id) OR (tenant_id = :tenant AND "
+        "(#state IN (:delivered, :failed, :gone) OR (#state = :retrying AND next_attempt_at < :stale)))"
+    ),
+}
 
 
-def reopen_for_replay(
+def reopen(
     client: "DynamoDBClient",
     table: str,
     *,
+    rule: ReopenRule,
     tenant_id: str,
     event_id: str,
     subscription_id: str,
@@ -303,12 +388,10 @@ def reopen_for_replay(
     expires_at: int,
     stale_before: datetime,
 ) -> tuple[DeliveryItem, DeliveryItem | None]:
-    """Make a delivery `retrying` again, due now, for a replay; returns (new item, previous item).
+    """Make a delivery `retrying` again, due now, its attempts kept; returns (new item, previous).
 
-    A delivery that does not exist yet is created (the event predates the subscription, or the
-    subscription did not match it then). An existing one keeps its attempts and is reopened only
-    when terminal, or `retrying` but overdue since before `stale_before` (its retry message was
-    lost); otherwise it is still in progress and DeliveryConflict is raised.
+    Raises DeliveryConflict when `rule` does not allow it (in progress, not failed, another
+    tenant's) and DeliveryNotFound for a redrive of a delivery that no longer exists.
     """
     stamp = now.isoformat()
     try:
@@ -320,54 +403,59 @@ def reopen_for_replay(
                 "#state = :retrying, attempts = if_not_exists(attempts, :empty), "
                 "attempt_count = if_not_exists(attempt_count, :zero), "
                 "created_at = if_not_exists(created_at, :now), updated_at = :now, next_attempt_at = :now, "
-                "expires_at = if_not_exists(expires_at, :expires)"
+                "expires_at = if_not_exists(expires_at, :expires) REMOVE lease_attempt, lease_until"
             ),
-            ConditionExpression=(
-                "attribute_not_exists(event_id) OR (tenant_id = :tenant AND "
-                "(#state IN (:delivered, :failed, :gone) "
-                "OR (#state = :retrying AND next_attempt_at < :stale)))"
-            ),
+            ConditionExpression=_REOPEN_CONDITIONS[rule],
             ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={
-                ":tenant": {"S": tenant_id},
-                ":url": {"S": target_url},
-                ":retrying": {"S": "retrying"},
-                ":empty": {"L": []},
-                ":zero": {"N": "0"},
-                ":now": {"S": stamp},
-                ":expires": {"N": str(expires_at)},
-                ":delivered": {"S": "delivered"},
-                ":failed": {"S": "failed"},
-                ":gone": {"S": "gone"},
-                ":stale": {"S": stale_before.isoformat()},
-            },
+            ExpressionAttributeValues=_only_used(
+                _REOPEN_CONDITIONS[rule] + " :url :empty :zero :now :expires :retrying",
+                {
+                    ":tenant": {"S": tenant_id},
+                    ":url": {"S": target_url},
+                    ":retrying": {"S": "retrying"},
+                    ":empty": {"L": []},
+                    ":zero": {"N": "0"},
+                    ":now": {"S": stamp},
+                    ":expires": {"N": str(expires_at)},
+                    ":delivered": {"S": "delivered"},
+                    ":failed": {"S": "failed"},
+                    ":gone": {"S": "gone"},
+                    ":stale": {"S": stale_before.isoformat()},
+                },
+            ),
             ReturnValues="ALL_OLD",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except client.exceptions.ConditionalCheckFailedException as exc:
-        raise DeliveryConflict(f"delivery {event_id}/{subscription_id} is in progress") from exc
+        current: Any = exc.response.get("Item")
+        if rule == "redrive" and not current:
+            raise DeliveryNotFound(f"no delivery {event_id}/{subscription_id}") from exc
+        state = _deserializer.deserialize(current["state"]) if current and "state" in current else "absent"
+        raise DeliveryConflict(f"delivery {event_id}/{subscription_id} is {state}") from exc
     except (ClientError, BotoCoreError) as exc:
         raise _unavailable("update", exc) from exc
     previous = DeliveryItem.from_ddb(response["Attributes"]) if response.get("Attributes") else None
-    reopened = DeliveryItem(
+    base = previous or DeliveryItem.new(
+        tenant_id=tenant_id,
         event_id=event_id,
         subscription_id=subscription_id,
-        tenant_id=tenant_id,
-        target_url=previous.target_url if previous else target_url,
-        state="retrying",
-        attempts=previous.attempts if previous else [],
-        attempt_count=previous.attempt_count if previous else 0,
-        next_attempt_at=stamp,
-        created_at=previous.created_at if previous else stamp,
-        updated_at=stamp,
-        expires_at=previous.expires_at if previous else expires_at,
+        target_url=target_url,
+        now=now,
+        expires_at=expires_at,
     )
+    reopened = base.model_copy(update={"state": "retrying", "next_attempt_at": stamp, "updated_at": stamp})
     return reopened, previous
+
+
+def _only_used(expression: str, values: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB refuses expression values that no expression uses."""
+    return {name: value for name, value in values.items() if name in expression}
 
 
 def undo_reopen(
     client: "DynamoDBClient", table: str, reopened: DeliveryItem, previous: DeliveryItem | None
 ) -> None:
-    """Put a delivery back as it was before `reopen_for_replay`, if nothing touched it since."""
+    """Put a delivery back as it was before `reopen`, if nothing touched it since."""
     condition = "updated_at = :stamp AND attempt_count = :count"
     values: dict[str, Any] = {
         ":stamp": {"S": reopened.updated_at},
@@ -384,10 +472,7 @@ def undo_reopen(
         else:
             client.put_item(
                 TableName=table,
-                Item={
-                    name: _serializer.serialize(value)
-                    for name, value in previous.model_dump(exclude_none=True).items()
-                },
+                Item=previous.to_ddb(),
                 ConditionExpression=condition,
                 ExpressionAttributeValues=values,
             )

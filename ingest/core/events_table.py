@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 TYPE_INDEX = "EventTypeIndex"
 STATUS_INDEX = "StatusIndex"
 BATCH_WRITE_ATTEMPTS = 6
+TRANSACTION_ITEMS = 100
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _serializer = TypeSerializer()
@@ -256,6 +257,59 @@ def set_status(
     except (ClientError, BotoCoreError) as exc:
         raise _unavailable("update", exc) from exc
     return EventItem.from_ddb(response["Attributes"])
+
+
+def mark_delivered(client: "DynamoDBClient", table: str, keys: Sequence[tuple[str, str]]) -> None:
+    """Move `pending` events (tenant_id, event_id) to `delivered`, bumping `rev`, in one transaction.
+
+    The one place an event becomes delivered (fanout, retry). An event that is no longer pending
+    (delivered already, acknowledged) or no longer exists is left as it is; the others are
+    written together, so a batch of deliveries costs one write request for its events.
+    """
+    remaining = list(dict.fromkeys(keys))
+    cancelled = 0
+    while remaining:
+        chunk, rest = remaining[:TRANSACTION_ITEMS], remaining[TRANSACTION_ITEMS:]
+        try:
+            client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": table,
+                            "Key": {"tenant_id": {"S": tenant_id}, "event_id": {"S": event_id}},
+                            "UpdateExpression": (
+                                "SET #status = :delivered, status_key = :status_key, rev = rev + :one"
+                            ),
+                            "ConditionExpression": "#status = :pending",
+                            "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": {
+                                ":delivered": {"S": "delivered"},
+                                ":pending": {"S": "pending"},
+                                ":status_key": {"S": f"delivered#{event_id}"},
+                                ":one": {"N": "1"},
+                            },
+                        }
+                    }
+                    for tenant_id, event_id in chunk
+                ]
+            )
+        except client.exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            codes = [reason.get("Code") for reason in reasons]
+            if not any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in codes):
+                raise _unavailable("update", exc) from exc
+            # Drop the events that are no longer pending; retry the rest (a conflict backs off).
+            kept = [key for key, code in zip(chunk, codes, strict=False) if code != "ConditionalCheckFailed"]
+            remaining = kept + rest
+            cancelled += 1
+            if cancelled >= BATCH_WRITE_ATTEMPTS:
+                raise StoreUnavailable(f"events table left {len(remaining)} status updates undone") from exc
+            if "TransactionConflict" in codes:
+                time.sleep(min(0.05 * 2**cancelled, 1.0))
+            continue
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable("update", exc) from exc
+        remaining = rest
 
 
 def delete_event(client: "DynamoDBClient", table: str, tenant_id: str, event_id: str) -> None:

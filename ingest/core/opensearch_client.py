@@ -4,16 +4,16 @@ Locally the endpoint is plain http (osmem-server); in AWS it is the domain's htt
 every request is signed with SigV4 using the function's role credentials.
 """
 
-from functools import lru_cache
-
 import boto3
 from opensearchpy import OpenSearch, Urllib3AWSV4SignerAuth, Urllib3HttpConnection
+
+from ingest.core.runtime import runtime
 
 TIMEOUT_SECONDS = 5
 MAX_RETRIES = 2
 
 
-@lru_cache(maxsize=4)
+@runtime.cached
 def opensearch_client(endpoint: str) -> OpenSearch:
     if not endpoint.startswith("https://"):
         return OpenSearch(hosts=[endpoint], timeout=TIMEOUT_SECONDS, max_retries=MAX_RETRIES)

@@ -60,14 +60,3 @@ def schedule_retry(client: "SQSClient", queue_url: str, message: RetryMessage, n
 
 def dead_letter(client: "SQSClient", queue_url: str, letter: DeadLetter, envelope: str) -> None:
     _send(client, queue_url, letter.to_json(envelope), 0, "delivery DLQ")
-
-
-def redrive_message(letter: DeadLetter, attempt_count: int, now: datetime) -> RetryMessage:
-    """The retry-queue message that gives a dead-lettered delivery one more attempt, due now."""
-    return RetryMessage(
-        tenant_id=letter.tenant_id,
-        event_id=letter.event_id,
-        subscription_id=letter.subscription_id,
-        attempt=attempt_count + 1,
-        due_at=now,
-    )

@@ -1,9 +1,10 @@
 """Settings read once from the environment, validated and typed."""
 
 import os
-from functools import lru_cache
 
 from pydantic import BaseModel, Field
+
+from ingest.core.runtime import runtime
 
 LOCAL_STAGES = frozenset({"local", "test"})
 
@@ -37,7 +38,6 @@ class Settings(BaseModel):
     webhook_response_cap_bytes: int = Field(default=4096, ge=0, le=64 * 1024)
     webhook_max_connections_per_host: int = Field(default=4, ge=1, le=64)
     fanout_max_workers: int = Field(default=16, ge=1, le=128)
-    subscription_cache_seconds: float = Field(default=30.0, ge=0)
 
     @property
     def private_webhook_hosts(self) -> frozenset[str]:
@@ -56,6 +56,6 @@ class Settings(BaseModel):
         return cls.model_validate(fields)
 
 
-@lru_cache(maxsize=1)
+@runtime.cached
 def get_settings() -> Settings:
     return Settings.from_env()

@@ -3,11 +3,18 @@
 Besides one item per subscription (SK `sub_<ULID>`), each subscription owns a guard item
 (SK `dedup#<sha256 of target_url and sorted event types>`) written in the same transaction,
 so two concurrent creates of the same subscription cannot both succeed.
+
+Each tenant also has a version item (SK `version`). Every change that affects delivery (create,
+delete, disable, enable, rotate, the start and end of a failure streak) bumps it in the same
+transaction, so a reader that finds the version unchanged knows its copy of the tenant's
+subscriptions is current (the fanout's cache, see docs/guarantees.md).
 """
 
 import base64
 import hashlib
 import secrets
+import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,6 +33,9 @@ GUARD_PREFIX = "dedup#"
 SECRET_PREFIX = "whsec_"  # noqa: S105  # the Standard Webhooks prefix, not a secret
 SECRET_BYTES = 32
 ALL_EVENTS = "*"
+VERSION_KEY = "version"
+BATCH_GET_KEYS = 100
+BATCH_GET_ATTEMPTS = 6
 
 SubscriptionStatus = Literal["active", "disabled"]
 
@@ -89,6 +99,47 @@ def _not_found(subscription_id: str) -> SubscriptionNotFound:
     return SubscriptionNotFound(f"no subscription {subscription_id}")
 
 
+def _bump_version(table: str, tenant_id: str) -> Any:
+    """The transaction item that bumps the tenant's subscriptions version."""
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": _key(tenant_id, VERSION_KEY),
+            "UpdateExpression": "ADD version :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }
+    }
+
+
+def _cancellation_codes(exc: Exception) -> list[str | None]:
+    response = getattr(exc, "response", {})
+    return [reason.get("Code") for reason in response.get("CancellationReasons", [])]
+
+
+def versions(client: "DynamoDBClient", table: str, tenant_ids: Iterable[str]) -> dict[str, int]:
+    """Each tenant's subscriptions version (0 before its first change), read consistently."""
+    pending = [_key(tenant_id, VERSION_KEY) for tenant_id in dict.fromkeys(tenant_ids)]
+    found: dict[str, int] = {key["tenant_id"]["S"]: 0 for key in pending}
+    for start in range(0, len(pending), BATCH_GET_KEYS):
+        keys = pending[start : start + BATCH_GET_KEYS]
+        for attempt in range(BATCH_GET_ATTEMPTS):
+            try:
+                response: Any = client.batch_get_item(
+                    RequestItems={table: {"Keys": keys, "ConsistentRead": True}}
+                )
+            except (ClientError, BotoCoreError) as exc:
+                raise _unavailable("read", exc) from exc
+            for item in response.get("Responses", {}).get(table, []):
+                found[item["tenant_id"]["S"]] = int(item.get("version", {}).get("N", "0"))
+            keys = list(response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", []))
+            if not keys:
+                break
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        else:
+            raise StoreUnavailable(f"subscriptions table read left {len(keys)} versions unread")
+    return found
+
+
 def create_subscription(
     client: "DynamoDBClient", table: str, tenant_id: str, target_url: str, event_types: list[str]
 ) -> SubscriptionItem:
@@ -120,11 +171,11 @@ def create_subscription(
                         "ConditionExpression": new_item,
                     }
                 },
+                _bump_version(table, tenant_id),
             ]
         )
     except client.exceptions.TransactionCanceledException as exc:
-        reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
-        if "ConditionalCheckFailed" not in reasons:
+        if "ConditionalCheckFailed" not in _cancellation_codes(exc):
             raise _unavailable("create", exc) from exc
         existing = _guard_owner(client, table, tenant_id, guard)
         raise DuplicateSubscription(
@@ -212,10 +263,11 @@ def delete_subscription(client: "DynamoDBClient", table: str, tenant_id: str, su
                         "ExpressionAttributeValues": {":owner": {"S": subscription_id}},
                     }
                 },
+                _bump_version(table, tenant_id),
             ]
         )
     except client.exceptions.TransactionCanceledException as exc:
-        reasons = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
+        reasons = _cancellation_codes(exc)
         if reasons and reasons[0] == "ConditionalCheckFailed":
             raise _not_found(subscription_id) from exc
         raise _unavailable("delete", exc) from exc
@@ -231,30 +283,38 @@ def _update(
     expression: str,
     values: dict[str, Any],
     names: dict[str, str] | None = None,
-) -> SubscriptionItem:
-    """Apply `expression` to an existing subscription (404 when missing) and return the new item."""
+    condition: str | None = None,
+) -> bool:
+    """Apply `expression` to an existing subscription and bump the tenant's version, atomically.
+
+    Returns False when the extra `condition` does not hold (nothing changed); raises
+    SubscriptionNotFound when the subscription does not exist.
+    """
     if not subscription_id.startswith(ID_PREFIX):
         raise _not_found(subscription_id)
-    params: dict[str, Any] = {
+    update: Any = {
         "TableName": table,
         "Key": _key(tenant_id, subscription_id),
         "UpdateExpression": expression,
-        "ConditionExpression": "attribute_exists(subscription_id)",
-        "ExpressionAttributeValues": {
-            **values,
-            ":updated_at": {"S": isoformat(datetime.now(UTC))},
-        },
-        "ReturnValues": "ALL_NEW",
+        "ConditionExpression": "attribute_exists(subscription_id)"
+        + (f" AND {condition}" if condition else ""),
+        "ExpressionAttributeValues": {**values, ":updated_at": {"S": isoformat(datetime.now(UTC))}},
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
     if names:
-        params["ExpressionAttributeNames"] = names
+        update["ExpressionAttributeNames"] = names
     try:
-        response = client.update_item(**params)
-    except client.exceptions.ConditionalCheckFailedException as exc:
-        raise _not_found(subscription_id) from exc
+        client.transact_write_items(TransactItems=[{"Update": update}, _bump_version(table, tenant_id)])
+    except client.exceptions.TransactionCanceledException as exc:
+        reasons = (getattr(exc, "response", {}) or {}).get("CancellationReasons", [])
+        if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
+            raise _unavailable("update", exc) from exc
+        if not reasons[0].get("Item"):
+            raise _not_found(subscription_id) from exc
+        return False
     except (ClientError, BotoCoreError) as exc:
         raise _unavailable("update", exc) from exc
-    return SubscriptionItem.from_ddb(response["Attributes"])
+    return True
 
 
 def disable(client: "DynamoDBClient", table: str, tenant_id: str, subscription_id: str, reason: str) -> None:
@@ -271,7 +331,7 @@ def disable(client: "DynamoDBClient", table: str, tenant_id: str, subscription_i
 
 def enable(client: "DynamoDBClient", table: str, tenant_id: str, subscription_id: str) -> SubscriptionItem:
     """Reactivate a subscription and start a fresh failure streak."""
-    return _update(
+    _update(
         client,
         table,
         tenant_id,
@@ -280,35 +340,36 @@ def enable(client: "DynamoDBClient", table: str, tenant_id: str, subscription_id
         {":active": {"S": "active"}},
         {"#status": "status"},
     )
+    return get_subscription(client, table, tenant_id, subscription_id)
 
 
 def record_failure(
     client: "DynamoDBClient", table: str, tenant_id: str, subscription_id: str, at: datetime
 ) -> SubscriptionItem:
     """Mark the start of a failure streak at `at` unless one is already running; return the item."""
-    return _update(
+    _update(
         client,
         table,
         tenant_id,
         subscription_id,
-        "SET failing_since = if_not_exists(failing_since, :at), updated_at = :updated_at",
+        "SET failing_since = :at, updated_at = :updated_at",
         {":at": {"S": isoformat(at)}},
+        condition="attribute_not_exists(failing_since)",
     )
+    return get_subscription(client, table, tenant_id, subscription_id)
 
 
 def record_success(client: "DynamoDBClient", table: str, tenant_id: str, subscription_id: str) -> None:
-    """End the current failure streak, if any (a no-op write is skipped)."""
-    try:
-        client.update_item(
-            TableName=table,
-            Key=_key(tenant_id, subscription_id),
-            UpdateExpression="REMOVE failing_since",
-            ConditionExpression="attribute_exists(failing_since)",
-        )
-    except client.exceptions.ConditionalCheckFailedException:
-        return
-    except (ClientError, BotoCoreError) as exc:
-        raise _unavailable("update", exc) from exc
+    """End the current failure streak, if any (nothing is written when there is none)."""
+    _update(
+        client,
+        table,
+        tenant_id,
+        subscription_id,
+        "SET updated_at = :updated_at REMOVE failing_since",
+        {},
+        condition="attribute_exists(failing_since)",
+    )
 
 
 def rotate_secret(
@@ -320,7 +381,7 @@ def rotate_secret(
     grace_seconds: int = 86400,
 ) -> SubscriptionItem:
     """Issue a new secret; the current one stays valid (signed alongside) for `grace_seconds`."""
-    return _update(
+    _update(
         client,
         table,
         tenant_id,
@@ -332,3 +393,4 @@ def rotate_secret(
             ":expires_at": {"N": str(int(now.timestamp()) + grace_seconds)},
         },
     )
+    return get_subscription(client, table, tenant_id, subscription_id)

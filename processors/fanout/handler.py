@@ -1,6 +1,5 @@
 """Fanout Lambda: DynamoDB stream (INSERT) -> signed webhook deliveries."""
 
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -8,23 +7,20 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ingest.core.observability import logger, metrics, tracer
-from ingest.core.settings import get_settings
+from ingest.core.runtime import runtime
 from processors.fanout.logic import SubscriptionCache, fan_out
 from processors.webhooks.delivery import default_deliverer
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-
-
-@lru_cache(maxsize=1)
-def subscription_cache() -> SubscriptionCache:
-    return SubscriptionCache(ttl=get_settings().subscription_cache_seconds)
+subscription_cache = SubscriptionCache()
+runtime.on_reset(subscription_cache.clear)
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    outcome = fan_out(event.get("Records", []), default_deliverer(), subscription_cache())
+    outcome = fan_out(event.get("Records", []), default_deliverer(), subscription_cache)
     return process_partial_response(
         event=event, record_handler=outcome.check, processor=processor, context=context
     )

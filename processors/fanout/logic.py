@@ -1,14 +1,17 @@
 """Fan a batch of stream records out to the tenants' matching subscriptions.
 
-Deliveries run concurrently across subscriptions (a bounded thread pool; the transport limits
-connections per host) and sequentially, in stream order, within one subscription. A record
-fails only when the pipeline fails (DynamoDB, SQS); subscriber failures go to the retry queue.
+Per batch: one consistent read of the tenants' subscription versions (the cache is used only
+while a tenant's version is unchanged), one read of the delivery records a retried batch may
+already have written, then the deliveries (concurrent across subscriptions, in stream order
+within one), then the bookkeeping in batches: the delivery records (BatchWriteItem), the events
+that became delivered (one transaction) and the end of any failure streak. A record fails only
+when the pipeline fails (DynamoDB, SQS); subscriber failures go to the retry queue.
 """
 
 import contextvars
 import threading
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,38 +19,59 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from pydantic import ValidationError
 
-from ingest.core import events_table
-from ingest.core.deliveries_table import claim_delivery, get_delivery
-from ingest.core.errors import DeliveryNotFound, EventNotFound, TriggersError
+from ingest.core import deliveries_table, events_table, subscriptions_table
+from ingest.core.deliveries_table import DeliveryItem
+from ingest.core.errors import TriggersError
 from ingest.core.events_table import EventItem
 from ingest.core.observability import logger
-from ingest.core.subscriptions_table import SubscriptionItem, list_active
+from ingest.core.subscriptions_table import SubscriptionItem
 from processors.webhooks.delivery import Deliverer, count
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+MAX_CACHED_TENANTS = 10_000
+
 
 class SubscriptionCache:
-    """Each tenant's active subscriptions, kept for `ttl` seconds in this process."""
+    """Each tenant's active subscriptions, tagged with the tenant's subscriptions version.
 
-    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl = ttl
-        self.clock = clock
-        self._entries: dict[tuple[str, str], tuple[float, list[SubscriptionItem]]] = {}
+    Freshness rule: an entry is used only when the version read for the current batch (after
+    its records were read from the stream, so after their events were accepted) equals the
+    entry's, so every subscription change that returned before an event was accepted is seen
+    by it, whatever instance made the change. The version is read before the list is loaded, so
+    a change racing the load makes the entry look older than it is (a reload), never newer.
+    """
+
+    def __init__(self, max_tenants: int = MAX_CACHED_TENANTS) -> None:
+        self.max_tenants = max_tenants
+        self._entries: OrderedDict[tuple[str, str], tuple[int, list[SubscriptionItem]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def active(self, client: "DynamoDBClient", table: str, tenant_id: str) -> list[SubscriptionItem]:
-        key = (table, tenant_id)
-        now = self.clock()
+    def active(
+        self, client: "DynamoDBClient", table: str, tenant_ids: Iterable[str]
+    ) -> dict[str, list[SubscriptionItem]]:
+        current = subscriptions_table.versions(client, table, tenant_ids)
+        result: dict[str, list[SubscriptionItem]] = {}
+        for tenant_id, version in current.items():
+            key = (table, tenant_id)
+            with self._lock:
+                entry = self._entries.get(key)
+            if entry is not None and entry[0] == version:
+                result[tenant_id] = entry[1]
+                continue
+            subscriptions = subscriptions_table.list_active(client, table, tenant_id)
+            with self._lock:
+                self._entries[key] = (version, subscriptions)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_tenants:
+                    self._entries.popitem(last=False)
+            result[tenant_id] = subscriptions
+        return result
+
+    def clear(self) -> None:
         with self._lock:
-            entry = self._entries.get(key)
-        if entry is not None and entry[0] > now:
-            return entry[1]
-        subscriptions = list_active(client, table, tenant_id)
-        with self._lock:
-            self._entries[key] = (now + self.ttl, subscriptions)
-        return subscriptions
+            self._entries.clear()
 
 
 @dataclass
@@ -60,6 +84,10 @@ class BatchOutcome:
         error = self.errors.get((record.dynamodb.sequence_number if record.dynamodb else None) or "")
         if error is not None:
             raise error
+
+    def fail(self, items: Iterable["StreamEvent"], error: Exception) -> None:
+        for item in items:
+            self.errors.setdefault(item.sequence_number, error)
 
 
 @dataclass(frozen=True)
@@ -87,38 +115,39 @@ def parse_records(records: Iterable[Mapping[str, Any]]) -> list[StreamEvent]:
     return events
 
 
-def _deliver_in_order(
-    deliverer: Deliverer, subscription: SubscriptionItem, items: list[StreamEvent]
-) -> tuple[dict[str, Exception], set[str]]:
+@dataclass
+class Chain:
+    """One subscription's events of this batch, in stream order, and what became of them."""
+
+    subscription: SubscriptionItem
+    items: list[StreamEvent]
+    recorded: list[DeliveryItem] = field(default_factory=list)
+    delivered: list[StreamEvent] = field(default_factory=list)
+    # Items not attempted because the pipeline failed: the stream retries them.
+    failed: list[StreamEvent] = field(default_factory=list)
+    error: TriggersError | None = None
+
+
+def _deliver_in_order(deliverer: Deliverer, chain: Chain) -> Chain:
     """Deliver one subscription's events in stream order; stop at a pipeline error or a 410.
 
     Once the endpoint gives no response (timeout, connection error), the rest of its events in
     this batch go straight to the retry queue, so one dead endpoint costs one timeout per batch.
     """
-    settings = deliverer.settings
-    delivered: set[str] = set()
+    subscription = chain.subscription
     unresponsive: str | None = None
-    for index, item in enumerate(items):
+    for index, item in enumerate(chain.items):
         event = item.event
+        delivery = DeliveryItem.new(
+            tenant_id=event.tenant_id,
+            event_id=event.event_id,
+            subscription_id=subscription.subscription_id,
+            target_url=subscription.target_url,
+            now=deliverer.clock(),
+            expires_at=event.expires_at,
+        )
         try:
-            delivery = claim_delivery(
-                deliverer.dynamodb,
-                settings.deliveries_table,
-                tenant_id=event.tenant_id,
-                event_id=event.event_id,
-                subscription_id=subscription.subscription_id,
-                target_url=subscription.target_url,
-                now=deliverer.clock(),
-                expires_at=event.expires_at,
-            )
-            if delivery is None:
-                # Attempted before (a retried batch): its event may still need marking delivered.
-                if _was_delivered(deliverer, event, subscription):
-                    delivered.add(event.event_id)
-                continue
-            outcome, response = deliverer.attempt(
-                event, subscription, delivery, not_sent_because=unresponsive
-            )
+            result = deliverer.attempt(event, subscription, delivery, not_sent_because=unresponsive)
         except TriggersError as exc:
             logger.error(
                 "delivery pipeline failed; the stream will retry",
@@ -128,29 +157,29 @@ def _deliver_in_order(
                     "error": exc.detail,
                 },
             )
-            return {later.sequence_number: exc for later in items[index:]}, delivered
-        if outcome == "delivered":
-            delivered.add(event.event_id)
-        if outcome == "gone":
+            chain.failed, chain.error = chain.items[index:], exc
+            return chain
+        chain.recorded.append(result.updated)
+        if result.outcome == "delivered":
+            chain.delivered.append(item)
+        if result.outcome == "gone":
             break
-        if response.status_code is None and unresponsive is None:
-            unresponsive = (
-                f"no response to event {event.event_id} earlier in this batch ({response.failure_kind})"
-            )
-    return {}, delivered
+        if result.response.status_code is None and unresponsive is None:
+            kind = result.response.failure_kind
+            unresponsive = f"no response to event {event.event_id} earlier in this batch ({kind})"
+    return chain
 
 
-def _was_delivered(deliverer: Deliverer, event: EventItem, subscription: SubscriptionItem) -> bool:
-    try:
-        delivery = get_delivery(
-            deliverer.dynamodb,
-            deliverer.settings.deliveries_table,
-            event.event_id,
-            subscription.subscription_id,
-        )
-    except DeliveryNotFound:
-        return False
-    return delivery.state == "delivered"
+def _chains(
+    events: list[StreamEvent], subscriptions: Mapping[str, list[SubscriptionItem]]
+) -> dict[tuple[str, str], Chain]:
+    chains: dict[tuple[str, str], Chain] = {}
+    for item in events:
+        for subscription in subscriptions.get(item.event.tenant_id, []):
+            if subscription.matches(item.event.event_type):
+                key = (item.event.tenant_id, subscription.subscription_id)
+                chains.setdefault(key, Chain(subscription, [])).items.append(item)
+    return chains
 
 
 def fan_out(
@@ -159,51 +188,94 @@ def fan_out(
     settings = deliverer.settings
     outcome = BatchOutcome()
     events = parse_records(records)
-    chains: dict[tuple[str, str], tuple[SubscriptionItem, list[StreamEvent]]] = {}
-    for item in events:
-        tenant_id = item.event.tenant_id
-        try:
-            subscriptions = cache.active(deliverer.dynamodb, settings.subscriptions_table, tenant_id)
-        except TriggersError as exc:
-            outcome.errors[item.sequence_number] = exc
-            continue
-        for subscription in subscriptions:
-            if subscription.matches(item.event.event_type):
-                key = (tenant_id, subscription.subscription_id)
-                chains.setdefault(key, (subscription, []))[1].append(item)
-    delivered: set[str] = set()
-    if chains:
-        with ThreadPoolExecutor(max_workers=min(settings.fanout_max_workers, len(chains))) as pool:
-            futures = [
-                # Each task in a copy of this context: log keys and local log capture follow it.
-                pool.submit(contextvars.copy_context().run, _deliver_in_order, deliverer, subscription, items)
-                for subscription, items in chains.values()
-            ]
-            for future in futures:
-                errors, done = future.result()
-                outcome.errors.update(errors)
-                delivered |= done
-    _mark_delivered(deliverer, events, delivered, outcome)
+    if not events:
+        return outcome
+    try:
+        subscriptions = cache.active(
+            deliverer.dynamodb, settings.subscriptions_table, (item.event.tenant_id for item in events)
+        )
+        chains = _chains(events, subscriptions)
+        # A retried batch: what an earlier invocation recorded is not sent again.
+        recorded = deliveries_table.get_many(
+            deliverer.dynamodb,
+            settings.deliveries_table,
+            (
+                (item.event.event_id, chain.subscription.subscription_id)
+                for chain in chains.values()
+                for item in chain.items
+            ),
+        )
+    except TriggersError as exc:
+        logger.error("fanout could not read its state; the stream will retry", extra={"error": exc.detail})
+        outcome.fail(events, exc)
+        return outcome
+    delivered: dict[str, StreamEvent] = {}
+    for chain in chains.values():
+        earlier = [
+            recorded.get((item.event.event_id, chain.subscription.subscription_id)) for item in chain.items
+        ]
+        delivered.update(
+            (item.event.event_id, item)
+            for item, record in zip(chain.items, earlier, strict=True)
+            if record is not None and record.state == "delivered"
+        )
+        chain.items = [item for item, record in zip(chain.items, earlier, strict=True) if record is None]
+    pending = [chain for chain in chains.values() if chain.items]
+    if pending:
+        with ThreadPoolExecutor(max_workers=min(settings.fanout_max_workers, len(pending))) as pool:
+            # Each task in a copy of this context: log keys and local log capture follow it.
+            done = list(
+                pool.map(
+                    lambda chain: contextvars.copy_context().run(_deliver_in_order, deliverer, chain), pending
+                )
+            )
+        _record(deliverer, done, outcome)
+        for chain in done:
+            if chain.error is not None:
+                outcome.fail(chain.failed, chain.error)
+            delivered.update((item.event.event_id, item) for item in chain.delivered)
+    _mark_delivered(deliverer, list(delivered.values()), outcome)
     return outcome
 
 
-def _mark_delivered(
-    deliverer: Deliverer, events: list[StreamEvent], delivered: set[str], outcome: BatchOutcome
-) -> None:
-    """An event's status becomes `delivered` on its first successful delivery."""
-    for item in events:
-        event = item.event
-        if event.event_id not in delivered or event.status != "pending":
-            continue
-        try:
-            events_table.set_status(
-                deliverer.dynamodb,
-                deliverer.settings.events_table,
-                event.tenant_id,
-                event.event_id,
-                "delivered",
-            )
-        except EventNotFound:
-            continue
-        except TriggersError as exc:
-            outcome.errors.setdefault(item.sequence_number, exc)
+def _record(deliverer: Deliverer, chains: list[Chain], outcome: BatchOutcome) -> None:
+    """Write the batch's delivery records together, then end the streaks the batch's successes ended.
+
+    If the write fails, every event with a delivery in this batch fails: the stream retries them
+    and, finding no record, delivers them again (at-least-once; receivers deduplicate on webhook-id).
+    """
+    records = [record for chain in chains for record in chain.recorded]
+    try:
+        deliveries_table.put_many(deliverer.dynamodb, deliverer.settings.deliveries_table, records)
+    except TriggersError as exc:
+        logger.error("delivery records not written; the stream will retry", extra={"error": exc.detail})
+        for chain in chains:
+            outcome.fail(chain.items, exc)
+            chain.delivered = []
+        return
+    for chain in chains:
+        if chain.delivered:
+            try:
+                deliverer.end_failure_streak(chain.subscription)
+            except TriggersError as exc:
+                # Not a delivery problem: the next success ends the streak.
+                logger.warning(
+                    "failure streak not cleared",
+                    extra={"subscription_id": chain.subscription.subscription_id, "error": exc.detail},
+                )
+
+
+def _mark_delivered(deliverer: Deliverer, delivered: list[StreamEvent], outcome: BatchOutcome) -> None:
+    """An event's status becomes `delivered` on its first successful delivery (one transaction)."""
+    pending = [item for item in delivered if item.event.status == "pending"]
+    if not pending:
+        return
+    try:
+        events_table.mark_delivered(
+            deliverer.dynamodb,
+            deliverer.settings.events_table,
+            [(item.event.tenant_id, item.event.event_id) for item in pending],
+        )
+    except TriggersError as exc:
+        # Retried by the stream: the deliveries are recorded, so nothing is sent again.
+        outcome.fail(pending, exc)

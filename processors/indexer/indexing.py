@@ -19,7 +19,6 @@ stream retry through `batchItemFailures`.
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -30,6 +29,7 @@ from pydantic import ValidationError
 
 from ingest.core.events_table import EventItem
 from ingest.core.observability import logger, metrics, tracer
+from ingest.core.runtime import runtime
 from processors.indexer.index import document, ensure_index
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ class BatchOutcome:
             raise IndexingDeferred(f"record {sequence_number} left for a stream retry")
 
 
-@lru_cache(maxsize=4)
+@runtime.cached
 def _ensure_index_once(client: OpenSearch, alias: str) -> None:
     """Create the alias on the first batch of a cold start if nothing (init script, stack) did."""
     ensure_index(client, alias)

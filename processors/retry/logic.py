@@ -7,10 +7,15 @@ skipped when its subscription is gone, its event expired, or its attempt was alr
 it can be redriven once the subscription is enabled again. A message fails (and SQS
 redelivers it) only when the pipeline fails or the attempt before it has not been recorded yet.
 
+Each attempt is leased on its delivery record before it is sent, so two copies of one message
+(SQS delivers at least once; both may land in one batch) send it once. A delivery whose event or
+subscription was deleted meanwhile is closed as `failed` ("not sent"), never left `retrying`.
+
 A delivery DLQ letter sent back to the retry queue as it is (SQS's own DLQ redrive, the console's
 "Start DLQ redrive", or `awslocal sqs send-message` with its body) is an operator's redrive: the
-failed delivery is reopened and attempted once more, due now. A second copy of the same letter
-finds the delivery no longer failed and is skipped.
+failed delivery of the letter's tenant is reopened and its next attempt queued, due now
+(ingest.core.lifecycle, as `triggers dlq redrive` and replay do). A second copy of the same
+letter finds the delivery no longer failed and is skipped.
 """
 
 import contextvars
@@ -23,8 +28,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
-from ingest.core import events_table
-from ingest.core.deliveries_table import get_delivery, reopen_failed_delivery
+from ingest.core import events_table, lifecycle
+from ingest.core.deliveries_table import Attempt, DeliveryItem, claim_attempt, get_delivery
 from ingest.core.errors import (
     DeliveryConflict,
     DeliveryNotFound,
@@ -33,12 +38,15 @@ from ingest.core.errors import (
     SubscriptionNotFound,
     TriggersError,
 )
+from ingest.core.events_table import EventItem
 from ingest.core.observability import logger
-from ingest.core.queues import DeadLetter, RetryMessage, redrive_message, schedule_retry
+from ingest.core.queues import DeadLetter, RetryMessage, schedule_retry
+from ingest.core.settings import Settings
 from ingest.core.subscriptions_table import get_subscription
 from processors.webhooks.delivery import Deliverer, Outcome, count
 
 EARLY_TOLERANCE = timedelta(seconds=1)
+LEASE_MARGIN = 5.0
 
 
 def retry_delivery(deliverer: Deliverer, message: RetryMessage) -> Outcome:
@@ -55,65 +63,124 @@ def retry_delivery(deliverer: Deliverer, message: RetryMessage) -> Outcome:
         logger.info("retry not due yet; re-enqueued", extra={**context, "due_at": message.due_at.isoformat()})
         return "skipped"
     try:
-        subscription = get_subscription(
-            deliverer.dynamodb, settings.subscriptions_table, message.tenant_id, message.subscription_id
-        )
         delivery = get_delivery(
             deliverer.dynamodb, settings.deliveries_table, message.event_id, message.subscription_id
         )
+    except DeliveryNotFound as exc:
+        if not _event_exists(deliverer, message):
+            logger.info("retry skipped: the event no longer exists", extra=context)
+            return "skipped"
+        # The fanout sends the retry message before it records the first attempt: until that
+        # record exists, SQS redelivers this message (and the retry DLQ keeps it if it never does).
+        raise DeliveryConflict("attempt 1 of this delivery is not recorded yet") from exc
+    if delivery.tenant_id != message.tenant_id:
+        logger.warning("retry skipped: message names another tenant's delivery", extra=context)
+        return "skipped"
+    try:
         event = events_table.get_event(
             deliverer.dynamodb, settings.events_table, message.tenant_id, message.event_id
         )
-    except (SubscriptionNotFound, DeliveryNotFound, EventNotFound) as exc:
-        logger.info(
-            "retry skipped: delivery no longer exists", extra={**context, "reason": type(exc).__name__}
+        subscription = get_subscription(
+            deliverer.dynamodb, settings.subscriptions_table, message.tenant_id, message.subscription_id
         )
-        return "skipped"
-    if delivery.tenant_id != message.tenant_id:
-        logger.warning("retry skipped: message names another tenant's delivery", extra=context)
+    except (SubscriptionNotFound, EventNotFound) as exc:
+        return _close(deliverer, delivery, f"{exc.detail}: nothing to deliver", context)
+    if delivery.state == "delivered":
+        # Recorded by an earlier copy of this message whose status update may have failed.
+        _mark_delivered(deliverer, event)
+        logger.info("retry skipped: already delivered", extra=context)
         return "skipped"
     if delivery.is_terminal or delivery.attempt_count >= message.attempt:
         logger.info("retry skipped: attempt already made", extra={**context, "state": delivery.state})
         return "skipped"
     if delivery.attempt_count < message.attempt - 1:
         raise DeliveryConflict(f"attempt {message.attempt - 1} of this delivery is not recorded yet")
+    lease_seconds = (
+        settings.webhook_connect_timeout_seconds + settings.webhook_read_timeout_seconds + LEASE_MARGIN
+    )
+    claimed = claim_attempt(
+        deliverer.dynamodb, settings.deliveries_table, delivery, now=now, lease_seconds=lease_seconds
+    )
+    if claimed is None:
+        logger.info("retry skipped: another worker holds this attempt", extra=context)
+        return "skipped"
     if subscription.status != "active":
-        return deliverer.abandon(
+        updated = deliverer.abandon(
             event, subscription, delivery, f"subscription disabled: {subscription.disabled_reason}"
         )
+        deliverer.record(delivery, updated)
+        return "failed"
     count("WebhookRetryAttempted")
-    outcome, _ = deliverer.attempt(event, subscription, delivery)
-    if outcome == "delivered" and event.status == "pending":
-        events_table.set_status(
-            deliverer.dynamodb, settings.events_table, event.tenant_id, event.event_id, "delivered"
+    result = deliverer.attempt(event, subscription, delivery)
+    if not deliverer.record(delivery, result.updated):
+        return "skipped"
+    if result.outcome == "delivered":
+        deliverer.end_failure_streak(subscription)
+        _mark_delivered(deliverer, event)
+    return result.outcome
+
+
+def _event_exists(deliverer: Deliverer, message: RetryMessage) -> bool:
+    try:
+        events_table.get_event(
+            deliverer.dynamodb, deliverer.settings.events_table, message.tenant_id, message.event_id
         )
-    return outcome
+    except EventNotFound:
+        return False
+    return True
+
+
+def _mark_delivered(deliverer: Deliverer, event: EventItem) -> None:
+    if event.status == "pending":
+        events_table.mark_delivered(
+            deliverer.dynamodb, deliverer.settings.events_table, [(event.tenant_id, event.event_id)]
+        )
+
+
+def _close(deliverer: Deliverer, delivery: DeliveryItem, reason: str, context: dict[str, object]) -> Outcome:
+    """End a delivery whose event or subscription is gone, so it does not stay `retrying`."""
+    if delivery.is_terminal:
+        return "skipped"
+    now = deliverer.clock()
+    attempt = Attempt(at=now.isoformat(), status_code=None, latency_ms=0, error=f"not sent: {reason}")
+    deliverer.record(delivery, delivery.after(attempt, "failed", now))
+    logger.info("retry abandoned: the delivery no longer exists", extra={**context, "reason": reason})
+    return "skipped"
 
 
 def redrive_dead_letter(deliverer: Deliverer, letter: DeadLetter) -> Outcome:
-    """One more attempt for a dead-lettered delivery sent back to the retry queue unchanged."""
+    """A delivery DLQ letter sent back to the retry queue: reopen it and queue one more attempt."""
     settings = deliverer.settings
-    now = deliverer.clock()
     context = {
         "event_id": letter.event_id,
         "subscription_id": letter.subscription_id,
         "tenant_id": letter.tenant_id,
     }
     try:
-        delivery = reopen_failed_delivery(
-            deliverer.dynamodb, settings.deliveries_table, letter.event_id, letter.subscription_id, now
+        delivery = get_delivery(
+            deliverer.dynamodb, settings.deliveries_table, letter.event_id, letter.subscription_id
         )
-    except DeliveryConflict:
-        logger.info(
-            "redrive skipped: the delivery is not failed (already redriven or delivered)", extra=context
+        if delivery.tenant_id != letter.tenant_id:
+            logger.warning("redrive skipped: letter names another tenant's delivery", extra=context)
+            return "skipped"
+        lifecycle.redrive(
+            lifecycle_stores(settings, deliverer), delivery, tenant_id=letter.tenant_id, now=deliverer.clock()
         )
-        return "skipped"
-    if delivery.tenant_id != letter.tenant_id:
-        logger.warning("redrive skipped: letter names another tenant's delivery", extra=context)
+    except (DeliveryConflict, DeliveryNotFound) as exc:
+        logger.info("redrive skipped: the delivery is not failed", extra={**context, "reason": exc.detail})
         return "skipped"
     count("WebhookRedriven")
-    logger.info("dead letter redriven", extra=context)
-    return retry_delivery(deliverer, redrive_message(letter, delivery.attempt_count, now))
+    return "retrying"
+
+
+def lifecycle_stores(settings: Settings, deliverer: Deliverer) -> lifecycle.Stores:
+    return lifecycle.Stores(
+        dynamodb=deliverer.dynamodb,
+        sqs=deliverer.sqs,
+        events_table=settings.events_table,
+        deliveries_table=settings.deliveries_table,
+        retry_queue_url=settings.retry_queue_url,
+    )
 
 
 def parse_retry_body(body: str) -> RetryMessage | DeadLetter:

@@ -1,9 +1,9 @@
 """One delivery attempt and its consequences, shared by the fanout and retry functions.
 
 Order of writes (so that a crash or a retried batch never loses a delivery): the retry message or
-DLQ message is sent first, then the attempt is recorded with a conditional write. A crash in
-between means the attempt is made again (at-least-once; receivers deduplicate on `webhook-id`),
-never that it is forgotten.
+DLQ message is sent first, then the attempt is recorded (by the caller). A crash in between means
+the attempt is made again (at-least-once; receivers deduplicate on `webhook-id`), never that it is
+forgotten.
 """
 
 import random
@@ -11,18 +11,18 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ingest.core import subscriptions_table
 from ingest.core.clients import dynamodb_client, sqs_client
-from ingest.core.deliveries_table import Attempt, DeliveryItem, DeliveryState, record_attempt
+from ingest.core.deliveries_table import Attempt, DeliveryItem, record_attempt
 from ingest.core.errors import DeliveryConflict, SubscriptionNotFound
 from ingest.core.events_table import EventItem
 from ingest.core.observability import logger, metrics
 from ingest.core.queues import DeadLetter, RetryMessage, dead_letter, schedule_retry
+from ingest.core.runtime import runtime
 from ingest.core.settings import Settings, get_settings
 from ingest.core.ssrf import BlockedDestination, check_url
 from ingest.core.subscriptions_table import SubscriptionItem
@@ -40,6 +40,7 @@ Outcome = Literal["delivered", "gone", "retrying", "failed", "skipped"]
 class AttemptResult(NamedTuple):
     outcome: Outcome
     response: Response
+    updated: DeliveryItem  # the delivery with this attempt, as it is to be recorded
 
 
 _metrics_lock = threading.Lock()
@@ -96,20 +97,18 @@ class Deliverer:
         *,
         not_sent_because: str | None = None,
     ) -> AttemptResult:
-        """Make attempt number `delivery.attempt_count + 1` and record what follows from it.
+        """Make attempt number `delivery.attempt_count + 1` and act on its outcome.
 
-        With `not_sent_because`, nothing is sent: the attempt is recorded as failed with that
-        reason (fanout uses it for an endpoint that already failed to answer in this batch).
+        What must happen before the attempt is recorded happens here (the retry message or the
+        dead letter is sent, a 410 or a long failure streak disables the subscription); recording
+        is the caller's: the fanout writes a batch's records together, the retry function writes
+        each one conditionally (`record`). With `not_sent_because`, nothing is sent: the attempt
+        fails with that reason (fanout uses it for an endpoint that already failed to answer in
+        this batch).
         """
         now = self.clock()
         body = envelope(event)
-        number = delivery.attempt_count + 1
-        context = {
-            "event_id": event.event_id,
-            "subscription_id": subscription.subscription_id,
-            "tenant_id": event.tenant_id,
-            "attempt": number,
-        }
+        context = _context(event, subscription, delivery)
         if not_sent_because is None:
             response = self.send(subscription, event, body, now)
         else:
@@ -130,84 +129,55 @@ class Deliverer:
             },
         )
         if response.ok:
-            outcome = self._delivered(subscription, delivery, attempt, now, context)
-        elif response.status_code == 410:
-            outcome = self._gone(subscription, delivery, attempt, now, context)
-        else:
-            count("WebhookAttemptFailed")
-            outcome = self._failed(event, subscription, delivery, attempt, response, body, now, context)
-        return AttemptResult(outcome, response)
+            count("WebhookDelivered")
+            return AttemptResult("delivered", response, delivery.after(attempt, "delivered", now))
+        if response.status_code == 410:
+            self._disable(subscription, "endpoint answered 410 Gone", context)
+            return AttemptResult("gone", response, delivery.after(attempt, "gone", now))
+        count("WebhookAttemptFailed")
+        outcome, updated = self._failed(event, subscription, delivery, attempt, response, body, now, context)
+        return AttemptResult(outcome, response, updated)
 
     def abandon(
         self, event: EventItem, subscription: SubscriptionItem, delivery: DeliveryItem, reason: str
-    ) -> Outcome:
+    ) -> DeliveryItem:
         """Dead-letter a delivery without sending it (its subscription was disabled meanwhile).
 
         Nothing is lost: once the subscription is enabled again, a redrive of the delivery DLQ
-        (`triggers dlq redrive`) gives it another attempt.
+        (`triggers dlq redrive`) gives it another attempt. Returns the delivery to record.
         """
         now = self.clock()
-        context = {
-            "event_id": event.event_id,
-            "subscription_id": subscription.subscription_id,
-            "tenant_id": event.tenant_id,
-            "attempt": delivery.attempt_count + 1,
-        }
         attempt = Attempt(at=now.isoformat(), status_code=None, latency_ms=0, error=f"not sent: {reason}")
-        self._dead_letter(event, delivery, attempt, envelope(event), now, reason, context)
-        return "failed"
+        context = _context(event, subscription, delivery)
+        return self._dead_letter(event, delivery, attempt, envelope(event), now, reason, context)
 
-    def _record(
-        self,
-        delivery: DeliveryItem,
-        attempt: Attempt,
-        state: DeliveryState,
-        now: datetime,
-        context: dict[str, object],
-        next_attempt_at: str | None = None,
-    ) -> bool:
+    def record(self, before: DeliveryItem, after: DeliveryItem) -> bool:
+        """Write one attempt if nobody recorded it first (the retry path); False when someone did."""
+        attempt = after.attempts[-1]
         try:
             record_attempt(
                 self.dynamodb,
                 self.settings.deliveries_table,
-                event_id=delivery.event_id,
-                subscription_id=delivery.subscription_id,
+                event_id=before.event_id,
+                subscription_id=before.subscription_id,
                 attempt=attempt,
-                expected_count=delivery.attempt_count,
-                state=state,
-                next_attempt_at=next_attempt_at,
-                now=now,
+                expected_count=before.attempt_count,
+                state=after.state,
+                next_attempt_at=after.next_attempt_at,
+                now=datetime.fromisoformat(after.updated_at),
             )
         except DeliveryConflict:
-            logger.warning("delivery attempt already recorded by another writer", extra=context)
+            logger.warning(
+                "delivery attempt already recorded by another writer",
+                extra={"event_id": before.event_id, "subscription_id": before.subscription_id},
+            )
             return False
         return True
 
-    def _delivered(
-        self,
-        subscription: SubscriptionItem,
-        delivery: DeliveryItem,
-        attempt: Attempt,
-        now: datetime,
-        context: dict[str, object],
-    ) -> Outcome:
-        if not self._record(delivery, attempt, "delivered", now, context):
-            return "skipped"
-        count("WebhookDelivered")
-        self._subscription_call(subscriptions_table.record_success, subscription)
-        return "delivered"
-
-    def _gone(
-        self,
-        subscription: SubscriptionItem,
-        delivery: DeliveryItem,
-        attempt: Attempt,
-        now: datetime,
-        context: dict[str, object],
-    ) -> Outcome:
-        recorded = self._record(delivery, attempt, "gone", now, context)
-        self._disable(subscription, "endpoint answered 410 Gone", context)
-        return "gone" if recorded else "skipped"
+    def end_failure_streak(self, subscription: SubscriptionItem) -> None:
+        """After a success: the endpoint is no longer failing (no write unless a streak was on)."""
+        if subscription.failing_since is not None:
+            self._subscription_call(subscriptions_table.record_success, subscription)
 
     def _failed(
         self,
@@ -219,16 +189,16 @@ class Deliverer:
         body: str,
         now: datetime,
         context: dict[str, object],
-    ) -> Outcome:
+    ) -> tuple[Outcome, DeliveryItem]:
         failing = self._subscription_call(subscriptions_table.record_failure, subscription, now)
         since = _failing_since(failing)
         if since is not None and (now - since).total_seconds() >= self.settings.disable_after_failing_seconds:
             reason = f"endpoint failing continuously since {since.isoformat()}"
-            self._dead_letter(
+            updated = self._dead_letter(
                 event, delivery, attempt, body, now, f"subscription disabled: {reason}", context
             )
             self._disable(subscription, reason, context)
-            return "failed"
+            return "failed", updated
         delay = next_delay(
             parse_schedule(self.settings.retry_schedule),
             delivery.attempt_count + 1,
@@ -238,8 +208,9 @@ class Deliverer:
             rng=self.rng,
         )
         if delay is None:
-            self._dead_letter(event, delivery, attempt, body, now, "retry schedule exhausted", context)
-            return "failed"
+            return "failed", self._dead_letter(
+                event, delivery, attempt, body, now, "retry schedule exhausted", context
+            )
         due = due_at(now, delay)
         message = RetryMessage(
             tenant_id=event.tenant_id,
@@ -249,11 +220,9 @@ class Deliverer:
             due_at=due,
         )
         schedule_retry(self.sqs, self.settings.retry_queue_url, message, now)
-        if not self._record(delivery, attempt, "retrying", now, context, next_attempt_at=due.isoformat()):
-            return "skipped"
         count("WebhookRetryScheduled")
         logger.info("webhook retry scheduled", extra={**context, "due_at": due.isoformat()})
-        return "retrying"
+        return "retrying", delivery.after(attempt, "retrying", now, next_attempt_at=due.isoformat())
 
     def _dead_letter(
         self,
@@ -264,7 +233,7 @@ class Deliverer:
         now: datetime,
         reason: str,
         context: dict[str, object],
-    ) -> None:
+    ) -> DeliveryItem:
         letter = DeadLetter(
             reason=reason,
             tenant_id=event.tenant_id,
@@ -275,9 +244,9 @@ class Deliverer:
             dead_lettered_at=now.isoformat(),
         )
         dead_letter(self.sqs, self.settings.delivery_dlq_url, letter, body)
-        if self._record(delivery, attempt, "failed", now, context):
-            count("WebhookDeadLettered")
-            logger.warning("webhook delivery dead-lettered", extra={**context, "reason": reason})
+        count("WebhookDeadLettered")
+        logger.warning("webhook delivery dead-lettered", extra={**context, "reason": reason})
+        return delivery.after(attempt, "failed", now)
 
     def _disable(self, subscription: SubscriptionItem, reason: str, context: dict[str, object]) -> None:
         self._subscription_call(subscriptions_table.disable, subscription, reason)
@@ -300,6 +269,15 @@ class Deliverer:
             return None
 
 
+def _context(event: EventItem, subscription: SubscriptionItem, delivery: DeliveryItem) -> dict[str, object]:
+    return {
+        "event_id": event.event_id,
+        "subscription_id": subscription.subscription_id,
+        "tenant_id": event.tenant_id,
+        "attempt": delivery.attempt_count + 1,
+    }
+
+
 def _attempt_error(response: Response) -> str | None:
     if response.error is not None:
         return response.error
@@ -317,7 +295,7 @@ def _failing_since(subscription: SubscriptionItem | None) -> datetime | None:
     return since if since.tzinfo else since.replace(tzinfo=UTC)
 
 
-@lru_cache(maxsize=1)
+@runtime.cached
 def default_deliverer() -> Deliverer:
     """The process-wide deliverer (clients and connection pools reused across invocations)."""
     settings = get_settings()

@@ -7,9 +7,6 @@ from typing import Any, TypeVar
 
 import pytest
 
-from ingest.core.opensearch_client import opensearch_client
-from processors.fanout.handler import subscription_cache
-from processors.webhooks.delivery import default_deliverer
 from tests.conftest import clear_client_caches
 from tests.integration.conftest import ApiClient, api, aws_client, new_tenant, stack  # noqa: F401
 
@@ -20,9 +17,6 @@ Configure = Callable[..., None]
 def clear_processor_caches() -> None:
     """Settings, clients, the deliverer and the subscription cache are all read from os.environ once."""
     clear_client_caches()
-    default_deliverer.cache_clear()
-    subscription_cache.cache_clear()
-    opensearch_client.cache_clear()
 
 
 @pytest.fixture
@@ -34,7 +28,7 @@ def configure(monkeypatch: pytest.MonkeyPatch, embedded_stack: Any) -> Iterator[
             monkeypatch.setenv(name, value)
         clear_processor_caches()
 
-    set_env(SUBSCRIPTION_CACHE_SECONDS="0", RETRY_JITTER_RATIO="0")
+    set_env(RETRY_JITTER_RATIO="0")
     yield set_env
     monkeypatch.undo()
     clear_processor_caches()

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError
 
 from devtools.esm import EsmRunner, Poller
 from devtools.invariant import Accepted, Report, Stores, Watched, check, wait_for_invariant
@@ -179,6 +179,33 @@ def failing_calls(client: Any, operation: str, failures: InjectedFailures) -> It
         yield failures
     finally:
         client.meta.events.unregister(event, failures)
+
+
+@contextmanager
+def losing_responses(client: Any, operation: str, failures: InjectedFailures) -> Iterator[InjectedFailures]:
+    """Let matching `client` calls reach the service and commit, then lose their answer (the client
+    sees a closed connection, as when a network fails after the write)."""
+    service = client.meta.service_model.service_id.hyphenize()
+
+    def before(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        context["lose_response"] = failures.active and failures.when(params)
+
+    def after(model: Any, context: dict[str, Any], **_: Any) -> None:
+        if not context.pop("lose_response", False):
+            return
+        with failures._lock:
+            if failures.times is not None and failures.injected >= failures.times:
+                return
+            failures.injected += 1
+        raise ConnectionClosedError(endpoint_url="the response, lost after the write committed")
+
+    client.meta.events.register(f"before-parameter-build.{service}.{operation}", before)
+    client.meta.events.register(f"after-call.{service}.{operation}", after)
+    try:
+        yield failures
+    finally:
+        client.meta.events.unregister(f"before-parameter-build.{service}.{operation}", before)
+        client.meta.events.unregister(f"after-call.{service}.{operation}", after)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 def test_a_soak_at_the_benchmark_rate_loses_and_duplicates_nothing(
     stack: EmbeddedStack, configure: Configure
 ) -> None:
-    configure(RETRY_SCHEDULE=SOAK_RETRY_SCHEDULE, SUBSCRIPTION_CACHE_SECONDS="30")
+    configure(RETRY_SCHEDULE=SOAK_RETRY_SCHEDULE)
     settings = SoakSettings(
         rate=float(os.environ.get("SOAK_RATE", "10")),
         duration=float(os.environ.get("SOAK_DURATION", "60")),

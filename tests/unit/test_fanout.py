@@ -12,15 +12,15 @@ import pytest
 import standardwebhooks
 import svix.webhooks
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from devtools.lambda_context import LocalLambdaContext
-from ingest.core.clients import sqs_client
+from ingest.core import subscriptions_table
+from ingest.core.clients import dynamodb_client, sqs_client
 from ingest.core.observability import logger
 from ingest.core.subscriptions_table import rotate_secret
-from processors.fanout import logic as fanout_logic
 from processors.fanout.handler import lambda_handler
 from processors.fanout.logic import SubscriptionCache
 from tests.unit.webhooks_support import STAGE_TABLE, Webhooks, body, clear_webhook_caches
@@ -492,16 +492,154 @@ def test_large_payload_is_delivered_byte_for_byte(
     assert server.log[0][0].get_data(as_text=True).endswith(',"data":' + payload + "}")
 
 
-def test_subscription_cache_reuses_a_tenants_list_until_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[str] = []
-    monkeypatch.setattr(fanout_logic, "list_active", lambda client, table, tenant: calls.append(tenant) or [])
-    now = [0.0]
-    cache = SubscriptionCache(ttl=30, clock=lambda: now[0])
+def test_subscription_cache_reuses_a_tenants_list_while_its_version_is_unchanged(
+    webhooks: Webhooks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads: list[str] = []
+    real_list_active = subscriptions_table.list_active
 
-    cache.active(None, "subs", "t1")  # type: ignore[arg-type]
-    cache.active(None, "subs", "t1")  # type: ignore[arg-type]
-    cache.active(None, "subs", "t2")  # type: ignore[arg-type]
-    now[0] = 31
-    cache.active(None, "subs", "t1")  # type: ignore[arg-type]
+    def counting(client: Any, table: str, tenant_id: str) -> Any:
+        loads.append(tenant_id)
+        return real_list_active(client, table, tenant_id)
 
-    assert calls == ["t1", "t2", "t1"]
+    monkeypatch.setattr(subscriptions_table, "list_active", counting)
+    webhooks.subscribe("t1", "https://one.example/hook")
+    cache = SubscriptionCache()
+
+    cache.active(webhooks.dynamodb, SUBSCRIPTIONS, ["t1", "t2"])
+    cache.active(webhooks.dynamodb, SUBSCRIPTIONS, ["t1", "t2"])
+    webhooks.subscribe("t2", "https://two.example/hook")
+    second = cache.active(webhooks.dynamodb, SUBSCRIPTIONS, ["t1", "t2"])
+
+    assert loads == ["t1", "t2", "t2"]
+    assert [item.target_url for item in second["t2"]] == ["https://two.example/hook"]
+
+
+def test_subscription_cache_keeps_at_most_max_tenants(webhooks: Webhooks) -> None:
+    cache = SubscriptionCache(max_tenants=2)
+
+    for tenant in ("t1", "t2", "t3"):
+        cache.active(webhooks.dynamodb, SUBSCRIPTIONS, [tenant])
+
+    assert len(cache._entries) == 2
+
+
+def test_new_subscription_receives_the_next_event_with_the_cache_warm(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    # Given: the cache holds t1's list (one subscriber)
+    first, second = receiver(), receiver()
+    for server in (first, second):
+        server.expect_request("/hook").respond_with_data("ok")
+    webhooks.subscribe("t1", first.url_for("/hook"))
+    invoke(webhooks, lambda_context, webhooks.put_event("t1"))
+
+    # When: a second subscription is created, then an event is accepted
+    webhooks.subscribe("t1", second.url_for("/hook"))
+    invoke(webhooks, lambda_context, webhooks.put_event("t1"))
+
+    # Then
+    assert (len(first.log), len(second.log)) == (2, 1)
+
+
+def test_deleted_disabled_and_rotated_subscriptions_apply_to_the_next_event(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    # Given: three subscribers, the cache warm
+    servers = [receiver() for _ in range(3)]
+    for server in servers:
+        server.expect_request("/hook").respond_with_data("ok")
+    deleted, disabled, rotated = (webhooks.subscribe("t1", server.url_for("/hook")) for server in servers)
+    invoke(webhooks, lambda_context, webhooks.put_event("t1"))
+
+    # When
+    subscriptions_table.delete_subscription(webhooks.dynamodb, SUBSCRIPTIONS, "t1", deleted.subscription_id)
+    subscriptions_table.disable(webhooks.dynamodb, SUBSCRIPTIONS, "t1", disabled.subscription_id, "test")
+    new = rotate_secret(webhooks.dynamodb, SUBSCRIPTIONS, "t1", rotated.subscription_id, datetime.now(UTC))
+    invoke(webhooks, lambda_context, webhooks.put_event("t1"))
+
+    # Then
+    assert [len(server.log) for server in servers] == [1, 1, 2]
+    request = servers[2].log[1][0]
+    standardwebhooks.Webhook(new.secret).verify(request.get_data(as_text=True), dict(request.headers))
+
+    # And enabling brings deliveries back for the next event
+    subscriptions_table.enable(webhooks.dynamodb, SUBSCRIPTIONS, "t1", disabled.subscription_id)
+    invoke(webhooks, lambda_context, webhooks.put_event("t1"))
+    assert len(servers[1].log) == 2
+
+
+def _count_writes(client: Any) -> list[str]:
+    writes: list[str] = []
+    operations = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+
+    def record(model: Any, **_: Any) -> None:
+        if model.name in operations:
+            writes.append(model.name)
+
+    client.meta.events.register("before-call.dynamodb", record)
+    return writes
+
+
+def test_a_delivered_batch_costs_two_write_requests(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    # Given: one subscriber, a batch of ten events, the cache warm
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("ok")
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    invoke(webhooks, lambda_context, webhooks.put_event("t1"))
+    events = [webhooks.put_event("t1") for _ in range(10)]
+    writes = _count_writes(dynamodb_client())
+
+    # When
+    result = invoke(webhooks, lambda_context, *events)
+
+    # Then: the ten records in one BatchWriteItem, the ten statuses in one transaction
+    assert result == {"batchItemFailures": []}
+    assert sorted(writes) == ["BatchWriteItem", "TransactWriteItems"]
+    assert all(webhooks.delivery(event, subscription).state == "delivered" for event in events)
+    assert all(webhooks.event(event).status == "delivered" for event in events)
+
+
+def test_a_lost_write_response_is_retried_without_resending(
+    webhooks: Webhooks,
+    receiver: Receiver,
+    lambda_context: LocalLambdaContext,
+) -> None:
+    # Given: BatchWriteItem commits but its response is lost (the client sees an error)
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("ok")
+    webhooks.subscribe("t1", server.url_for("/hook"))
+    batch = webhooks.stream_event(webhooks.put_event("t1"), webhooks.put_event("t1"))
+    client = dynamodb_client()
+    lost = {"BatchWriteItem": 1}
+
+    def lose_response(http_response: Any, parsed: Any, model: Any, **_: Any) -> None:
+        if lost.get(model.name):
+            lost[model.name] -= 1
+            raise ConnectionClosedError(endpoint_url="response lost after the write committed")
+
+    client.meta.events.register("after-call.dynamodb", lose_response)
+    try:
+        with pytest.raises(BatchProcessingError):  # every record failed: the whole batch is retried
+            invoke_batch(batch, lambda_context)
+        # When: the stream retries the batch
+        second = invoke_batch(batch, lambda_context)
+    finally:
+        client.meta.events.unregister("after-call.dynamodb", lose_response)
+
+    # Then: the retry read the records back and sent nothing more
+    assert second == {"batchItemFailures": []}
+    assert len(server.log) == 2
+    assert all(webhooks.event(event).status == "delivered" for event in _events_of(webhooks, batch))
+
+
+def invoke_batch(batch: dict[str, Any], context: LocalLambdaContext) -> dict[str, Any]:
+    return dict(lambda_handler(batch, context))
+
+
+def _events_of(webhooks: Webhooks, batch: dict[str, Any]) -> list[Any]:
+    from ingest.core.events_table import EventItem
+
+    return [EventItem.from_ddb(record["dynamodb"]["NewImage"]) for record in batch["Records"]]

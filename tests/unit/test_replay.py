@@ -4,12 +4,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.core.deliveries_table import Attempt, DeliveryItem, claim_delivery, record_attempt
+from ingest.core.deliveries_table import Attempt, DeliveryItem, put_many, record_attempt
 from ingest.core.errors import QueueUnavailable
 from ingest.core.events_table import EventItem
+from ingest.core.lifecycle import Stores, replay_events
 from ingest.core.settings import get_settings
 from ingest.core.subscriptions_table import SubscriptionItem
-from processors.webhooks.replay import replay_events
 from tests.unit.webhooks_support import STAGE_TABLE, Webhooks, body
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -20,17 +20,20 @@ def attempted(
 ) -> DeliveryItem:
     """A delivery with one recorded attempt that left it in `state`."""
     table = STAGE_TABLE.format("deliveries")
-    claimed = claim_delivery(
+    put_many(
         webhooks.dynamodb,
         table,
-        tenant_id=event.tenant_id,
-        event_id=event.event_id,
-        subscription_id=subscription.subscription_id,
-        target_url=subscription.target_url,
-        now=at,
-        expires_at=event.expires_at,
+        [
+            DeliveryItem.new(
+                tenant_id=event.tenant_id,
+                event_id=event.event_id,
+                subscription_id=subscription.subscription_id,
+                target_url=subscription.target_url,
+                now=at,
+                expires_at=event.expires_at,
+            )
+        ],
     )
-    assert claimed is not None
     return record_attempt(
         webhooks.dynamodb,
         table,
@@ -44,12 +47,21 @@ def attempted(
     )
 
 
+def stores(webhooks: Webhooks, retry_queue_url: str | None = None) -> Stores:
+    settings = get_settings()
+    return Stores(
+        dynamodb=webhooks.dynamodb,
+        sqs=webhooks.sqs,
+        events_table=settings.events_table,
+        deliveries_table=settings.deliveries_table,
+        retry_queue_url=retry_queue_url or webhooks.retry_queue_url,
+    )
+
+
 def replay(
     webhooks: Webhooks, subscription: SubscriptionItem, *event_ids: str, now: datetime = NOW
 ) -> list[str]:
-    results = replay_events(
-        webhooks.dynamodb, webhooks.sqs, get_settings(), subscription, list(event_ids), now
-    )
+    results = replay_events(stores(webhooks), subscription, list(event_ids), now)
     return [result.outcome for result in results]
 
 
@@ -128,10 +140,10 @@ def test_a_failed_enqueue_puts_the_delivery_back_as_it_was(
     subscription = webhooks.subscribe("t1", "http://127.0.0.1:9/hook")
     event = webhooks.put_event("t1")
     before = attempted(webhooks, event, subscription, "delivered") if delivered_before else None
-    settings = get_settings().model_copy(update={"retry_queue_url": webhooks.retry_queue_url + "-missing"})
+    missing_queue = stores(webhooks, retry_queue_url=webhooks.retry_queue_url + "-missing")
 
     with pytest.raises(QueueUnavailable):
-        replay_events(webhooks.dynamodb, webhooks.sqs, settings, subscription, [event.event_id], NOW)
+        replay_events(missing_queue, subscription, [event.event_id], NOW)
 
     response = webhooks.dynamodb.get_item(
         TableName=STAGE_TABLE.format("deliveries"),

@@ -11,6 +11,8 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from pytest_httpserver import HTTPServer
 
 from devtools.lambda_context import LocalLambdaContext
+from ingest.core import events_table
+from ingest.core.errors import StoreUnavailable
 from ingest.core.queues import RetryMessage
 from ingest.core.subscriptions_table import delete_subscription, disable, record_failure
 from processors.fanout.handler import lambda_handler as fanout_handler
@@ -354,9 +356,13 @@ def test_a_dead_letter_sent_back_unchanged_is_redriven_once_and_delivered(
     # When: the letter's body goes back to the retry queue as it is, twice (SQS redrive is at-least-once)
     first = dict(retry_handler(sqs_event([letter]), lambda_context))
     second = dict(retry_handler(sqs_event([{**letter, "MessageId": "copy"}]), lambda_context))
+    # ... and the retry function takes the attempt each redrive queued
+    queued = webhooks.receive(webhooks.retry_queue_url)
+    third = dict(retry_handler(sqs_event(queued), lambda_context))
 
-    # Then
-    assert first == second == {"batchItemFailures": []}
+    # Then: one attempt queued and made
+    assert first == second == third == {"batchItemFailures": []}
+    assert len(queued) == 1
     assert len(server.log) == 3
     delivery = webhooks.delivery(event, subscription)
     assert (delivery.state, [a.status_code for a in delivery.attempts]) == ("delivered", [503, 503, 200])
@@ -376,7 +382,114 @@ def test_a_redriven_dead_letter_that_fails_again_returns_to_the_dlq(
     )
 
     assert dict(retry_handler(sqs_event([letter]), lambda_context)) == {"batchItemFailures": []}
+    queued = webhooks.receive(webhooks.retry_queue_url)
+    assert dict(retry_handler(sqs_event(queued), lambda_context)) == {"batchItemFailures": []}
 
     [again] = webhooks.receive(webhooks.dlq_url)
     assert [a["status_code"] for a in body(again)["attempts"]] == [503, 503, 503]
     assert webhooks.delivery(event, subscription).state == "failed"
+
+
+def test_two_copies_of_one_retry_message_in_one_batch_send_once(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    # Given: a slow endpoint, so both copies are in flight together
+    server = receiver()
+    server.expect_ordered_request("/hook").respond_with_data("busy", status=500)
+    server.expect_request("/hook").respond_with_handler(_slow_ok)
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    event = webhooks.put_event("t1")
+    fan_out(webhooks, lambda_context, event)
+    [message] = webhooks.receive(webhooks.retry_queue_url)
+
+    # When: SQS hands both copies to one invocation
+    result = dict(retry_handler(sqs_event([message, {**message, "MessageId": "copy"}]), lambda_context))
+
+    # Then
+    assert result == {"batchItemFailures": []}
+    assert len(server.log) == 2
+    assert webhooks.delivery(event, subscription).attempt_count == 2
+
+
+def _slow_ok(request: Any) -> Any:
+    import time
+
+    from werkzeug import Response
+
+    time.sleep(0.5)
+    return Response("ok")
+
+
+def test_a_failed_status_update_after_a_successful_retry_is_repaired_by_the_redelivery(
+    webhooks: Webhooks,
+    receiver: Receiver,
+    lambda_context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given: the retry delivers, then the event's status update fails
+    server = receiver()
+    server.expect_ordered_request("/hook").respond_with_data("busy", status=500)
+    server.expect_ordered_request("/hook").respond_with_data("ok")
+    webhooks.subscribe("t1", server.url_for("/hook"))
+    event = webhooks.put_event("t1")
+    fan_out(webhooks, lambda_context, event)
+    [message] = webhooks.receive(webhooks.retry_queue_url)
+    real_mark = events_table.mark_delivered
+
+    def unavailable(*args: Any, **kwargs: Any) -> None:
+        raise StoreUnavailable("events table update failed: injected")
+
+    monkeypatch.setattr(events_table, "mark_delivered", unavailable)
+    with pytest.raises(BatchProcessingError):
+        retry_handler(sqs_event([message]), lambda_context)
+    assert webhooks.event(event).status == "pending"
+
+    # When: SQS redelivers the message
+    monkeypatch.setattr(events_table, "mark_delivered", real_mark)
+    result = dict(retry_handler(sqs_event([message]), lambda_context))
+
+    # Then: nothing is sent again and the event is delivered
+    assert result == {"batchItemFailures": []}
+    assert len(server.log) == 2
+    assert webhooks.event(event).status == "delivered"
+
+
+def test_a_dead_letter_naming_another_tenants_delivery_changes_nothing(
+    webhooks: Webhooks,
+    receiver: Receiver,
+    lambda_context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("down", status=503)
+    event, subscription, letter = dead_letter_after_one_failing_retry(
+        webhooks, server, lambda_context, monkeypatch
+    )
+    forged = {**letter, "Body": json.dumps({**body(letter), "tenant_id": "t2"})}
+
+    assert dict(retry_handler(sqs_event([forged]), lambda_context)) == {"batchItemFailures": []}
+
+    assert webhooks.delivery(event, subscription).state == "failed"
+    assert webhooks.queued(webhooks.retry_queue_url) == 0
+
+
+@pytest.mark.parametrize("gone", ["event", "subscription"])
+def test_a_delivery_whose_event_or_subscription_is_deleted_mid_retry_is_closed(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext, gone: str
+) -> None:
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("busy", status=500)
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    event = webhooks.put_event("t1")
+    fan_out(webhooks, lambda_context, event)
+    if gone == "event":
+        events_table.delete_event(webhooks.dynamodb, STAGE_TABLE.format("events"), "t1", event.event_id)
+    else:
+        delete_subscription(webhooks.dynamodb, SUBSCRIPTIONS, "t1", subscription.subscription_id)
+
+    assert run_retries(webhooks, lambda_context) == {"batchItemFailures": []}
+
+    delivery = webhooks.delivery(event, subscription)
+    assert delivery.state == "failed"
+    assert delivery.attempts[-1].error is not None and delivery.attempts[-1].error.startswith("not sent")
+    assert len(server.log) == 1

@@ -1,17 +1,21 @@
-"""The deliveries table: idempotent claims and attempt recording."""
+"""The deliveries table: batched records, leased retry attempts, conditional attempt recording, reopening."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from ingest.core.deliveries_table import (
     Attempt,
-    claim_delivery,
+    DeliveryItem,
+    claim_attempt,
     get_delivery,
+    get_many,
     list_for_event,
     list_for_subscription,
+    put_many,
     record_attempt,
+    reopen,
 )
 from ingest.core.errors import DeliveryConflict, DeliveryNotFound, MalformedRequest
 
@@ -19,10 +23,8 @@ TABLE = "triggers-test-deliveries"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def claim(dynamodb: Any, event_id: str = "E1", subscription_id: str = "S1", tenant_id: str = "t1") -> Any:
-    return claim_delivery(
-        dynamodb,
-        TABLE,
+def new(event_id: str = "E1", subscription_id: str = "S1", tenant_id: str = "t1") -> DeliveryItem:
+    return DeliveryItem.new(
         tenant_id=tenant_id,
         event_id=event_id,
         subscription_id=subscription_id,
@@ -32,42 +34,78 @@ def claim(dynamodb: Any, event_id: str = "E1", subscription_id: str = "S1", tena
     )
 
 
+def claim(dynamodb: Any, event_id: str = "E1", subscription_id: str = "S1", tenant_id: str = "t1") -> Any:
+    """A delivery record with no attempt yet, as a replay creates it."""
+    item = new(event_id, subscription_id, tenant_id)
+    put_many(dynamodb, TABLE, [item])
+    return item
+
+
 def attempt(status: int | None = 500) -> Attempt:
     return Attempt(at=NOW.isoformat(), status_code=status, latency_ms=12, error=None)
 
 
-def test_claim_creates_pending_delivery(dynamodb: Any) -> None:
-    item = claim(dynamodb)
+def test_put_many_and_get_many_round_trip_more_than_one_request_each(dynamodb: Any) -> None:
+    items = [new(event_id=f"E{index:03d}") for index in range(130)]
 
-    assert item is not None
-    assert (item.state, item.attempt_count, item.attempts) == ("pending", 0, [])
-    assert get_delivery(dynamodb, TABLE, "E1", "S1") == item
+    put_many(dynamodb, TABLE, items)
+    found = get_many(dynamodb, TABLE, [(item.event_id, "S1") for item in items] + [("missing", "S1")])
+
+    assert found == {(item.event_id, "S1"): item for item in items}
 
 
-def test_claim_is_repeatable_until_an_attempt_is_recorded(dynamodb: Any) -> None:
-    assert claim(dynamodb) is not None
-    assert claim(dynamodb) is not None
+def test_an_attempt_is_leased_to_one_caller_until_the_lease_expires(dynamodb: Any) -> None:
+    delivery = claim(dynamodb)
 
+    first = claim_attempt(dynamodb, TABLE, delivery, now=NOW, lease_seconds=10)
+    second = claim_attempt(dynamodb, TABLE, delivery, now=NOW, lease_seconds=10)
+    after_expiry = claim_attempt(dynamodb, TABLE, delivery, now=NOW + timedelta(seconds=11), lease_seconds=10)
+
+    assert first is not None
+    assert second is None
+    assert after_expiry is not None
+
+
+def test_a_recorded_attempt_cannot_be_leased_again(dynamodb: Any) -> None:
+    delivery = claim(dynamodb)
     record_attempt(
         dynamodb,
         TABLE,
         event_id="E1",
         subscription_id="S1",
-        attempt=attempt(200),
+        attempt=attempt(500),
         expected_count=0,
-        state="delivered",
-        next_attempt_at=None,
+        state="retrying",
+        next_attempt_at="x",
         now=NOW,
     )
 
-    assert claim(dynamodb) is None
+    assert claim_attempt(dynamodb, TABLE, delivery, now=NOW, lease_seconds=10) is None
 
 
-def test_claim_of_another_tenants_delivery_is_refused(dynamodb: Any) -> None:
-    claim(dynamodb)
+def test_redrive_reopens_only_this_tenants_failed_delivery(dynamodb: Any) -> None:
+    failed = claim(dynamodb).after(attempt(500), "failed", NOW)
+    put_many(dynamodb, TABLE, [failed])
+    arguments: dict[str, Any] = {
+        "rule": "redrive",
+        "event_id": "E1",
+        "subscription_id": "S1",
+        "target_url": failed.target_url,
+        "now": NOW,
+        "expires_at": failed.expires_at,
+        "stale_before": NOW,
+    }
 
-    assert claim(dynamodb, tenant_id="t2") is None
-    assert get_delivery(dynamodb, TABLE, "E1", "S1").tenant_id == "t1"
+    with pytest.raises(DeliveryConflict):
+        reopen(dynamodb, TABLE, tenant_id="t2", **arguments)
+    assert get_delivery(dynamodb, TABLE, "E1", "S1").state == "failed"
+    reopened, previous = reopen(dynamodb, TABLE, tenant_id="t1", **arguments)
+
+    assert (reopened.state, reopened.attempt_count, previous) == ("retrying", 1, failed)
+    with pytest.raises(DeliveryConflict):
+        reopen(dynamodb, TABLE, tenant_id="t1", **arguments)
+    with pytest.raises(DeliveryNotFound):
+        reopen(dynamodb, TABLE, tenant_id="t1", **{**arguments, "event_id": "E2"})
 
 
 def test_record_attempt_appends_and_schedules(dynamodb: Any) -> None:

@@ -13,26 +13,20 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from devtools.stack import free_port
-from ingest.core.clients import sqs_client
 from ingest.core.deliveries_table import DeliveryItem, get_delivery
 from ingest.core.events_table import EventItem, get_event, put_events
 from ingest.core.ids import isoformat, new_event_id
-from ingest.core.settings import get_settings
+from ingest.core.runtime import runtime
 from ingest.core.subscriptions_table import SubscriptionItem, create_subscription, get_subscription
-from processors.fanout.handler import subscription_cache
-from processors.webhooks.delivery import default_deliverer
 
 STAGE_TABLE = "triggers-test-{}"
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/triggers-test-events/stream/x"
 
 
 def clear_webhook_caches() -> None:
-    get_settings.cache_clear()
-    sqs_client.cache_clear()
-    if default_deliverer.cache_info().currsize:
-        default_deliverer().sender.close()
-    default_deliverer.cache_clear()
-    subscription_cache.cache_clear()
+    import processors.fanout.handler  # noqa: F401  # registers the subscription cache with the runtime
+
+    runtime.reset()
 
 
 @dataclass
@@ -162,7 +156,6 @@ def webhooks(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhooks]:
         "RETRY_JITTER_RATIO": "0",
         "WEBHOOK_CONNECT_TIMEOUT_SECONDS": "1",
         "WEBHOOK_READ_TIMEOUT_SECONDS": "2",
-        "SUBSCRIPTION_CACHE_SECONDS": "0",
     }.items():
         monkeypatch.setenv(name, value)
     clear_webhook_caches()

@@ -1,0 +1,147 @@
+"""A delivery's second chances, implemented once: replay, redrive, and the event's status.
+
+Replay (the API route), an operator's redrive of a dead letter (`triggers dlq redrive`, or the
+letter sent back to the retry queue as it is) and the fanout all end in the same two steps:
+the delivery is reopened (`retrying`, due now, its attempts kept) and a retry message for its
+next attempt is put on the retry queue, where the retry function makes the attempt like any
+other (same `webhook-id`, fresh signature, the schedule and the DLQ if it keeps failing). If the
+enqueue fails the reopen is undone, so nothing is left `retrying` without a message.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+
+from ingest.core import deliveries_table, events_table
+from ingest.core.deliveries_table import DeliveryItem, ReopenRule
+from ingest.core.errors import DeliveryConflict, EventNotFound, QueueUnavailable
+from ingest.core.observability import logger
+from ingest.core.queues import RetryMessage, schedule_retry
+from ingest.core.subscriptions_table import SubscriptionItem
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
+
+ReplayOutcome = Literal["queued", "in_progress", "not_found", "not_subscribed"]
+# A `retrying` delivery this far past its due time has lost its retry message: replay may reopen it.
+STALE_AFTER = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Stores:
+    """Where deliveries live and where their attempts are queued."""
+
+    dynamodb: "DynamoDBClient"
+    sqs: "SQSClient"
+    events_table: str
+    deliveries_table: str
+    retry_queue_url: str
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    event_id: str
+    outcome: ReplayOutcome
+    previous_attempts: int = 0
+
+
+def reopen_and_enqueue(
+    stores: Stores,
+    *,
+    rule: ReopenRule,
+    tenant_id: str,
+    event_id: str,
+    subscription_id: str,
+    target_url: str,
+    expires_at: int,
+    now: datetime,
+) -> RetryMessage:
+    """Reopen one delivery under `rule` and queue its next attempt, due now.
+
+    Raises DeliveryConflict when the rule refuses (the delivery is in progress, not failed, or
+    another tenant's) and DeliveryNotFound when a redriven delivery no longer exists.
+    """
+    if not stores.retry_queue_url:
+        raise QueueUnavailable("the retry queue is not configured (RETRY_QUEUE_URL)")
+    reopened, previous = deliveries_table.reopen(
+        stores.dynamodb,
+        stores.deliveries_table,
+        rule=rule,
+        tenant_id=tenant_id,
+        event_id=event_id,
+        subscription_id=subscription_id,
+        target_url=target_url,
+        now=now,
+        expires_at=expires_at,
+        stale_before=now - STALE_AFTER,
+    )
+    message = RetryMessage(
+        tenant_id=tenant_id,
+        event_id=event_id,
+        subscription_id=subscription_id,
+        attempt=reopened.attempt_count + 1,
+        due_at=now,
+    )
+    try:
+        schedule_retry(stores.sqs, stores.retry_queue_url, message, now)
+    except QueueUnavailable:
+        deliveries_table.undo_reopen(stores.dynamodb, stores.deliveries_table, reopened, previous)
+        raise
+    logger.info(
+        f"delivery reopened ({rule}); attempt queued",
+        extra={
+            "event_id": event_id,
+            "subscription_id": subscription_id,
+            "tenant_id": tenant_id,
+            "attempt": message.attempt,
+        },
+    )
+    return message
+
+
+def redrive(stores: Stores, delivery: DeliveryItem, *, tenant_id: str, now: datetime) -> RetryMessage:
+    """One more attempt for a failed (dead-lettered) delivery of `tenant_id`."""
+    return reopen_and_enqueue(
+        stores,
+        rule="redrive",
+        tenant_id=tenant_id,
+        event_id=delivery.event_id,
+        subscription_id=delivery.subscription_id,
+        target_url=delivery.target_url,
+        expires_at=delivery.expires_at,
+        now=now,
+    )
+
+
+def replay(stores: Stores, subscription: SubscriptionItem, event_id: str, now: datetime) -> ReplayResult:
+    """Deliver one event of the subscription's tenant to it again (or for the first time)."""
+    try:
+        event = events_table.get_event(stores.dynamodb, stores.events_table, subscription.tenant_id, event_id)
+    except EventNotFound:
+        return ReplayResult(event_id, "not_found")
+    if not subscription.matches(event.event_type):
+        return ReplayResult(event_id, "not_subscribed")
+    try:
+        message = reopen_and_enqueue(
+            stores,
+            rule="replay",
+            tenant_id=subscription.tenant_id,
+            event_id=event_id,
+            subscription_id=subscription.subscription_id,
+            target_url=subscription.target_url,
+            expires_at=event.expires_at,
+            now=now,
+        )
+    except DeliveryConflict:
+        return ReplayResult(event_id, "in_progress")
+    return ReplayResult(event_id, "queued", message.attempt - 1)
+
+
+def replay_events(
+    stores: Stores, subscription: SubscriptionItem, event_ids: list[str], now: datetime
+) -> list[ReplayResult]:
+    """Replay each event (in the order given) to `subscription`, which the caller has authorised."""
+    if not stores.retry_queue_url:
+        raise QueueUnavailable("the retry queue is not configured (RETRY_QUEUE_URL)")
+    return [replay(stores, subscription, event_id, now) for event_id in event_ids]
