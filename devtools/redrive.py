@@ -28,9 +28,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from devtools.dlq import Kind, Letter, RedriveFailed
-from devtools.esm import FunctionHost, LambdaLogs, failed_items, lambda_stream_record, load_handler
-from devtools.esm_filters import matches_any
-from devtools.mappings import MappingSpec, load_mappings
+from devtools.runner.esm import failed_items, lambda_stream_record
+from devtools.runner.filters import matches_any
+from devtools.runner.host import FunctionHost, LambdaLogs, load_handler
+from devtools.runner.mappings import MappingSpec, load_mappings
 from devtools.target import LOCAL_CREDENTIALS, Target
 from devtools.template import Template
 from ingest.core.errors import DeliveryConflict, EventNotFound, NotFound, TriggersError
@@ -87,7 +88,7 @@ class LocalInvoker:
     """
 
     def __init__(self, target: Target, template: Template, say: Say) -> None:
-        from devtools.cloudwatch import LogShipper
+        from devtools.runner.cloudwatch import LogShipper
 
         self.target = target
         self.template = template

@@ -9,8 +9,8 @@ from botocore.exceptions import ClientError
 
 from devtools.dlq import DeadLetterQueue, Kind, Letter, RedriveFailed
 from devtools.logs import LineFilter, LogLine, function_log_groups, parse_since
-from devtools.mappings import MappingSpec, load_mappings
 from devtools.redrive import LambdaInvoker, Redriver, read_range
+from devtools.runner.mappings import MappingSpec, load_mappings
 from devtools.target import Target
 from devtools.template import Template
 

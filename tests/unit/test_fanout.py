@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from devtools.lambda_context import LocalLambdaContext
+from devtools.runner.lambda_context import LocalLambdaContext
 from ingest.core.clients import sqs_client
 from ingest.core.observability import logger
 from ingest.core.subscriptions_table import rotate_secret

@@ -10,7 +10,7 @@ import svix.webhooks
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from pytest_httpserver import HTTPServer
 
-from devtools.lambda_context import LocalLambdaContext
+from devtools.runner.lambda_context import LocalLambdaContext
 from ingest.core.queues import RetryMessage
 from ingest.core.subscriptions_table import delete_subscription, disable, record_failure
 from processors.fanout.handler import lambda_handler as fanout_handler
