@@ -23,11 +23,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-import requests
+import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from devtools.dlq import Kind, Letter, RedriveFailed
+from devtools.dlq.letters import Kind, Letter, RedriveFailed
 from devtools.runner.esm import failed_items, lambda_stream_record
 from devtools.runner.filters import matches_any
 from devtools.runner.host import FunctionHost, LambdaLogs, load_handler
@@ -51,9 +51,11 @@ def invoke_mode(target: Target, requested: str) -> InvokeMode:
     if requested == "lambda" or target.endpoint is None:
         return "lambda"
     try:
-        health = requests.get(f"{target.endpoint.rstrip('/')}/_localstack/health", timeout=5)
-        is_localstack = health.ok and "services" in health.json()
-    except (requests.RequestException, ValueError):
+        health = httpx.get(
+            f"{target.endpoint.rstrip('/')}/_localstack/health", timeout=5, follow_redirects=True
+        )
+        is_localstack = not health.is_error and "services" in health.json()
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError):
         is_localstack = False
     return "lambda" if is_localstack else "local"
 
