@@ -22,7 +22,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from devtools.dlq import peek
+from devtools.dlq.letters import peek
 
 BATCH_GET_KEYS = 100
 MGET_IDS = 500

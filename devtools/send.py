@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from devtools.api_client import async_api_client, problem_type
 from ingest.core.ids import isoformat
 from ingest.core.models import MAX_BATCH
 
@@ -157,13 +158,7 @@ class Summary:
 
 def reason(response: httpx.Response) -> str:
     """`422 validation-failed`: the status and the problem type's last segment."""
-    try:
-        document = response.json()
-    except ValueError:
-        document = None
-    problem = document.get("type") if isinstance(document, dict) else None
-    slug = str(problem).rstrip("/").rsplit("/", 1)[-1] if problem else "error"
-    return f"{response.status_code} {slug}"
+    return f"{response.status_code} {problem_type(response) or 'error'}"
 
 
 def idempotency_key(body: str) -> str:
@@ -202,11 +197,7 @@ class Sender:
         pacer = Pacer(self.rate)
         stop = asyncio.Event()
         started = time.monotonic()
-        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-        headers = {"Authorization": f"Bearer {self.api_key}", "content-type": "application/json"}
-        async with httpx.AsyncClient(
-            base_url=self.api_url, headers=headers, timeout=self.timeout, limits=limits
-        ) as client:
+        async with async_api_client(self.api_url, self.api_key, self.timeout, self.concurrency) as client:
 
             async def worker() -> None:
                 for request in pending:
@@ -227,7 +218,9 @@ class Sender:
     async def _send(
         self, client: httpx.AsyncClient, request: Request, summary: Summary, stop: asyncio.Event
     ) -> None:
-        headers = {"Idempotency-Key": idempotency_key(request.body)} if self.dedupe else {}
+        headers = {"content-type": "application/json"}
+        if self.dedupe:
+            headers["Idempotency-Key"] = idempotency_key(request.body)
         summary.requests += 1
         summary.in_flight += request.events
         started = time.perf_counter()

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-import requests
+import httpx
 
+from devtools.api_client import connect, subscribe
 from devtools.invariant import Accepted, Report, Stores, Watched, check, wait_for_invariant
 from devtools.receiver import Faults, Receiver
 from devtools.stack import EmbeddedStack
@@ -73,7 +74,7 @@ class SoakResult:
 @dataclass
 class Tenant:
     tenant_id: str
-    session: requests.Session
+    client: httpx.Client
     subscriptions: list[tuple[dict[str, Any], Receiver]] = field(default_factory=list)
 
 
@@ -82,21 +83,11 @@ def _tenant(stack: EmbeddedStack, tenant_id: str) -> Tenant:
 
     dynamodb = boto3.client("dynamodb", endpoint_url=stack.aws_url)
     api_key = create_api_key(dynamodb, stack.template.physical_name("ApiKeysTable"), tenant_id)
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {api_key}"
-    return Tenant(tenant_id, session)
+    return Tenant(tenant_id, connect(stack.api_url, api_key))
 
 
-def _subscribe(
-    stack: EmbeddedStack, tenant: Tenant, receiver: Receiver, event_types: tuple[str, ...]
-) -> None:
-    response = tenant.session.post(
-        stack.api_url + "/v1/subscriptions",
-        json={"target_url": receiver.url, "event_types": list(event_types)},
-        timeout=30,
-    )
-    response.raise_for_status()
-    document = response.json()
+def _subscribe(tenant: Tenant, receiver: Receiver, event_types: tuple[str, ...]) -> None:
+    document = subscribe(tenant.client, receiver.url, list(event_types))
     receiver.add_secret(document["secret"])
     tenant.subscriptions.append((document, receiver))
 
@@ -111,7 +102,7 @@ def _receivers(count: int, rng: random.Random, fail_rates: list[float]) -> Itera
 
 
 def _produce(
-    stack: EmbeddedStack, tenants: list[Tenant], settings: SoakSettings, say: Callable[[str], None]
+    tenants: list[Tenant], settings: SoakSettings, say: Callable[[str], None]
 ) -> tuple[list[Accepted], int, float]:
     """Post batches at the fixed rate until the duration is up; (accepted, rejected requests, seconds)."""
     rng = random.Random(settings.seed)
@@ -129,8 +120,8 @@ def _produce(
             {"event_type": t, "payload": {"batch": batch, "n": n}} for n, t in enumerate(types)
         ]
         try:
-            response = tenant.session.post(stack.api_url + "/v1/events", json=body, timeout=30)
-        except requests.RequestException:
+            response = tenant.client.post("/v1/events", json=body)
+        except httpx.HTTPError:
             rejected += 1
         else:
             if response.status_code == 201:
@@ -189,21 +180,26 @@ def run_soak(
     """Run the soak against a started stack; the retry schedule comes from the environment."""
     rng = random.Random(settings.seed)
     per_tenant = [rate for _, rate in SUBSCRIBERS]
-    with _receivers(len(SUBSCRIBERS) * settings.tenants, rng, per_tenant * settings.tenants) as receivers:
+    with (
+        _receivers(len(SUBSCRIBERS) * settings.tenants, rng, per_tenant * settings.tenants) as receivers,
+        ExitStack() as clients,
+    ):
         tenants = [
             _tenant(stack, f"soak-{settings.seed}-{n}-{rng.getrandbits(32):08x}")
             for n in range(settings.tenants)
         ]
+        for tenant in tenants:
+            clients.enter_context(tenant.client)
         for n, tenant in enumerate(tenants):
             for (event_types, _), receiver in zip(
                 SUBSCRIBERS, receivers[n * len(SUBSCRIBERS) : (n + 1) * len(SUBSCRIBERS)], strict=True
             ):
-                _subscribe(stack, tenant, receiver, event_types)
+                _subscribe(tenant, receiver, event_types)
         say(
             f"soak: {settings.rate:g} ev/s for {settings.duration:g} s, {settings.tenants} tenants x "
             f"{len(SUBSCRIBERS)} subscribers"
         )
-        accepted, rejected, seconds = _produce(stack, tenants, settings, say)
+        accepted, rejected, seconds = _produce(tenants, settings, say)
         say(f"soak: producer done ({len(accepted)} accepted); waiting for the pipeline to settle")
 
         watched = [

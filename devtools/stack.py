@@ -16,9 +16,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from devtools.apiserver import LocalApiServer, gateway_response
-from devtools.esm import EsmRunner
-from devtools.mappings import function_spec, load_mappings
+from devtools.runner.apiserver import LocalApiServer, gateway_response
+from devtools.runner.esm import EsmRunner
+from devtools.runner.mappings import function_spec, load_mappings
 from devtools.template import ACCOUNT_ID, REGION, REPO_ROOT, Template
 
 INIT_DIR = REPO_ROOT / "localstack" / "init" / "ready.d"

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
-from devtools.mappings import MappingSpec, load_mappings
-from devtools.replay import api_client, call, subscription_path
+from devtools.api_client import api_client, call, subscription_path
+from devtools.runner.mappings import MappingSpec, load_mappings
 from devtools.target import Target
 from devtools.template import Template
 

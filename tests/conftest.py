@@ -15,7 +15,7 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tests")
 # CLI commands must not pick up a developer's running `triggers up` (devtools/target.py).
 os.environ["TRIGGERS_HOME"] = tempfile.mkdtemp(prefix="triggers-tests-")
 
-from devtools.lambda_context import LocalLambdaContext
+from devtools.runner.lambda_context import LocalLambdaContext
 from devtools.stack import EmbeddedStack, Ports
 
 

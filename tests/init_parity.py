@@ -2,8 +2,8 @@
 
 A view maps a resource kind ("tables", "queues", "domains", "functions", "log_groups", "topics",
 "alarms", "mappings") to {physical name: settings}. `template_view` reads template.yaml directly (not through
-devtools.mappings, which is what it checks); `scripts_view` parses the calls the init scripts make
-(recorded by tests/recording_awslocal.py); `runner_view` is devtools.mappings.load_mappings, the
+devtools.runner.mappings, which is what it checks); `scripts_view` parses the calls the init scripts make
+(recorded by tests/recording_awslocal.py); `runner_view` is devtools.runner.mappings.load_mappings, the
 ESM runner's reading. `differences` lists every setting on which two views disagree.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
 
-from devtools.mappings import MappingSpec
+from devtools.runner.mappings import MappingSpec
 from devtools.template import REPO_ROOT, Tag, Template
 
 INIT_DIR = REPO_ROOT / "localstack" / "init" / "ready.d"

@@ -18,9 +18,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from devtools.apiserver import http_api_event
 from devtools.bench.context import BenchContext, event_body, stream_event
 from devtools.bench.core import Figure
+from devtools.runner.apiserver import http_api_event
 from devtools.template import REPO_ROOT
 
 SCENARIO = "5. cold start"

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
-from devtools.apiserver import ExecutionEnvironments, LocalApiServer
 from devtools.bench.core import Settings
-from devtools.esm import wait_for_idle_streams
-from devtools.mappings import function_spec
+from devtools.runner.apiserver import ExecutionEnvironments, LocalApiServer
+from devtools.runner.esm import wait_for_idle_streams
+from devtools.runner.mappings import function_spec
 from devtools.stack import EmbeddedStack, free_port
 from ingest.core.api_keys_table import create_api_key
 from ingest.core.events_table import EventItem
@@ -108,7 +108,7 @@ class BenchContext:
         return self._pooled_api.url
 
     def wait_for_idle_pipeline(self, quiet_seconds: float = 2.0, timeout: float = 120.0) -> bool:
-        """Wait until the stream pollers have caught up with the table (devtools.esm)."""
+        """Wait until the stream pollers have caught up with the table (devtools.runner.esm)."""
         return wait_for_idle_streams(self.stack.state_dir, quiet_seconds, timeout)
 
     @property

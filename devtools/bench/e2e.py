@@ -19,8 +19,8 @@ import urllib3
 from devtools.bench.context import BenchContext, event_body
 from devtools.bench.core import Figure, latency_summary, percentile
 from devtools.bench.load import blocking, http_client, open_loop
-from devtools.mappings import load_mappings
 from devtools.receiver import Receiver
+from devtools.runner.mappings import load_mappings
 from ingest.core.events_table import EventItem
 from ingest.core.subscriptions_table import create_subscription, new_secret
 from processors.webhooks.signing import envelope, signed_headers

@@ -19,8 +19,8 @@ import requests
 
 from devtools.bench.context import BenchContext, event_body, stream_event
 from devtools.bench.core import Figure
-from devtools.lambda_context import LocalLambdaContext
 from devtools.receiver import Faults, Receiver
+from devtools.runner.lambda_context import LocalLambdaContext
 from ingest.core.events_table import EventItem
 from ingest.core.subscriptions_table import SubscriptionItem, create_subscription
 from processors.webhooks.signing import envelope, signed_headers

@@ -12,7 +12,7 @@ from opensearchpy import helpers
 
 from devtools.bench.context import BenchContext, event_body, stream_event
 from devtools.bench.core import Figure, Sample
-from devtools.lambda_context import LocalLambdaContext
+from devtools.runner.lambda_context import LocalLambdaContext
 from ingest.core.opensearch_client import opensearch_client
 from processors.indexer.index import document
 

@@ -10,24 +10,17 @@ redrive succeeded; a failed redrive keeps it and says why.
 import argparse
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 from rich.console import Console
-from rich.json import JSON
 from rich.markup import escape
 from rich.prompt import Confirm
-from rich.table import Table
 
 from devtools.console import emit, fail, stderr, stdout
-from devtools.dlq import (
-    SHORT_ID_CHARS,
+from devtools.dlq.letters import (
     DeadLetterQueue,
     DlqError,
-    Kind,
-    Letter,
     Mailbox,
-    QueueDepth,
     RedriveResult,
     all_queues,
     find,
@@ -35,18 +28,10 @@ from devtools.dlq import (
     redrive_queue,
     resolve_queue,
 )
-from devtools.redrive import REDRIVE_ERRORS, Redriver
+from devtools.dlq.redrive import REDRIVE_ERRORS, Redriver
+from devtools.dlq.render import depth_json, print_letter, print_listing, print_redrive_summary, print_result
 from devtools.template import Template
 
-COLUMNS = {
-    Kind.DELIVERY: ("event_id", "subscription_id", "attempts", "reason"),
-    Kind.RETRY: ("event_id", "subscription_id", "attempt"),
-    Kind.INDEX: ("event_id", "status", "reason"),
-    Kind.STREAM: ("function", "condition", "records", "batch_size"),
-}
-
-
-WIDE_COLUMNS = frozenset({"reason"})
 LIST_MAX = 20
 
 
@@ -70,35 +55,6 @@ def _queues(args: argparse.Namespace, name: str | None) -> list[DeadLetterQueue]
     return [resolve_queue(template, name)] if name else all_queues(template)
 
 
-def _age(letter: Letter) -> str:
-    if letter.sent_at is None:
-        return ""
-    seconds = int((datetime.now(UTC) - letter.sent_at).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{seconds}s ago"
-
-
-def _letters_table(queue: DeadLetterQueue, letters: list[Letter]) -> Table:
-    """One row per letter, ids never wrapped."""
-    columns = COLUMNS[queue.kind]
-    table = Table(title=f"{queue.kind} ({queue.name})", title_justify="left")
-    table.add_column("id", style="bold", no_wrap=True, min_width=SHORT_ID_CHARS)
-    table.add_column("sent", no_wrap=True, min_width=7)
-    for column in columns:
-        if column in WIDE_COLUMNS:
-            table.add_column(column.replace("_", " "), overflow="fold", max_width=50)
-        else:
-            table.add_column(column.replace("_", " "), no_wrap=True, min_width=len(column))
-    for letter in letters:
-        summary = letter.summary()
-        table.add_row(
-            letter.short_id, _age(letter), *(escape(str(summary.get(column, ""))) for column in columns)
-        )
-    return table
-
-
 def list_letters(args: argparse.Namespace) -> int:
     mailbox = _mailbox(args)
     try:
@@ -110,40 +66,18 @@ def list_letters(args: argparse.Namespace) -> int:
         queue.kind: mailbox.peek(queue, args.max) if depths[queue.kind].visible else [] for queue in queues
     }
 
-    def human(out: Console) -> None:
-        overview = Table(
-            "queue", "name", "waiting", "in flight", title="Dead-letter queues", title_justify="left"
-        )
-        for queue in queues:
-            depth = depths[queue.kind]
-            style = "bold red" if depth.visible else "green"
-            overview.add_row(str(queue.kind), queue.name, f"[{style}]{depth.visible}", str(depth.in_flight))
-        out.print(overview)
-        for queue in queues:
-            if letters[queue.kind]:
-                out.print(_letters_table(queue, letters[queue.kind]))
-                shown, waiting = len(letters[queue.kind]), depths[queue.kind].visible
-                if waiting > shown:
-                    out.print(f"[dim]{shown} of about {waiting} shown (--max)[/]")
-        if any(letters.values()):
-            out.print("[dim]triggers dlq show ID · triggers dlq redrive ID... | --all [--queue Q][/]")
-
     emit(
         args,
         {
             "queues": [
-                {"queue": str(queue.kind), "name": queue.name, **_depth_json(depths[queue.kind])}
+                {"queue": str(queue.kind), "name": queue.name, **depth_json(depths[queue.kind])}
                 for queue in queues
             ],
             "messages": [letter.describe() for queue in queues for letter in letters[queue.kind]],
         },
-        human,
+        lambda out: print_listing(out, queues, depths, letters),
     )
     return 0
-
-
-def _depth_json(depth: QueueDepth) -> dict[str, int]:
-    return {"waiting": depth.visible, "in_flight": depth.in_flight}
 
 
 def show(args: argparse.Namespace) -> int:
@@ -156,19 +90,7 @@ def show(args: argparse.Namespace) -> int:
     except DlqError as exc:
         return fail(args, str(exc), 2)
     mailbox.release([letter])
-    described = letter.describe(with_body=True)
-
-    def human(out: Console) -> None:
-        out.print(f"[bold]{letter.queue.kind}[/] message [bold]{letter.message_id}[/] ({letter.queue.name})")
-        out.print(
-            f"  sent {letter.sent_at.isoformat() if letter.sent_at else '?'} ({_age(letter)}),"
-            f" received {letter.receive_count} time(s)"
-        )
-        for key, value in letter.summary().items():
-            out.print(f"  {key:<16} {escape(str(value))}")
-        out.print(JSON.from_data(described["body"]) if letter.data is not None else escape(letter.body))
-
-    emit(args, described, human)
+    emit(args, letter.describe(with_body=True), lambda out: print_letter(out, letter))
     return 0
 
 
@@ -208,26 +130,12 @@ def redrive_letters(args: argparse.Namespace) -> int:
         for result in _results(args, _mailbox(args), redriver):
             results.append(result)
             if not as_json:
-                name = f"{result.letter.queue.kind}/{result.letter.short_id}"
-                if result.ok:
-                    out.print(f"[green]✓[/] {name} {escape(result.detail)}")
-                else:
-                    out.print(f"[red]✗[/] {name} [bold]kept[/]: {escape(result.detail)}")
+                print_result(out, result)
     except DlqError as exc:
         return fail(args, str(exc), 2)
     finally:
         redriver.close()
     failed = [result for result in results if not result.ok]
-
-    def human(console: Console) -> None:
-        if not results:
-            console.print("[green]nothing to redrive[/]")
-            return
-        style = "red" if failed else "green"
-        console.print(
-            f"[{style}]redriven {len(results) - len(failed)}, failed {len(failed)}[/]"
-            + (" (kept in their queues)" if failed else "")
-        )
 
     emit(
         args,
@@ -235,7 +143,7 @@ def redrive_letters(args: argparse.Namespace) -> int:
             "redriven": [result.describe() for result in results if result.ok],
             "failed": [result.describe() for result in failed],
         },
-        human,
+        lambda console: print_redrive_summary(console, results),
     )
     return 1 if failed else 0
 

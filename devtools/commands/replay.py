@@ -13,9 +13,9 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from devtools.api_client import ApiError, api_client, call, replay, search, subscription_path
 from devtools.commands.search import add_query_options, query_from
 from devtools.console import emit, fail, stdout
-from devtools.replay import ApiError, api_client, call, replay, search, subscription_path
 
 OUTCOME_TEXT = {
     "queued": "queued for delivery",

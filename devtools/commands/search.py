@@ -8,9 +8,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from devtools.api_client import ApiError, SearchQuery, api_client, parse_since, search
 from devtools.commands.send import positive_int
 from devtools.console import emit, fail
-from devtools.replay import ApiError, SearchQuery, api_client, parse_since, search
 
 PAYLOAD_CHARS = 60
 

@@ -23,6 +23,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from devtools.api_client import NO_API_KEY
 from devtools.console import emit, fail, stdout
 from devtools.send import Input, Sender, Summary, generate, parse_input, repeat, requests_for, send
 
@@ -63,7 +64,7 @@ def read_input(args: argparse.Namespace) -> Input:
 def run(args: argparse.Namespace) -> int:
     target = args.target
     if not target.api_key:
-        return fail(args, "no API key: pass --api-key, set TRIGGERS_API_KEY, or start `triggers up`", 2)
+        return fail(args, NO_API_KEY, 2)
     try:
         parsed = read_input(args)
         requests = list(requests_for(parsed.events, args.batch))

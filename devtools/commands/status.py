@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from devtools import target as target_module
+from devtools.api_client import ApiError
 from devtools.console import emit
-from devtools.replay import ApiError
 from devtools.status import (
     AwsError,
     Service,

@@ -2,33 +2,21 @@
 
 import argparse
 
-import requests
 from rich.console import Console
 
+from devtools.api_client import NO_API_KEY, ApiError, api_client, subscribe
 from devtools.console import emit, fail
 
 
 def run(args: argparse.Namespace) -> int:
-    target = args.target
-    if not target.api_key:
-        return fail(args, "no API key: pass --api-key, set TRIGGERS_API_KEY, or start `triggers up`", 2)
+    if not args.target.api_key:
+        return fail(args, NO_API_KEY, 2)
     event_types = [name.strip() for name in args.types.split(",") if name.strip()]
     try:
-        response = requests.post(
-            f"{target.api_url}/v1/subscriptions",
-            json={"target_url": args.url, "event_types": event_types},
-            headers={"Authorization": f"Bearer {target.api_key}"},
-            timeout=30,
-        )
-    except requests.RequestException as exc:
-        return fail(args, f"cannot reach the API at {target.api_url}: {type(exc).__name__}")
-    if response.status_code != 201:
-        return fail(
-            args,
-            f"subscribe failed: HTTP {response.status_code}: {response.text}",
-            status=response.status_code,
-        )
-    subscription = response.json()
+        with api_client(args.target) as client:
+            subscription = subscribe(client, args.url, event_types)
+    except ApiError as exc:
+        return fail(args, f"subscribe failed: {exc}", status=exc.status, problem=exc.problem)
 
     def human(out: Console) -> None:
         out.print(f"[bold green]subscription[/] {subscription['id']}")

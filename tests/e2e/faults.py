@@ -19,9 +19,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError, ConnectionClosedError
 
-from devtools.esm import EsmRunner, Poller
 from devtools.invariant import Accepted, Report, Stores, Watched, check, wait_for_invariant
 from devtools.receiver import Receiver
+from devtools.runner.esm import EsmRunner, Poller
 from devtools.stack import EmbeddedStack
 from ingest.core.opensearch_client import opensearch_client
 from ingest.core.settings import get_settings
@@ -315,8 +315,8 @@ class OpenSearchProxy:
 RUNNER_CHILD = """
 import sys, threading
 from pathlib import Path
-from devtools.esm import EsmRunner
-from devtools.mappings import load_mappings
+from devtools.runner.esm import EsmRunner
+from devtools.runner.mappings import load_mappings
 from devtools.template import Template
 
 aws_url, state_dir, stage = sys.argv[1:4]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from devtools.dlq import peek
+from devtools.dlq.letters import peek
 from devtools.receiver import Faults, Receiver
 from devtools.stack import EmbeddedStack
 from ingest.core.clients import dynamodb_client, sqs_client

@@ -8,7 +8,7 @@ import pytest
 from svix.webhooks import Webhook as SvixWebhook
 
 from devtools.cli import main
-from devtools.dlq import Mailbox, resolve_queue
+from devtools.dlq.letters import Mailbox, resolve_queue
 from devtools.receiver import Delivery, Faults, Receiver
 from devtools.stack import EmbeddedStack
 from tests.e2e.conftest import Configure, deliveries_of, post_events, subscribe, wait_until

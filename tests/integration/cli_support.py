@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from devtools.cli import main
-from devtools.esm import wait_for_idle_streams
+from devtools.runner.esm import wait_for_idle_streams
 from devtools.stack import EmbeddedStack
 from tests.integration.conftest import ApiClient
 

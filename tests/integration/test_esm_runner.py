@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from devtools.cli import main
-from devtools.esm import EsmRunner, MappingImportError, Tuning
-from devtools.mappings import MappingSpec, load_mappings
+from devtools.runner.esm import EsmRunner, Tuning
+from devtools.runner.host import MappingImportError
+from devtools.runner.mappings import MappingSpec, load_mappings
 from devtools.stack import LOCAL_CREDENTIALS, SCRIPT_PATH, EmbeddedStack
 from ingest.core.events_table import EventItem, delete_event, put_events, set_status
 from ingest.core.ids import isoformat, new_event_id

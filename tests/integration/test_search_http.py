@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from devtools.lambda_context import LocalLambdaContext
+from devtools.runner.lambda_context import LocalLambdaContext
 from devtools.stack import EmbeddedStack, free_port
 from ingest.core import events_table
 from ingest.core.events_table import EventItem

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import requests
 
-from devtools.apiserver import MAX_REQUEST_BYTES
 from devtools.receiver import Receiver
+from devtools.runner.apiserver import MAX_REQUEST_BYTES
 from devtools.stack import EmbeddedStack
 from ingest.core.settings import Settings
 from tests.integration.conftest import ApiClient

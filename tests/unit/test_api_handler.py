@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from ulid import ULID
 
-from devtools.apiserver import http_api_event
-from devtools.lambda_context import LocalLambdaContext
+from devtools.runner.apiserver import http_api_event
+from devtools.runner.lambda_context import LocalLambdaContext
 from ingest.core.api_keys_table import create_api_key
 from ingest.core.observability import logger
 from ingest.core.settings import get_settings

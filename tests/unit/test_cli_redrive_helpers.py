@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from devtools.dlq import DeadLetterQueue, Kind, Letter, RedriveFailed
+from devtools.dlq.letters import DeadLetterQueue, Kind, Letter, RedriveFailed
+from devtools.dlq.redrive import LambdaInvoker, Redriver, read_range
 from devtools.logs import LineFilter, LogLine, function_log_groups, parse_since
-from devtools.mappings import MappingSpec, load_mappings
-from devtools.redrive import LambdaInvoker, Redriver, read_range
+from devtools.runner.mappings import MappingSpec, load_mappings
 from devtools.target import Target
 from devtools.template import Template
 

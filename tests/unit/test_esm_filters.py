@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from devtools.esm_filters import FilterPatternError, matches, matches_any, sqs_filter_view, validate
+from devtools.runner.filters import FilterPatternError, matches, matches_any, sqs_filter_view, validate
 
 
 def stream_record(event_name: str = "INSERT", **new_image: dict[str, Any]) -> dict[str, Any]:

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from aws_lambda_powertools import Logger
 
-from devtools.cloudwatch import InvocationCapture, LogShipper, thread_local_formatter
-from devtools.esm import CheckpointStore, MappingImportError, failed_items, load_handler
-from devtools.mappings import MappingSpec
+from devtools.runner.cloudwatch import InvocationCapture, LogShipper, thread_local_formatter
+from devtools.runner.esm import CheckpointStore, failed_items
+from devtools.runner.host import MappingImportError, load_handler
+from devtools.runner.mappings import MappingSpec
 
 BATCH = ["101", "102", "103"]
 STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/2026-11-25T00:00:00.000"

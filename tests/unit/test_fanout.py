@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from devtools.lambda_context import LocalLambdaContext
+from devtools.runner.lambda_context import LocalLambdaContext
 from ingest.core import subscriptions_table
 from ingest.core.clients import dynamodb_client, sqs_client
 from ingest.core.observability import logger

@@ -15,7 +15,7 @@ from osmem_server import OsmemClone
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from devtools.lambda_context import LocalLambdaContext
+from devtools.runner.lambda_context import LocalLambdaContext
 from devtools.stack import free_port
 from ingest.core.events_table import EventItem
 from ingest.core.ids import isoformat, new_event_id

@@ -1,7 +1,7 @@
 """template.yaml, the LocalStack init scripts and the local ESM runner agree on every resource.
 
 The scripts run against a recording `awslocal` (tests/recording_awslocal.py), so no stack is
-needed; the runner's view is devtools.mappings.load_mappings, what it polls and invokes with.
+needed; the runner's view is devtools.runner.mappings.load_mappings, what it polls and invokes with.
 The live describe-table comparison is tests/integration/test_table_parity.py.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.mappings import load_mappings
+from devtools.runner.mappings import load_mappings
 from devtools.template import TEMPLATE_PATH, Template
 from tests.init_parity import (
     NOT_CREATED_BY_SCRIPTS,

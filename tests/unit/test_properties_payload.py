@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
-from devtools.apiserver import http_api_event
-from devtools.lambda_context import LocalLambdaContext
+from devtools.runner.apiserver import http_api_event
+from devtools.runner.lambda_context import LocalLambdaContext
 from ingest.core.api_keys_table import create_api_key
 from ingest.core.settings import get_settings
 from ingest.core.subscriptions_table import SubscriptionItem

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
-from devtools.apiserver import http_api_event
-from devtools.lambda_context import LocalLambdaContext
+from devtools.runner.apiserver import http_api_event
+from devtools.runner.lambda_context import LocalLambdaContext
 from ingest.core.api_keys_table import create_api_key
 from ingest.core.models import EventIn
 from ingest.core.settings import Settings, get_settings

@@ -10,7 +10,7 @@ import svix.webhooks
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from pytest_httpserver import HTTPServer
 
-from devtools.lambda_context import LocalLambdaContext
+from devtools.runner.lambda_context import LocalLambdaContext
 from ingest.core import events_table
 from ingest.core.errors import StoreUnavailable
 from ingest.core.queues import RetryMessage

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from devtools.apiserver import http_api_event
 from devtools.commands.openapi import document
-from devtools.lambda_context import LocalLambdaContext
+from devtools.runner.apiserver import http_api_event
+from devtools.runner.lambda_context import LocalLambdaContext
 from ingest.core.api_keys_table import create_api_key
 from ingest.core.settings import get_settings
 from ingest.handler import lambda_handler

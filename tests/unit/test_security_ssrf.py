@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from pytest_httpserver import HTTPServer
 
-from devtools.lambda_context import LocalLambdaContext
+from devtools.runner.lambda_context import LocalLambdaContext
 from ingest.core import ssrf
 from ingest.core.ssrf import BlockedDestination, check_url
 from processors.fanout.handler import lambda_handler

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook
 
-from devtools.apiserver import http_api_event
-from devtools.lambda_context import LocalLambdaContext
+from devtools.runner.apiserver import http_api_event
+from devtools.runner.lambda_context import LocalLambdaContext
 from ingest.core import deliveries_table, subscriptions_table
 from ingest.core.api_keys_table import create_api_key
 from ingest.core.deliveries_table import Attempt

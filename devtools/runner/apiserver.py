@@ -19,12 +19,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from devtools.lambda_context import LocalLambdaContext
-from devtools.mappings import FunctionSpec
+from devtools.runner.lambda_context import LocalLambdaContext
+from devtools.runner.mappings import FunctionSpec
 from devtools.template import ACCOUNT_ID
 
 if TYPE_CHECKING:
-    from devtools.esm import FunctionHost, Invocation
+    from devtools.runner.host import FunctionHost, Invocation
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 # API Gateway rejects bodies over 10 MB; a synchronous Lambda invoke caps the event at 6 MB.
@@ -242,8 +242,8 @@ _environment: "FunctionHost | None" = None
 
 
 def _start_environment(function: FunctionSpec, aws_endpoint: str) -> None:
-    from devtools.cloudwatch import LogShipper
-    from devtools.esm import FunctionHost, LambdaLogs, load_handler, local_client
+    from devtools.runner.cloudwatch import LogShipper
+    from devtools.runner.host import FunctionHost, LambdaLogs, load_handler, local_client
 
     global _environment
     handler = load_handler(function.handler)

@@ -1,8 +1,10 @@
-"""Talking to the ingest API from the CLI: errors, search paging, and replaying to a subscription.
+"""The one client of the ingest HTTP API for devtools: authentication, problem+json errors, calls.
 
-`triggers search` and `triggers replay` find events through `GET /v1/events?q=`; a replay then
-posts their ids, at most 100 per request, to `POST /v1/subscriptions/{id}/replay`, where the
-server checks the subscription's tenant, status and event types (processors/webhooks/replay.py).
+Every command that calls the API goes through here (`subscribe`, `search`, `replay`, `status`,
+and `send` with its concurrent client), as does `triggers soak`. `triggers search` and
+`triggers replay` find events through `GET /v1/events?q=`; a replay then posts their ids, at
+most 100 per request, to `POST /v1/subscriptions/{id}/replay`, where the server checks the
+subscription's tenant, status and event types (processors/webhooks/replay.py).
 """
 
 import re
@@ -21,6 +23,7 @@ PAGE_SIZE = 100
 REPLAY_CHUNK = 100
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+NO_API_KEY = "no API key: pass --api-key, set TRIGGERS_API_KEY, or start `triggers up`"
 
 
 class ApiError(Exception):
@@ -32,25 +35,45 @@ class ApiError(Exception):
         self.problem = problem
 
 
+def _auth(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"}
+
+
 def api_client(target: Target, timeout: float = 30.0) -> httpx.Client:
+    """A client for the API the target names, with its key; ApiError when there is no key."""
     if not target.api_key:
-        raise ApiError("no API key: pass --api-key, set TRIGGERS_API_KEY, or start `triggers up`")
-    return httpx.Client(
-        base_url=target.api_url,
-        headers={"Authorization": f"Bearer {target.api_key}"},
+        raise ApiError(NO_API_KEY)
+    return connect(target.api_url, target.api_key, timeout)
+
+
+def connect(api_url: str, api_key: str, timeout: float = 30.0) -> httpx.Client:
+    return httpx.Client(base_url=api_url, headers=_auth(api_key), timeout=timeout)
+
+
+def async_api_client(api_url: str, api_key: str, timeout: float, connections: int) -> httpx.AsyncClient:
+    """The concurrent client of `triggers send`: at most `connections` requests in flight."""
+    return httpx.AsyncClient(
+        base_url=api_url,
+        headers=_auth(api_key),
         timeout=timeout,
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
     )
 
 
-def problem_slug(response: httpx.Response) -> str:
-    """The last part of a problem+json `type` (`validation-failed`), else `http-<status>`."""
+def problem_type(response: httpx.Response) -> str | None:
+    """The last part of a problem+json `type` (`validation-failed`), if the body has one."""
     try:
         document = response.json()
     except ValueError:
         document = None
     if isinstance(document, dict) and isinstance(document.get("type"), str):
         return str(document["type"]).rstrip("/").rsplit("/", 1)[-1]
-    return f"http-{response.status_code}"
+    return None
+
+
+def problem_slug(response: httpx.Response) -> str:
+    """The problem type's last part, else `http-<status>`."""
+    return problem_type(response) or f"http-{response.status_code}"
 
 
 def _error(response: httpx.Response) -> ApiError:
@@ -75,6 +98,14 @@ def call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
     if response.is_success:
         return response.json() if response.content else None
     raise _error(response)
+
+
+def subscribe(client: httpx.Client, target_url: str, event_types: list[str]) -> dict[str, Any]:
+    """Create a subscription; the API's answer, with the signing secret (shown once)."""
+    subscription: dict[str, Any] = call(
+        client, "POST", "/v1/subscriptions", json={"target_url": target_url, "event_types": event_types}
+    )
+    return subscription
 
 
 def parse_since(text: str, now: datetime) -> datetime:

@@ -23,14 +23,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-import requests
+import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from devtools.dlq import Kind, Letter, RedriveFailed
-from devtools.esm import FunctionHost, LambdaLogs, failed_items, lambda_stream_record, load_handler
-from devtools.esm_filters import matches_any
-from devtools.mappings import MappingSpec, load_mappings
+from devtools.dlq.letters import Kind, Letter, RedriveFailed
+from devtools.runner.esm import failed_items, lambda_stream_record
+from devtools.runner.filters import matches_any
+from devtools.runner.host import FunctionHost, LambdaLogs, load_handler
+from devtools.runner.mappings import MappingSpec, load_mappings
 from devtools.target import LOCAL_CREDENTIALS, Target
 from devtools.template import Template
 from ingest.core.errors import DeliveryConflict, EventNotFound, NotFound, TriggersError
@@ -50,9 +51,11 @@ def invoke_mode(target: Target, requested: str) -> InvokeMode:
     if requested == "lambda" or target.endpoint is None:
         return "lambda"
     try:
-        health = requests.get(f"{target.endpoint.rstrip('/')}/_localstack/health", timeout=5)
-        is_localstack = health.ok and "services" in health.json()
-    except (requests.RequestException, ValueError):
+        health = httpx.get(
+            f"{target.endpoint.rstrip('/')}/_localstack/health", timeout=5, follow_redirects=True
+        )
+        is_localstack = not health.is_error and "services" in health.json()
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError):
         is_localstack = False
     return "lambda" if is_localstack else "local"
 
@@ -87,7 +90,7 @@ class LocalInvoker:
     """
 
     def __init__(self, target: Target, template: Template, say: Say) -> None:
-        from devtools.cloudwatch import LogShipper
+        from devtools.runner.cloudwatch import LogShipper
 
         self.target = target
         self.template = template
