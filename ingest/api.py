@@ -42,7 +42,7 @@ from ingest.core.models import (
 )
 from ingest.core.observability import logger, metrics
 from ingest.core.opensearch_client import opensearch_client
-from ingest.core.settings import get_settings
+from ingest.core.settings import ingest_settings
 from ingest.ingestion import parse_events, store_events
 from ingest.replay_api import router as replay_router
 from ingest.subscriptions_api import router as subscriptions_router
@@ -101,7 +101,7 @@ def _authenticated_tenant(router: APIGatewayHttpResolver) -> str:
     scheme, _, api_key = header.partition(" ")
     if scheme.lower() != "bearer" or not api_key.strip():
         raise Unauthorized("send `Authorization: Bearer <api key>`")
-    tenant_id = tenant_for_key(dynamodb_client(), get_settings().api_keys_table, api_key.strip())
+    tenant_id = tenant_for_key(dynamodb_client(), ingest_settings().api_keys_table, api_key.strip())
     if tenant_id is None:
         raise Unauthorized("unknown or revoked API key")
     return tenant_id
@@ -257,7 +257,7 @@ def openapi_document() -> Response[str]:
     },
 )
 def post_events() -> Response[str]:
-    settings = get_settings()
+    settings = ingest_settings()
     tenant_id = _tenant()
     body = request_text(app.current_event)
     events, is_batch = parse_events(body, settings)
@@ -315,7 +315,7 @@ def list_events(
     if since and until and since > until:
         raise MalformedRequest("`since` is after `until`")
     query = events_table.EventQuery(event_type, source, since, until, limit, cursor)
-    settings = get_settings()
+    settings = ingest_settings()
     if q is not None:
         client = opensearch_client(settings.opensearch_endpoint)
         page = search.search_events(client, settings.index_alias, _tenant(), q, query)
@@ -331,7 +331,7 @@ def list_events(
     responses={200: _ok(EventOut), **PROBLEM_RESPONSES},
 )
 def get_event(event_id: EventId) -> Response[str]:
-    item = events_table.get_event(dynamodb_client(), get_settings().events_table, _tenant(), event_id)
+    item = events_table.get_event(dynamodb_client(), ingest_settings().events_table, _tenant(), event_id)
     return _json(200, item.to_json())
 
 
@@ -348,7 +348,7 @@ def inbox(
     cursor: Cursor = None,
 ) -> Response[str]:
     query = events_table.EventQuery(event_type=event_type, source=source, limit=limit, cursor=cursor)
-    page = events_table.list_inbox(dynamodb_client(), get_settings().events_table, _tenant(), query)
+    page = events_table.list_inbox(dynamodb_client(), ingest_settings().events_table, _tenant(), query)
     return _json(200, page.to_json())
 
 
@@ -360,7 +360,7 @@ def inbox(
 )
 def acknowledge(event_id: EventId) -> Response[str]:
     item = events_table.set_status(
-        dynamodb_client(), get_settings().events_table, _tenant(), event_id, "acknowledged"
+        dynamodb_client(), ingest_settings().events_table, _tenant(), event_id, "acknowledged"
     )
     logger.info("event acknowledged", extra={"event_id": event_id})
     return _json(200, item.to_json())
@@ -373,7 +373,7 @@ def acknowledge(event_id: EventId) -> Response[str]:
     responses={204: {"description": "Deleted"}, **PROBLEM_RESPONSES},
 )
 def delete_event(event_id: EventId) -> Response[str]:
-    events_table.delete_event(dynamodb_client(), get_settings().events_table, _tenant(), event_id)
+    events_table.delete_event(dynamodb_client(), ingest_settings().events_table, _tenant(), event_id)
     logger.info("event deleted", extra={"event_id": event_id})
     return Response(status_code=204, content_type=None, body="")
 

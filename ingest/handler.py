@@ -7,6 +7,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ingest.api import app
 from ingest.core.observability import logger, metrics, tracer
+from ingest.core.settings import ingest_settings
+
+# Fails the cold start, naming what is missing, when a deployed function lacks a variable.
+ingest_settings()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -10,7 +10,7 @@ from ingest.core.errors import BatchTooLarge, MalformedRequest, PayloadTooLarge,
 from ingest.core.events_table import EventItem, put_events
 from ingest.core.ids import isoformat, new_event_id
 from ingest.core.models import MAX_BATCH, AcceptedEvent, EventIn
-from ingest.core.settings import Settings
+from ingest.core.settings import IngestSettings
 from ingest.rawjson import MalformedJSON, RawObject, parse_objects
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ def _field_errors(exc: ValidationError, prefix: tuple[Any, ...]) -> list[dict[st
     ]
 
 
-def parse_events(body: str, settings: Settings) -> tuple[list[tuple[EventIn, str]], bool]:
+def parse_events(body: str, settings: IngestSettings) -> tuple[list[tuple[EventIn, str]], bool]:
     """Validate a request body: returns (event, exact payload text) pairs and whether it was a batch.
 
     Raises a TriggersError subclass describing the first class of problem found; nothing is
@@ -79,7 +79,7 @@ def _validate_one(obj: RawObject, prefix: tuple[Any, ...], errors: list[dict[str
 
 
 def build_items(
-    tenant_id: str, events: Sequence[tuple[EventIn, str]], settings: Settings, now: datetime
+    tenant_id: str, events: Sequence[tuple[EventIn, str]], settings: IngestSettings, now: datetime
 ) -> list[EventItem]:
     """Stored items for validated events; ids ascend in request order."""
     ids = sorted(new_event_id(now) for _ in events)
@@ -100,7 +100,7 @@ def build_items(
 
 
 def store_events(
-    client: "DynamoDBClient", settings: Settings, tenant_id: str, events: Sequence[tuple[EventIn, str]]
+    client: "DynamoDBClient", settings: IngestSettings, tenant_id: str, events: Sequence[tuple[EventIn, str]]
 ) -> list[AcceptedEvent]:
     items = build_items(tenant_id, events, settings, datetime.now(UTC))
     put_events(client, settings.events_table, items)

@@ -19,7 +19,7 @@ from ingest.core.clients import dynamodb_client, sqs_client
 from ingest.core.errors import SubscriptionDisabled
 from ingest.core.models import Problem
 from ingest.core.observability import logger
-from ingest.core.settings import Settings, get_settings
+from ingest.core.settings import IngestSettings, ingest_settings
 from ingest.subscriptions_api import SubscriptionId
 
 MAX_REPLAY_EVENTS = 100
@@ -52,7 +52,7 @@ class ReplayOut(BaseModel):
     data: list[ReplayedEvent]
 
 
-def parse_replay(body: str, settings: Settings) -> list[str]:
+def parse_replay(body: str, settings: IngestSettings) -> list[str]:
     """Event ids of a replay request, duplicates removed, order kept."""
     request = parse_json_model(body, ReplayIn, settings.max_body_bytes)
     return list(dict.fromkeys(request.event_ids))
@@ -88,7 +88,7 @@ def _problem(description: str) -> OpenAPIResponse:
     },
 )
 def replay(subscription_id: SubscriptionId) -> Response[str]:
-    settings = get_settings()
+    settings = ingest_settings()
     tenant_id = str(router.context["tenant_id"])
     # Another tenant's subscription is a 404 whatever the body says.
     subscription = subscriptions_table.get_subscription(

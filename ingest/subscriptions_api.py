@@ -22,7 +22,7 @@ from ingest.core.errors import ValidationFailed
 from ingest.core.ids import isoformat
 from ingest.core.models import EVENT_ID_PATTERN, EVENT_TYPE_PATTERN, SUBSCRIPTION_ID_PATTERN, Problem
 from ingest.core.observability import logger
-from ingest.core.settings import Settings, get_settings
+from ingest.core.settings import IngestSettings, ingest_settings
 from ingest.core.ssrf import BlockedDestination, check_url
 
 MAX_URL_LENGTH = 2048
@@ -178,10 +178,10 @@ def _tenant() -> str:
 
 
 def _table() -> str:
-    return get_settings().subscriptions_table
+    return ingest_settings().subscriptions_table
 
 
-def parse_subscription(body: str, settings: Settings) -> SubscriptionIn:
+def parse_subscription(body: str, settings: IngestSettings) -> SubscriptionIn:
     """Validate a create request: size, JSON, schema, then the destination (SSRF) check."""
     request = parse_json_model(body, SubscriptionIn, settings.max_body_bytes)
     try:
@@ -219,7 +219,7 @@ def parse_subscription(body: str, settings: Settings) -> SubscriptionIn:
     },
 )
 def create_subscription() -> Response[str]:
-    settings = get_settings()
+    settings = ingest_settings()
     request = parse_subscription(request_text(router.current_event), settings)
     item = subscriptions_table.create_subscription(
         dynamodb_client(), settings.subscriptions_table, _tenant(), request.target_url, request.event_types
@@ -304,7 +304,7 @@ def rotate_secret(subscription_id: SubscriptionId) -> Response[str]:
 def subscription_deliveries(
     subscription_id: SubscriptionId, limit: Limit = 50, cursor: Cursor = None
 ) -> Response[str]:
-    settings, tenant_id = get_settings(), _tenant()
+    settings, tenant_id = ingest_settings(), _tenant()
     subscriptions_table.get_subscription(
         dynamodb_client(), settings.subscriptions_table, tenant_id, subscription_id
     )
@@ -321,7 +321,7 @@ def subscription_deliveries(
     responses={200: _ok(DeliveryPage), **PROBLEMS},
 )
 def event_deliveries(event_id: EventId) -> Response[str]:
-    settings, tenant_id = get_settings(), _tenant()
+    settings, tenant_id = ingest_settings(), _tenant()
     events_table.get_event(dynamodb_client(), settings.events_table, tenant_id, event_id)
     items = deliveries_table.list_for_event(dynamodb_client(), settings.deliveries_table, tenant_id, event_id)
     return _json(200, DeliveryPage(data=[_delivery(item) for item in items], next_cursor=None))

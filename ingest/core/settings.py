@@ -1,43 +1,59 @@
-"""Settings read once from the environment, validated and typed."""
+"""Settings per function, read once from the environment, validated and typed.
+
+Each function has its own model with only what it uses: `IngestSettings`, `DeliverySettings`
+(fanout and retry), `IndexerSettings`. Resource names and queue URLs have no defaults: on a
+local stage (`local`, `test`) the local stack's names fill in what the environment leaves out;
+on any other stage a missing variable fails the function at cold start with
+MissingConfiguration naming it, instead of silently pointing at a local resource.
+`Settings` is all of them together, for the local stack and devtools that host every function.
+"""
 
 import os
+from collections.abc import Mapping
+from typing import ClassVar, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from ingest.core.runtime import runtime
 
 LOCAL_STAGES = frozenset({"local", "test"})
+RETRY_SCHEDULE_PATTERN = r"^\d+[smhd](,\d+[smhd])*$"
 
 
-class Settings(BaseModel):
+class MissingConfiguration(RuntimeError):
+    """A function outside a local stage lacks environment variables it needs."""
+
+
+def local_resources(stage: str) -> dict[str, str]:
+    """What the local stack names each resource on `stage` (template.yaml's names)."""
+    return {
+        "events_table": f"triggers-{stage}-events",
+        "subscriptions_table": f"triggers-{stage}-subscriptions",
+        "deliveries_table": f"triggers-{stage}-deliveries",
+        "api_keys_table": f"triggers-{stage}-api-keys",
+        "idempotency_table": f"triggers-{stage}-idempotency",
+        "opensearch_endpoint": "http://127.0.0.1:9200",
+        # Queue URLs depend on the endpoint; locally an empty one means "not configured".
+        "retry_queue_url": "",
+        "delivery_dlq_url": "",
+        "index_dlq_url": "",
+    }
+
+
+class CoreSettings(BaseModel):
+    """What every function needs: the stage and the tables it shares."""
+
+    FUNCTION: ClassVar[str] = "core"
     stage: str = "local"
-    events_table: str = "triggers-local-events"
-    api_keys_table: str = "triggers-local-api-keys"
-    idempotency_table: str = "triggers-local-idempotency"
+    events_table: str
+    subscriptions_table: str
+    deliveries_table: str
     event_retention_days: int = Field(default=30, ge=1, le=3650)
-    max_payload_bytes: int = Field(default=64 * 1024, ge=1, le=350 * 1024)
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1, le=6 * 1024 * 1024)
-    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
-    subscriptions_table: str = "triggers-local-subscriptions"
-    deliveries_table: str = "triggers-local-deliveries"
-    retry_queue_url: str = ""
-    delivery_dlq_url: str = ""
-    index_dlq_url: str = ""
-    opensearch_endpoint: str = "http://127.0.0.1:9200"
+    opensearch_endpoint: str
     index_alias: str = "events"
     allow_loopback_webhooks: bool = False
     # Comma-separated host names webhooks may reach on private addresses (local stages only).
     webhook_private_hosts: str = ""
-    # Webhook delivery (fanout and retry functions); see docs/webhooks.md "Delivery".
-    retry_schedule: str = Field(default="5s,5m,30m,2h,5h,10h,10h", pattern=r"^\d+[smhd](,\d+[smhd])*$")
-    retry_jitter_ratio: float = Field(default=0.2, ge=0, lt=1)
-    retry_after_cap_seconds: int = Field(default=3600, ge=0)
-    disable_after_failing_seconds: int = Field(default=5 * 24 * 3600, ge=1)
-    webhook_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
-    webhook_read_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
-    webhook_response_cap_bytes: int = Field(default=4096, ge=0, le=64 * 1024)
-    webhook_max_connections_per_host: int = Field(default=4, ge=1, le=64)
-    fanout_max_workers: int = Field(default=16, ge=1, le=128)
 
     @property
     def private_webhook_hosts(self) -> frozenset[str]:
@@ -50,12 +66,91 @@ class Settings(BaseModel):
         return self.stage in LOCAL_STAGES
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+    def local(cls, stage: str = "local", **values: object) -> Self:
+        """Settings as the local stack reads them, with `values` changed (tests, tools)."""
+        return cls.model_validate({**local_resources(stage), "stage": stage, **values})
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
         env = os.environ if environ is None else environ
-        fields = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
-        return cls.model_validate(fields)
+        fields: dict[str, object] = {
+            name: env[name.upper()] for name in cls.model_fields if name.upper() in env
+        }
+        stage = str(fields.get("stage", "local"))
+        if stage in LOCAL_STAGES:
+            defaults = local_resources(stage)
+            fields = {name: defaults[name] for name in cls.model_fields if name in defaults} | fields
+        try:
+            return cls.model_validate(fields)
+        except ValidationError as exc:
+            missing = sorted(
+                str(error["loc"][0]).upper() for error in exc.errors() if error["type"] == "missing"
+            )
+            if not missing:
+                raise
+            raise MissingConfiguration(
+                f"the {cls.FUNCTION} function on stage {stage!r} needs environment variable(s) "
+                f"{', '.join(missing)}"
+            ) from None
+
+
+class IngestSettings(CoreSettings):
+    """The HTTP API."""
+
+    FUNCTION: ClassVar[str] = "ingest"
+    api_keys_table: str
+    idempotency_table: str
+    retry_queue_url: str
+    max_payload_bytes: int = Field(default=64 * 1024, ge=1, le=350 * 1024)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1, le=6 * 1024 * 1024)
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+
+
+class DeliverySettings(CoreSettings):
+    """The fanout and retry functions; see docs/webhooks.md "Delivery"."""
+
+    FUNCTION: ClassVar[str] = "fanout/retry"
+    retry_queue_url: str
+    delivery_dlq_url: str
+    retry_schedule: str = Field(default="5s,5m,30m,2h,5h,10h,10h", pattern=RETRY_SCHEDULE_PATTERN)
+    retry_jitter_ratio: float = Field(default=0.2, ge=0, lt=1)
+    retry_after_cap_seconds: int = Field(default=3600, ge=0)
+    disable_after_failing_seconds: int = Field(default=5 * 24 * 3600, ge=1)
+    webhook_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+    webhook_read_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_response_cap_bytes: int = Field(default=4096, ge=0, le=64 * 1024)
+    webhook_max_connections_per_host: int = Field(default=4, ge=1, le=64)
+    fanout_max_workers: int = Field(default=16, ge=1, le=128)
+
+
+class IndexerSettings(CoreSettings):
+    """The indexer."""
+
+    FUNCTION: ClassVar[str] = "indexer"
+    index_dlq_url: str
+
+
+class Settings(IngestSettings, DeliverySettings, IndexerSettings):
+    """Every function's settings at once: the local stack and devtools, which host them all."""
+
+    FUNCTION: ClassVar[str] = "local stack"
 
 
 @runtime.cached
 def get_settings() -> Settings:
     return Settings.from_env()
+
+
+@runtime.cached
+def ingest_settings() -> IngestSettings:
+    return IngestSettings.from_env()
+
+
+@runtime.cached
+def delivery_settings() -> DeliverySettings:
+    return DeliverySettings.from_env()
+
+
+@runtime.cached
+def indexer_settings() -> IndexerSettings:
+    return IndexerSettings.from_env()

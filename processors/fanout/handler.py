@@ -8,9 +8,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ingest.core.observability import logger, metrics, tracer
 from ingest.core.runtime import runtime
+from ingest.core.settings import delivery_settings
 from processors.fanout.logic import SubscriptionCache, fan_out
 from processors.webhooks.delivery import default_deliverer
 
+# Fails the cold start, naming what is missing, when a deployed function lacks a variable.
+delivery_settings()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 subscription_cache = SubscriptionCache()
 runtime.on_reset(subscription_cache.clear)

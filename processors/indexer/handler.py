@@ -13,11 +13,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ingest.core.clients import sqs_client
 from ingest.core.observability import logger, metrics, tracer
 from ingest.core.opensearch_client import opensearch_client
-from ingest.core.settings import get_settings
+from ingest.core.settings import indexer_settings
 from processors.indexer.indexing import index_batch
 
 # Every record failing (OpenSearch down) is reported as such rather than raised: a bisected
 # retry would not help, and the stream resumes from the first failed record either way.
+# Fails the cold start, naming what is missing, when a deployed function lacks a variable.
+indexer_settings()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
 
@@ -25,7 +27,7 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    settings = get_settings()
+    settings = indexer_settings()
     outcome = index_batch(
         event.get("Records", []),
         opensearch_client(settings.opensearch_endpoint),

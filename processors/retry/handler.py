@@ -7,9 +7,12 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ingest.core.observability import logger, metrics, tracer
+from ingest.core.settings import delivery_settings
 from processors.retry.logic import retry_batch
 from processors.webhooks.delivery import default_deliverer
 
+# Fails the cold start, naming what is missing, when a deployed function lacks a variable.
+delivery_settings()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 

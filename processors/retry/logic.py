@@ -41,7 +41,7 @@ from ingest.core.errors import (
 from ingest.core.events_table import EventItem
 from ingest.core.observability import logger
 from ingest.core.queues import DeadLetter, RetryMessage, schedule_retry
-from ingest.core.settings import Settings
+from ingest.core.settings import DeliverySettings
 from ingest.core.subscriptions_table import get_subscription
 from processors.webhooks.delivery import Deliverer, Outcome, count
 
@@ -173,7 +173,7 @@ def redrive_dead_letter(deliverer: Deliverer, letter: DeadLetter) -> Outcome:
     return "retrying"
 
 
-def lifecycle_stores(settings: Settings, deliverer: Deliverer) -> lifecycle.Stores:
+def lifecycle_stores(settings: DeliverySettings, deliverer: Deliverer) -> lifecycle.Stores:
     return lifecycle.Stores(
         dynamodb=deliverer.dynamodb,
         sqs=deliverer.sqs,

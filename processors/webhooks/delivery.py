@@ -23,7 +23,7 @@ from ingest.core.events_table import EventItem
 from ingest.core.observability import logger, metrics
 from ingest.core.queues import DeadLetter, RetryMessage, dead_letter, schedule_retry
 from ingest.core.runtime import runtime
-from ingest.core.settings import Settings, get_settings
+from ingest.core.settings import DeliverySettings, delivery_settings
 from ingest.core.ssrf import BlockedDestination, check_url
 from ingest.core.subscriptions_table import SubscriptionItem
 from processors.webhooks.schedule import due_at, next_delay, parse_retry_after, parse_schedule
@@ -52,7 +52,7 @@ def count(name: str) -> None:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
-def transport_settings(settings: Settings) -> TransportSettings:
+def transport_settings(settings: DeliverySettings) -> TransportSettings:
     return TransportSettings(
         connect_timeout=settings.webhook_connect_timeout_seconds,
         read_timeout=settings.webhook_read_timeout_seconds,
@@ -71,7 +71,7 @@ class Deliverer:
 
     dynamodb: "DynamoDBClient"
     sqs: "SQSClient"
-    settings: Settings
+    settings: DeliverySettings
     sender: Sender
     clock: Callable[[], datetime] = utc_now
     rng: random.Random = field(default_factory=random.Random)
@@ -298,5 +298,5 @@ def _failing_since(subscription: SubscriptionItem | None) -> datetime | None:
 @runtime.cached
 def default_deliverer() -> Deliverer:
     """The process-wide deliverer (clients and connection pools reused across invocations)."""
-    settings = get_settings()
+    settings = delivery_settings()
     return Deliverer(dynamodb_client(), sqs_client(), settings, Sender(transport_settings(settings)))

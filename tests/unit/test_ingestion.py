@@ -8,7 +8,7 @@ from ingest.core.errors import BatchTooLarge, MalformedRequest, PayloadTooLarge,
 from ingest.core.settings import Settings
 from ingest.ingestion import build_items, parse_events
 
-SETTINGS = Settings(max_payload_bytes=64, max_body_bytes=4096, event_retention_days=30)
+SETTINGS = Settings.local(max_payload_bytes=64, max_body_bytes=4096, event_retention_days=30)
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 

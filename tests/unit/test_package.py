@@ -156,3 +156,13 @@ def test_lambda_build_holds_aarch64_python312_wheels(tmp_path: Path) -> None:
     extensions = [name for name in names if name.startswith("pydantic_core/") and name.endswith(".so")]
     assert extensions
     assert all("cpython-312-aarch64-linux-gnu" in name for name in extensions)
+
+
+def test_the_ingest_function_ships_no_processor_code_and_processors_no_routes() -> None:
+    ingest = relative(project_files("ingest.handler"))
+    fanout = relative(project_files("processors.fanout.handler"))
+
+    assert "ingest/core/lifecycle.py" in ingest
+    assert not {path for path in ingest if path.startswith(("processors/", "devtools/"))}
+    routes = {path for path in fanout if path.startswith("ingest/") and not path.startswith("ingest/core/")}
+    assert routes <= {"ingest/__init__.py", "ingest/py.typed"}

@@ -32,7 +32,7 @@ BODY = b'{"event_type": "window.checked", "payload": {"n": 1}}'
 )
 def test_events_expire_exactly_their_retention_after_receipt(days: int, now: datetime) -> None:
     items = build_items(
-        "t", [(EventIn(event_type="a", payload={}), "{}")], Settings(event_retention_days=days), now
+        "t", [(EventIn(event_type="a", payload={}), "{}")], Settings.local(event_retention_days=days), now
     )
 
     assert items[0].expires_at == int((now + timedelta(days=days)).timestamp())

@@ -360,9 +360,7 @@ def _post_event(call: Call) -> str:
 
 def _deliver(dynamodb: Any, tenant_id: str, event_id: str, subscription_id: str, status_code: int) -> None:
     now = datetime.now(UTC)
-    item = deliveries_table.claim_delivery(
-        dynamodb,
-        DELIVERIES_TABLE,
+    item = deliveries_table.DeliveryItem.new(
         tenant_id=tenant_id,
         event_id=event_id,
         subscription_id=subscription_id,
@@ -370,7 +368,7 @@ def _deliver(dynamodb: Any, tenant_id: str, event_id: str, subscription_id: str,
         now=now,
         expires_at=int(now.timestamp()) + 3600,
     )
-    assert item is not None
+    deliveries_table.put_many(dynamodb, DELIVERIES_TABLE, [item])
     deliveries_table.record_attempt(
         dynamodb,
         DELIVERIES_TABLE,

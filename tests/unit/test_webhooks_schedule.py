@@ -35,7 +35,7 @@ def test_schedule_units() -> None:
 @pytest.mark.parametrize("text", ["", "5", "5x", "5s,,5m", "-5s", "5s, 5m"])
 def test_malformed_schedule_setting_is_rejected(text: str) -> None:
     with pytest.raises(ValidationError):
-        Settings(retry_schedule=text)
+        Settings.local(retry_schedule=text)
 
 
 def test_delay_follows_schedule_and_ends() -> None:
