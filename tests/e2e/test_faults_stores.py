@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from devtools.dlq import peek
+from devtools.invariant import Outcomes
 from devtools.receiver import Faults, Receiver
 from devtools.stack import EmbeddedStack
 from ingest.core.clients import dynamodb_client, sqs_client
@@ -67,7 +68,7 @@ def test_a_failing_claim_fails_part_of_the_batch_and_the_stream_retry_delivers_i
     with Receiver() as receiver:
         subscribed = [Subscribed(api, subscribe(api, receiver.url, ["*"]), receiver)]
         # Given DynamoDB failing twice to claim the third of five events' delivery
-        events = []
+        events: list[Any] = []
         failures = InjectedFailures(
             when=lambda params: bool(events) and claim_of(events[2].event_id)(params), times=2
         )
@@ -76,7 +77,7 @@ def test_a_failing_claim_fails_part_of_the_batch_and_the_stream_retry_delivers_i
             events += accept(api, "order.created", 5)
 
             # Then the first two succeed, the rest are retried by the stream, and all arrive once in order
-            assert_no_loss(stack, aws_client, events, subscribed)
+            assert_no_loss(stack, aws_client, events, subscribed, expected=Outcomes(delivered=5))
     assert failures.injected == 2
     assert (5, 3) in responses.partial_failures
     assert [d.webhook_id for d in receiver.deliveries] == [event.event_id for event in events]
@@ -98,7 +99,7 @@ def test_a_failing_retry_queue_send_is_retried_by_the_stream_without_losing_the_
             receiver.faults = Faults()
 
             # Then the delivery is retried and recorded once
-            assert_no_loss(stack, aws_client, events, subscribed)
+            assert_no_loss(stack, aws_client, events, subscribed, expected=Outcomes(delivered=1))
     assert failures.injected == 1
     assert [d.status for d in receiver.deliveries] == [500, 500, 200]
 
@@ -117,7 +118,14 @@ def test_a_crash_after_sending_resends_with_the_same_webhook_id_and_records_one_
             events += accept(api, "order.created", 1)
 
             # Then it is sent again (at-least-once) with the same webhook-id, and recorded delivered once
-            assert_no_loss(stack, aws_client, events, subscribed, receiver_duplicates_allowed=True)
+            assert_no_loss(
+                stack,
+                aws_client,
+                events,
+                subscribed,
+                expected=Outcomes(delivered=1),
+                receiver_duplicates_allowed=1,
+            )
     assert failures.injected == 1
     assert [(d.webhook_id, d.status) for d in receiver.deliveries] == [(events[0].event_id, 200)] * 2
 
@@ -175,7 +183,7 @@ def test_a_batch_failing_past_its_retries_goes_to_the_stream_dlq_and_redrives_cl
             if json.loads(message["Body"])["DDBStreamBatchInfo"]["startSequenceNumber"] == target
         ]
         assert triggers(stack, "dlq", "redrive", letter["MessageId"], "--invoke", "local") == 0
-        assert_no_loss(stack, aws_client, events, subscribed)
+        assert_no_loss(stack, aws_client, events, subscribed, expected=Outcomes(delivered=3))
     # The dead-lettered event arrives last: ordering holds for records that did not go through a DLQ
     first, second, third = (event.event_id for event in events)
     assert [d.webhook_id for d in receiver.deliveries] == [first, third, second]
@@ -198,7 +206,7 @@ def test_a_failed_status_update_is_retried_until_the_event_reads_delivered(
             events = accept(api, "order.created", 1)
 
             # Then the stream retry marks it, and it is delivered once
-            assert_no_loss(stack, aws_client, events, subscribed)
+            assert_no_loss(stack, aws_client, events, subscribed, expected=Outcomes(delivered=1))
             wait_until(
                 lambda: api.get(f"/v1/events/{events[0].event_id}").json()["status"] == "delivered",
                 "the event's status delivered",
