@@ -50,10 +50,14 @@ class Faults:
     fail_rate: float = 0.0
     latency: float = 0.0
     gone: bool = False
+    # At most this many `fail_rate` failures per webhook-id (then 2xx): flaky, but never dead.
+    max_failures_per_id: int | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fail_rate <= 1.0:
             raise ValueError("fail_rate must be between 0 and 1")
+        if self.max_failures_per_id is not None and self.max_failures_per_id < 0:
+            raise ValueError("max_failures_per_id must not be negative")
         if self.status is not None and not 100 <= self.status <= 599:
             raise ValueError("status must be an HTTP status code")
         if self.latency < 0:
@@ -103,6 +107,8 @@ class Receiver:
         self._say = say
         self._rng = rng or random.Random()  # fault injection, not cryptography
         self._deliveries: list[Delivery] = []
+        self._failures: dict[str | None, int] = {}
+        self._failures_lock = threading.Lock()
         self._changed = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
@@ -179,7 +185,9 @@ class Receiver:
             "faults": asdict(self.faults),
         }
 
-    def answer(self, verified: bool | None, faults: Faults | None = None) -> int:
+    def answer(
+        self, verified: bool | None, faults: Faults | None = None, webhook_id: str | None = None
+    ) -> int:
         """The status for a delivery: 401 bad signature, 410 gone, 500 at `fail_rate`, else `status`/200.
 
         `faults` are the ones in force when the request arrived (default: the current ones).
@@ -189,9 +197,19 @@ class Receiver:
             return HTTPStatus.UNAUTHORIZED.value
         if faults.gone:
             return HTTPStatus.GONE.value
-        if faults.fail_rate and self._rng.random() < faults.fail_rate:
+        if faults.fail_rate and self._fails(faults, webhook_id):
             return HTTPStatus.INTERNAL_SERVER_ERROR.value
         return faults.status or HTTPStatus.OK.value
+
+    def _fails(self, faults: Faults, webhook_id: str | None) -> bool:
+        with self._failures_lock:
+            failed = self._failures.get(webhook_id, 0)
+            if faults.max_failures_per_id is not None and failed >= faults.max_failures_per_id:
+                return False
+            if self._rng.random() >= faults.fail_rate:
+                return False
+            self._failures[webhook_id] = failed + 1
+            return True
 
     def _record(self, delivery: Delivery) -> None:
         with self._changed:
@@ -273,7 +291,7 @@ class Receiver:
                 if faults.latency:
                     time.sleep(faults.latency)
                 verified = receiver.verify(body, headers)
-                status = receiver.answer(verified, faults)
+                status = receiver.answer(verified, faults, headers.get("webhook-id"))
                 receiver._record(
                     Delivery(
                         webhook_id=headers.get("webhook-id"),

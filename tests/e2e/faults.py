@@ -19,7 +19,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError, ConnectionClosedError
 
-from devtools.invariant import Accepted, Report, Stores, Watched, check, wait_for_invariant
+from devtools.invariant import (
+    DEFAULT_QUIET_SECONDS,
+    Accepted,
+    Outcomes,
+    Report,
+    Stores,
+    Watched,
+    check,
+    wait_for_invariant,
+)
 from devtools.receiver import Receiver
 from devtools.runner.esm import EsmRunner, Poller
 from devtools.stack import EmbeddedStack
@@ -52,18 +61,27 @@ class Subscribed:
             tenant_id=self.api.tenant_id,
             subscription_id=self.id,
             event_types=tuple(self.document["event_types"]),
-            answers=lambda: [(delivery.webhook_id, delivery.status) for delivery in self.receiver.deliveries],
+            secrets=(str(self.document["secret"]),),
+            received=lambda: self.receiver.deliveries,
             expected=self.expected,
         )
 
 
+def payload_text(n: int) -> str:
+    """A payload whose spacing, key order and escapes only survive if its bytes are kept as sent."""
+    return f'{{ "n" : {n},"z":"caf\\u00e9",  "a": [1.50, "é"] }}'
+
+
 def accept(api: ApiClient, event_type: str, count: int) -> list[Accepted]:
     """Post `count` events of one type in one request; the accepted events, in order."""
-    response = api.post(
-        "/v1/events", json=[{"event_type": event_type, "payload": {"n": n}} for n in range(count)]
-    )
+    payloads = [payload_text(n) for n in range(count)]
+    body = "[" + ",".join(f'{{"event_type":{json.dumps(event_type)},"payload":{p}}}' for p in payloads) + "]"
+    response = api.post("/v1/events", data=body.encode(), headers={"content-type": "application/json"})
     assert response.status_code == 201, response.text
-    return [Accepted(api.tenant_id, item["id"], event_type) for item in response.json()["data"]]
+    return [
+        Accepted(api.tenant_id, item["id"], event_type, payload)
+        for item, payload in zip(response.json()["data"], payloads, strict=True)
+    ]
 
 
 def stores(stack: EmbeddedStack, aws_client: Callable[[str], Any]) -> Stores:
@@ -85,19 +103,24 @@ def assert_no_loss(
     events: list[Accepted],
     subscribed: list[Subscribed],
     *,
+    expected: Outcomes,
     timeout: float = 90.0,
-    receiver_duplicates_allowed: bool = False,
+    quiet: float = DEFAULT_QUIET_SECONDS,
+    receiver_duplicates_allowed: int = 0,
 ) -> Report:
-    """Wait until every event and every (event, subscription) pair is accounted for exactly once."""
+    """Wait until every event and every (event, subscription) pair is accounted for exactly once,
+    with the `expected` outcomes, and nothing more arrives for `quiet` seconds."""
     where = stores(stack, aws_client)
     report = wait_for_invariant(
         lambda: check(
             where,
             events,
             [subscription.watched() for subscription in subscribed],
+            expected=expected,
             receiver_duplicates_allowed=receiver_duplicates_allowed,
         ),
         timeout=timeout,
+        quiet=quiet,
     )
     assert report.ok, report.describe()
     return report

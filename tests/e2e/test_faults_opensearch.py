@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from devtools.invariant import Outcomes
 from devtools.receiver import Receiver
 from devtools.stack import EmbeddedStack
 from tests.e2e.conftest import Configure, subscribe, wait_until
@@ -47,7 +48,7 @@ def test_bulk_items_rejected_429_are_retried_until_indexed(
 
         # Then, once OpenSearch accepts writes again, every event is indexed at its latest rev
         proxy.throttle_bulk = False
-        assert_no_loss(stack, aws_client, events, subscribed)
+        assert_no_loss(stack, aws_client, events, subscribed, expected=Outcomes(delivered=5))
     assert proxy.throttled >= 2
 
 
@@ -71,7 +72,7 @@ def test_an_opensearch_outage_delays_indexing_and_loses_nothing(
 
         # Then, once it is back on the same address, every event is indexed at its latest rev
         proxy.up()
-        assert_no_loss(stack, aws_client, events, subscribed)
+        assert_no_loss(stack, aws_client, events, subscribed, expected=Outcomes(delivered=5))
 
 
 def test_an_outage_outlasting_the_retry_budget_loses_nothing(
@@ -94,4 +95,4 @@ def test_an_outage_outlasting_the_retry_budget_loses_nothing(
 
     # Then, once it is back, every event is indexed at its latest rev (none left in the stream DLQ)
     proxy.up()
-    assert_no_loss(stack, aws_client, events, [])
+    assert_no_loss(stack, aws_client, events, [], expected=Outcomes())

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from devtools.dlq.letters import peek
+from devtools.invariant import Outcomes
 from devtools.receiver import Faults, Receiver
 from devtools.stack import EmbeddedStack
 from ingest.core.clients import dynamodb_client, sqs_client
@@ -84,7 +85,7 @@ def test_a_failing_read_back_fails_the_batch_before_anything_is_sent_and_the_ret
             events += accept(api, "order.created", 5)
 
             # Then the stream retries the batch, and all five arrive once, in order
-            assert_no_loss(stack, aws_client, events, subscribed)
+            assert_no_loss(stack, aws_client, events, subscribed, expected=Outcomes(delivered=5))
     assert failures.injected == 2
     assert responses.failed_invocations >= 1
     assert [d.webhook_id for d in receiver.deliveries] == [event.event_id for event in events]
@@ -106,7 +107,7 @@ def test_a_failing_retry_queue_send_is_retried_by_the_stream_without_losing_the_
             receiver.faults = Faults()
 
             # Then the delivery is retried and recorded once
-            assert_no_loss(stack, aws_client, events, subscribed)
+            assert_no_loss(stack, aws_client, events, subscribed, expected=Outcomes(delivered=1))
     assert failures.injected == 1
     assert [d.status for d in receiver.deliveries] == [500, 500, 200]
 
@@ -125,7 +126,14 @@ def test_a_crash_after_sending_resends_with_the_same_webhook_id_and_records_one_
             events += accept(api, "order.created", 1)
 
             # Then it is sent again (at-least-once) with the same webhook-id, and recorded delivered once
-            assert_no_loss(stack, aws_client, events, subscribed, receiver_duplicates_allowed=True)
+            assert_no_loss(
+                stack,
+                aws_client,
+                events,
+                subscribed,
+                expected=Outcomes(delivered=1),
+                receiver_duplicates_allowed=1,
+            )
     assert failures.injected == 1
     assert [(d.webhook_id, d.status) for d in receiver.deliveries] == [(events[0].event_id, 200)] * 2
 
@@ -144,7 +152,7 @@ def test_a_write_that_commits_but_whose_response_is_lost_is_not_resent(
             events += accept(api, "order.created", 3)
 
             # Then the stream retries the batch, reads the records back, and sends nothing twice
-            assert_no_loss(stack, aws_client, events, subscribed)
+            assert_no_loss(stack, aws_client, events, subscribed, expected=Outcomes(delivered=3))
     assert failures.injected == 1
     assert [d.webhook_id for d in receiver.deliveries] == [event.event_id for event in events]
 
@@ -202,7 +210,7 @@ def test_a_batch_failing_past_its_retries_goes_to_the_stream_dlq_and_redrives_cl
             if json.loads(message["Body"])["DDBStreamBatchInfo"]["startSequenceNumber"] == target
         ]
         assert triggers(stack, "dlq", "redrive", letter["MessageId"], "--invoke", "local") == 0
-        assert_no_loss(stack, aws_client, events, subscribed)
+        assert_no_loss(stack, aws_client, events, subscribed, expected=Outcomes(delivered=3))
     # Every delivery was recorded before the status update failed: each was sent once, in order
     assert [d.webhook_id for d in receiver.deliveries] == [event.event_id for event in events]
     assert api.get(f"/v1/events/{events[1].event_id}").json()["status"] == "delivered"
@@ -230,7 +238,7 @@ def test_a_failed_status_update_is_retried_until_the_event_reads_delivered(
             events = accept(api, "order.created", 1)
 
             # Then the stream retry marks it, and it is delivered once
-            assert_no_loss(stack, aws_client, events, subscribed)
+            assert_no_loss(stack, aws_client, events, subscribed, expected=Outcomes(delivered=1))
             wait_until(
                 lambda: api.get(f"/v1/events/{events[0].event_id}").json()["status"] == "delivered",
                 "the event's status delivered",

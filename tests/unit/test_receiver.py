@@ -122,6 +122,12 @@ def test_fail_rate_one_fails_every_delivery() -> None:
         assert {post(receiver, signed_headers(SECRET)).status_code for _ in range(5)} == {500}
 
 
+def test_max_failures_per_id_caps_the_failures_of_each_webhook_id() -> None:
+    with Receiver([SECRET], faults=Faults(fail_rate=1.0, max_failures_per_id=2)) as receiver:
+        statuses = [post(receiver, signed_headers(SECRET)).status_code for _ in range(4)]
+    assert statuses == [500, 500, 200, 200]
+
+
 def test_latency_fault_delays_the_answer() -> None:
     with Receiver([SECRET], faults=Faults(latency=0.2)) as receiver:
         started = time.monotonic()
@@ -174,7 +180,9 @@ def test_parse_duration_rejects_garbage(text: str) -> None:
         parse_duration(text)
 
 
-@pytest.mark.parametrize("faults", [{"fail_rate": 1.5}, {"status": 42}, {"latency": -1.0}])
+@pytest.mark.parametrize(
+    "faults", [{"fail_rate": 1.5}, {"status": 42}, {"latency": -1.0}, {"max_failures_per_id": -1}]
+)
 def test_invalid_faults_are_refused(faults: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         Faults(**faults)  # type: ignore[arg-type]
