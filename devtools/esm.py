@@ -38,7 +38,7 @@ from devtools.cloudwatch import (
     thread_local_formatter,
 )
 from devtools.esm_filters import matches_any, sqs_filter_view, validate
-from devtools.lambda_context import LocalLambdaContext
+from devtools.lambda_context import LocalLambdaContext, invoked_function
 from devtools.mappings import MappingSpec
 from devtools.template import ACCOUNT_ID, REGION
 
@@ -137,11 +137,14 @@ class FunctionHost:
         self._line(f"START RequestId: {invocation.request_id} Version: $LATEST")
         self.logs.formatter.reset_thread(service=spec.service_name)
         started = time.perf_counter()
+        token = invoked_function.set(spec.function_name)
         with self.logs.capture.capture(self._handler_line):
             try:
                 invocation.response = self.handler(event, context)
             except Exception as exc:
                 invocation.error = exc
+            finally:
+                invoked_function.reset(token)
         elapsed = time.perf_counter() - started
         self.logs.formatter.reset_thread()
         if invocation.error is not None:

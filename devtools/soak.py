@@ -76,8 +76,13 @@ class Tenant:
     session: requests.Session
     subscriptions: list[tuple[dict[str, Any], Receiver]] = field(default_factory=list)
 
+    @property
+    def api_key(self) -> str:
+        return str(self.session.headers["Authorization"]).removeprefix("Bearer ")
 
-def _tenant(stack: EmbeddedStack, tenant_id: str) -> Tenant:
+
+def new_tenant(stack: EmbeddedStack, tenant_id: str) -> Tenant:
+    """A tenant with an API key, and a session that sends it."""
     from ingest.core.api_keys_table import create_api_key
 
     dynamodb = boto3.client("dynamodb", endpoint_url=stack.aws_url)
@@ -87,9 +92,8 @@ def _tenant(stack: EmbeddedStack, tenant_id: str) -> Tenant:
     return Tenant(tenant_id, session)
 
 
-def _subscribe(
-    stack: EmbeddedStack, tenant: Tenant, receiver: Receiver, event_types: tuple[str, ...]
-) -> None:
+def subscribe(stack: EmbeddedStack, tenant: Tenant, receiver: Receiver, event_types: tuple[str, ...]) -> None:
+    """Subscribe `receiver` through the API; the receiver verifies with the secret it returns."""
     response = tenant.session.post(
         stack.api_url + "/v1/subscriptions",
         json={"target_url": receiver.url, "event_types": list(event_types)},
@@ -202,14 +206,14 @@ def run_soak(
     per_tenant = [rate for _, rate in SUBSCRIBERS]
     with _receivers(len(SUBSCRIBERS) * settings.tenants, rng, per_tenant * settings.tenants) as receivers:
         tenants = [
-            _tenant(stack, f"soak-{settings.seed}-{n}-{rng.getrandbits(32):08x}")
+            new_tenant(stack, f"soak-{settings.seed}-{n}-{rng.getrandbits(32):08x}")
             for n in range(settings.tenants)
         ]
         for n, tenant in enumerate(tenants):
             for (event_types, _), receiver in zip(
                 SUBSCRIBERS, receivers[n * len(SUBSCRIBERS) : (n + 1) * len(SUBSCRIBERS)], strict=True
             ):
-                _subscribe(stack, tenant, receiver, event_types)
+                subscribe(stack, tenant, receiver, event_types)
         say(
             f"soak: {settings.rate:g} ev/s for {settings.duration:g} s, {settings.tenants} tenants x "
             f"{len(SUBSCRIBERS)} subscribers"
