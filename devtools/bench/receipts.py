@@ -71,6 +71,14 @@ def rate_within(times: Iterable[float], started: float, ended: float) -> float:
     return sum(1 for at in times if started <= at <= ended) / (ended - started)
 
 
+def throughput(times: Sequence[float]) -> float:
+    """Receipts per second from the first to the last: what the pipeline sustained (0 for fewer
+    than two)."""
+    if len(times) < 2 or max(times) <= min(times):
+        return 0.0
+    return (len(times) - 1) / (max(times) - min(times))
+
+
 def receipts_of(receivers: Mapping[str, Receiver]) -> dict[str, Receipts]:
     return {
         name: [(delivery.webhook_id, delivery.received_at.timestamp()) for delivery in receiver.deliveries]

@@ -23,7 +23,8 @@ from devtools.bench.awscalls import (
     write_units,
     writes_of,
 )
-from devtools.bench.receipts import drain_seconds, latencies_ms, rate_within, tally
+from devtools.bench.receipts import drain_seconds, latencies_ms, rate_within, tally, throughput
+from devtools.bench.suite import selected
 from devtools.lambda_context import invoked_function
 
 if TYPE_CHECKING:
@@ -233,3 +234,15 @@ def test_phase_profile_sums_calls_and_finds_the_time_with_nothing_in_flight() ->
     }
     assert profile["phases"]["webhook sends"]["wall_s"] == 0.3
     assert math.isclose(profile["none_in_flight_s"], 0.2)
+
+
+def test_throughput_is_receipts_per_second_from_first_to_last() -> None:
+    assert throughput([10.0, 10.5, 11.0, 12.0]) == 1.5
+    assert throughput([10.0]) == 0.0
+
+
+def test_only_selects_scenarios_by_number_or_word() -> None:
+    assert selected("7. sustained delivery", ["7"])
+    assert selected("2. fan-out", ["4", "Fan-Out"])
+    assert not selected("1. ingest", ["7", "fan-out"])
+    assert selected("1. ingest", [])
