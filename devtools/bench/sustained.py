@@ -57,6 +57,7 @@ def run_scenario(context: BenchContext) -> list[Figure]:
     with ExitStack() as resources:
         receivers = {f"subscriber-{n + 1}": resources.enter_context(Receiver()) for n in range(SUBSCRIBERS)}
         tenant = new_tenant(stack, f"bench-sustained-{uuid.uuid4().hex[:10]}")
+        resources.callback(tenant.session.close)
         for receiver in receivers.values():
             subscribe(stack, tenant, receiver, (EVENT_TYPE,))
         api_url = context.pooled_api_url
@@ -90,6 +91,8 @@ def run_scenario(context: BenchContext) -> list[Figure]:
         **counted.summary(),
         "drained": drained,
         "drain_timeout_s": settings.delivery_drain_timeout,
+        "missing_means": "not received by the drain timeout (late or lost)",
+        "latency_over": f"the {len(counted.first_at)} pairs received",
         "deliveries_per_s_while_posting": round(
             rate_within(counted.first_at.values(), posted.started_at, posted.finished_at), 1
         ),
