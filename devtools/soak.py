@@ -91,8 +91,13 @@ class Tenant:
     client: httpx.Client
     subscriptions: list[tuple[dict[str, Any], Receiver]] = field(default_factory=list)
 
+    @property
+    def api_key(self) -> str:
+        return str(self.client.headers["Authorization"]).removeprefix("Bearer ")
 
-def _tenant(stack: EmbeddedStack, tenant_id: str) -> Tenant:
+
+def new_tenant(stack: EmbeddedStack, tenant_id: str) -> Tenant:
+    """A tenant with an API key, and a session that sends it."""
     from ingest.core.api_keys_table import create_api_key
 
     dynamodb = boto3.client("dynamodb", endpoint_url=stack.aws_url)
@@ -100,7 +105,8 @@ def _tenant(stack: EmbeddedStack, tenant_id: str) -> Tenant:
     return Tenant(tenant_id, connect(stack.api_url, api_key))
 
 
-def _subscribe(tenant: Tenant, receiver: Receiver, event_types: tuple[str, ...]) -> None:
+def subscribe_receiver(tenant: Tenant, receiver: Receiver, event_types: tuple[str, ...]) -> None:
+    """Subscribe `receiver` through the API; the receiver verifies with the secret it returns."""
     document = subscribe(tenant.client, receiver.url, list(event_types))
     receiver.add_secret(document["secret"])
     tenant.subscriptions.append((document, receiver))
@@ -209,7 +215,7 @@ def run_soak(
         ExitStack() as clients,
     ):
         tenants = [
-            _tenant(stack, f"soak-{settings.seed}-{n}-{rng.getrandbits(32):08x}")
+            new_tenant(stack, f"soak-{settings.seed}-{n}-{rng.getrandbits(32):08x}")
             for n in range(settings.tenants)
         ]
         for tenant in tenants:
@@ -218,7 +224,7 @@ def run_soak(
             for (event_types, _), receiver in zip(
                 SUBSCRIBERS, receivers[n * len(SUBSCRIBERS) : (n + 1) * len(SUBSCRIBERS)], strict=True
             ):
-                _subscribe(tenant, receiver, event_types)
+                subscribe_receiver(tenant, receiver, event_types)
         say(
             f"soak: {settings.rate:g} ev/s for {settings.duration:g} s, {settings.tenants} tenants x "
             f"{len(SUBSCRIBERS)} subscribers"

@@ -146,6 +146,9 @@ class Settings:
     load_seconds: float
     load_rate: int
     import_repeats: int
+    delivery_seconds: float = 60.0  # scenario 7 (defaults: results saved before it existed)
+    delivery_rate: int = 50
+    delivery_drain_timeout: float = 120.0
 
     @classmethod
     def full(cls) -> "Settings":
@@ -163,6 +166,9 @@ class Settings:
             load_seconds=5.0,
             load_rate=100,
             import_repeats=3,
+            delivery_seconds=60.0,
+            delivery_rate=50,
+            delivery_drain_timeout=120.0,
         )
 
     @classmethod
@@ -181,4 +187,7 @@ class Settings:
             load_seconds=1.0,
             load_rate=20,
             import_repeats=1,
+            delivery_seconds=6.0,
+            delivery_rate=20,
+            delivery_drain_timeout=8.0,
         )

@@ -5,12 +5,12 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from devtools.bench import coldstart, e2e, fanout, footprint, indexer, ingest
+from devtools.bench import coldstart, e2e, fanout, footprint, indexer, ingest, sustained
 from devtools.bench.context import BenchContext
 from devtools.bench.core import Figure, Settings
 from devtools.bench.report import Results, machine_facts, started_now
@@ -45,7 +45,17 @@ def _to_log(line: str) -> None:
     sys.stdout.write(line + "\n")
 
 
-def run_suite(settings: Settings, say: Callable[[str], None], log_path: Path) -> Results:
+def selected(name: str, only: Sequence[str]) -> bool:
+    """Whether scenario `name` ("7. sustained delivery") is chosen by `only` (numbers or words)."""
+    if not only:
+        return True
+    number = name.split(".", 1)[0]
+    return any(choice == number or choice.lower() in name.lower() for choice in only)
+
+
+def run_suite(
+    settings: Settings, say: Callable[[str], None], log_path: Path, only: Sequence[str] = ()
+) -> Results:
     started_at, began = started_now(), time.monotonic()
     machine = machine_facts()
     figures: list[Figure] = []
@@ -58,18 +68,31 @@ def run_suite(settings: Settings, say: Callable[[str], None], log_path: Path) ->
         with stack:
             context = BenchContext(stack, settings, say)
             try:
-                idle = footprint.idle(context)
-                figures += idle
-                sampler = footprint.Sampler(context, idle[0].measured)
+                sampler: footprint.Sampler | None = None
+                if selected(footprint.SCENARIO, only):
+                    idle = footprint.idle(context)
+                    figures += idle
+                    sampler = footprint.Sampler(context, idle[0].measured)
+                measured_sampler = sampler
                 # Scenario 1 goes last: the stream backlog its load leaves would delay the others.
                 scenarios: list[tuple[str, Scenario]] = [
                     (fanout.SCENARIO, fanout.run_scenario),
                     (indexer.SCENARIO, indexer.run_scenario),
                     (e2e.SCENARIO, e2e.run_scenario),
+                    (sustained.SCENARIO, sustained.run_scenario),
                     (coldstart.SCENARIO, coldstart.run_scenario),
-                    (ingest.SCENARIO, lambda ctx: sampler.during(ingest.run_scenario, ctx)),
+                    (
+                        ingest.SCENARIO,
+                        lambda ctx: (
+                            measured_sampler.during(ingest.run_scenario, ctx)
+                            if measured_sampler is not None
+                            else ingest.run_scenario(ctx)
+                        ),
+                    ),
                 ]
                 for name, scenario in scenarios:
+                    if not selected(name, only):
+                        continue
                     scenario_began = time.monotonic()
                     try:
                         figures += scenario(context)
@@ -77,7 +100,8 @@ def run_suite(settings: Settings, say: Callable[[str], None], log_path: Path) ->
                         errors[name] = f"{type(exc).__name__}: {exc}"
                         say(f"{name} failed:\n{traceback.format_exc()}")
                     durations[name] = time.monotonic() - scenario_began
-                figures += sampler.figures()
+                if sampler is not None and selected(ingest.SCENARIO, only):
+                    figures += sampler.figures()
             finally:
                 context.close()
     order = [
@@ -85,6 +109,7 @@ def run_suite(settings: Settings, say: Callable[[str], None], log_path: Path) ->
         fanout.SCENARIO,
         indexer.SCENARIO,
         e2e.SCENARIO,
+        sustained.SCENARIO,
         coldstart.SCENARIO,
         footprint.SCENARIO,
     ]

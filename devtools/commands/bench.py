@@ -9,6 +9,8 @@ from devtools.template import REPO_ROOT
 
 FULL_OUTPUTS = (REPO_ROOT / "docs" / "benchmarks.md", REPO_ROOT / "bench" / "results.json")
 QUICK_OUTPUTS = (REPO_ROOT / ".triggers" / "bench-quick.md", REPO_ROOT / ".triggers" / "bench-quick.json")
+# A partial run never overwrites the full report.
+ONLY_OUTPUTS = (REPO_ROOT / ".triggers" / "bench-only.md", REPO_ROOT / ".triggers" / "bench-only.json")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -19,7 +21,8 @@ def run(args: argparse.Namespace) -> int:
     from devtools.bench.suite import handler_output_to, run_suite
 
     settings = Settings.smoke() if args.quick else Settings.full()
-    markdown_path, json_path = QUICK_OUTPUTS if args.quick else FULL_OUTPUTS
+    only: list[str] = args.only or []
+    markdown_path, json_path = ONLY_OUTPUTS if only else QUICK_OUTPUTS if args.quick else FULL_OUTPUTS
     markdown_path = Path(args.markdown) if args.markdown else markdown_path
     json_path = Path(args.results) if args.results else json_path
     if args.render:
@@ -32,9 +35,11 @@ def run(args: argparse.Namespace) -> int:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with handler_output_to(log_path) as terminal:
         console = Console(file=terminal, width=None if terminal.isatty() else 220)
-        results = run_suite(settings, lambda line: console.print(f"[dim]{line}[/dim]"), log_path)
+        results = run_suite(settings, lambda line: console.print(f"[dim]{line}[/dim]"), log_path, only)
         print_table(results, console)
         reproduce = "make bench QUICK=1" if args.quick else "make bench"
+        if only:
+            reproduce = f"triggers bench{' --quick' if args.quick else ''} --only {' '.join(only)}"
         write(results, markdown_path, json_path, reproduce)
         console.print(f"wrote {markdown_path} and {json_path}")
     incomplete = [figure.name for figure in results.figures if not figure.complete]
@@ -54,6 +59,13 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     )
     bench.add_argument(
         "--results", help="figures path (default bench/results.json; quick: .triggers/bench-quick.json)"
+    )
+    bench.add_argument(
+        "--only",
+        nargs="+",
+        metavar="SCENARIO",
+        help="run only these scenarios, by number or a word of their name (e.g. 7, fan-out); "
+        "outputs default to .triggers/bench-only.{md,json}",
     )
     bench.add_argument("--render", metavar="JSON", help="only write the report again from saved figures")
     bench.add_argument(

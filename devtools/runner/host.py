@@ -26,7 +26,7 @@ from devtools.runner.cloudwatch import (
     log_stream_name,
     thread_local_formatter,
 )
-from devtools.runner.lambda_context import LocalLambdaContext
+from devtools.runner.lambda_context import LocalLambdaContext, invoked_function
 from devtools.template import ACCOUNT_ID, REGION
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -105,11 +105,14 @@ class FunctionHost:
         self._line(f"START RequestId: {invocation.request_id} Version: $LATEST")
         self.logs.formatter.reset_thread(service=spec.service_name)
         started = time.perf_counter()
+        token = invoked_function.set(spec.function_name)
         with self.logs.capture.capture(self._handler_line):
             try:
                 invocation.response = self.handler(event, context)
             except Exception as exc:
                 invocation.error = exc
+            finally:
+                invoked_function.reset(token)
         elapsed = time.perf_counter() - started
         self.logs.formatter.reset_thread()
         if invocation.error is not None:

@@ -2,9 +2,13 @@
 
 import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from devtools.template import ACCOUNT_ID, REGION
+
+# The function whose handler runs in this context (copied into the threads it hands work to).
+invoked_function: ContextVar[str | None] = ContextVar("invoked_function", default=None)
 
 
 @dataclass

@@ -11,7 +11,15 @@ from pathlib import Path
 
 from devtools.template import REPO_ROOT
 
-SCENARIOS = {"1. ingest", "2. fan-out", "3. indexer", "4. end to end", "5. cold start", "6. footprint"}
+SCENARIOS = {
+    "1. ingest",
+    "2. fan-out",
+    "3. indexer",
+    "4. end to end",
+    "5. cold start",
+    "6. footprint",
+    "7. sustained delivery",
+}
 
 
 def test_quick_bench_produces_every_scenarios_figures_with_baselines(tmp_path: Path) -> None:
