@@ -26,6 +26,7 @@ from ingest.core.errors import (
     StoreUnavailable,
     TriggersError,
     Unauthorized,
+    field_error,
 )
 from ingest.core.models import (
     EVENT_ID_PATTERN,
@@ -140,13 +141,7 @@ def handle_validation_error(exc: RequestValidationError) -> Response[str]:
             _authenticated_tenant(app)
         except TriggersError as error:
             return handle_domain_error(error)
-    errors = [
-        {
-            "field": ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0]),
-            "message": error["msg"],
-        }
-        for error in exc.errors()
-    ]
+    errors = [field_error(error, skip=1) for error in exc.errors()]
     _count_rejection("validation-failed")
     return _problem(
         422,

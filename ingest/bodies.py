@@ -34,10 +34,4 @@ def parse_json_model(body: str, model: type[ModelT], max_bytes: int) -> ModelT:
     try:
         return model.model_validate(document)
     except ValidationError as exc:
-        errors = [
-            {"field": ".".join(str(part) for part in error["loc"]) or "body", "message": error["msg"]}
-            for error in exc.errors(include_url=False)
-        ]
-        raise ValidationFailed(
-            f"invalid {errors[0]['field']}: {errors[0]['message']}", errors=errors
-        ) from exc
+        raise ValidationFailed.from_pydantic(exc) from exc

@@ -6,22 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from ingest.core.errors import BatchTooLarge, MalformedRequest, PayloadTooLarge, ValidationFailed
+from ingest.core.errors import BatchTooLarge, MalformedRequest, PayloadTooLarge, ValidationFailed, field_error
 from ingest.core.events_table import EventItem, put_events
 from ingest.core.ids import isoformat, new_event_id
 from ingest.core.models import MAX_BATCH, AcceptedEvent, EventIn
+from ingest.core.rawjson import MalformedJSON, RawObject, parse_objects
 from ingest.core.settings import IngestSettings
-from ingest.rawjson import MalformedJSON, RawObject, parse_objects
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-
-def _field_errors(exc: ValidationError, prefix: tuple[Any, ...]) -> list[dict[str, Any]]:
-    return [
-        {"field": ".".join(str(part) for part in (*prefix, *error["loc"])), "message": error["msg"]}
-        for error in exc.errors(include_url=False)
-    ]
 
 
 def parse_events(body: str, settings: IngestSettings) -> tuple[list[tuple[EventIn, str]], bool]:
@@ -74,7 +67,7 @@ def _validate_one(obj: RawObject, prefix: tuple[Any, ...], errors: list[dict[str
     try:
         return EventIn.model_validate(obj.values)
     except ValidationError as exc:
-        errors.extend(_field_errors(exc, prefix))
+        errors.extend(field_error(error, prefix) for error in exc.errors(include_url=False))
         return None
 
 

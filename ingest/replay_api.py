@@ -6,7 +6,7 @@ makes the attempt, as Svix's recovery pushes a task to its worker.
 """
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -17,7 +17,7 @@ from ingest.bodies import parse_json_model, request_text
 from ingest.core import lifecycle, subscriptions_table
 from ingest.core.clients import dynamodb_client, sqs_client
 from ingest.core.errors import SubscriptionDisabled
-from ingest.core.models import Problem
+from ingest.core.models import EventId, Problem
 from ingest.core.observability import logger
 from ingest.core.settings import IngestSettings, ingest_settings
 from ingest.subscriptions_api import SubscriptionId
@@ -25,7 +25,6 @@ from ingest.subscriptions_api import SubscriptionId
 MAX_REPLAY_EVENTS = 100
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
-EventUlid = Annotated[str, Field(min_length=26, max_length=26, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
 
 router = APIGatewayHttpRouter()
 
@@ -33,7 +32,7 @@ router = APIGatewayHttpRouter()
 class ReplayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    event_ids: list[EventUlid] = Field(min_length=1, max_length=MAX_REPLAY_EVENTS)
+    event_ids: list[EventId] = Field(min_length=1, max_length=MAX_REPLAY_EVENTS)
 
 
 class ReplayedEvent(BaseModel):

@@ -1,6 +1,9 @@
 """Domain exceptions. The API maps each to an RFC 9457 problem with a stable `type`."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 PROBLEM_BASE = "https://triggers.dev/problems/"
 
@@ -62,6 +65,22 @@ class PayloadTooLarge(TriggersError):
 
 class ValidationFailed(TriggersError):
     status, slug, title = 422, "validation-failed", "Request does not match the schema"
+
+    @classmethod
+    def from_pydantic(
+        cls, exc: "ValidationError", prefix: tuple[Any, ...] = (), skip: int = 0
+    ) -> "ValidationFailed":
+        """One `{field, message}` per error, the field a dotted path (`prefix` first, `skip` parts
+        of each location dropped); the detail names the first."""
+        errors = [field_error(error, prefix, skip) for error in exc.errors(include_url=False)]
+        return cls(f"invalid {errors[0]['field']}: {errors[0]['message']}", errors=errors)
+
+
+def field_error(error: Any, prefix: tuple[Any, ...] = (), skip: int = 0) -> dict[str, Any]:
+    """A pydantic error as the API reports it: `{field: "a.0.b", message}`."""
+    path = ".".join(str(part) for part in (*prefix, *error["loc"][skip:]))
+    fallback = str(error["loc"][0]) if error["loc"] else "body"
+    return {"field": path or fallback, "message": error["msg"]}
 
 
 class BatchTooLarge(ValidationFailed):

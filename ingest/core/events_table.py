@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from ingest.core.errors import EventNotFound, MalformedRequest, StoreUnavailable
 from ingest.core.ids import highest_id_at, lowest_id_at
 from ingest.core.models import EventStatus
+from ingest.core.rawjson import with_raw_member
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -65,7 +66,7 @@ class EventItem(BaseModel):
             "status": self.status,
             "rev": self.rev,
         }
-        return json.dumps(meta, separators=(",", ":"))[:-1] + ',"payload":' + self.payload + "}"
+        return with_raw_member(meta, "payload", self.payload)
 
 
 @dataclass(frozen=True)

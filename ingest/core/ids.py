@@ -37,11 +37,3 @@ def lowest_id_at(at: datetime) -> str:
 def highest_id_at(at: datetime) -> str:
     """The largest ULID that can be issued at `at` (inclusive upper bound of a time range)."""
     return _bound(at, b"\xff")
-
-
-def is_event_id(value: str) -> bool:
-    try:
-        ULID.from_str(value)
-    except ValueError:
-        return False
-    return True

@@ -12,6 +12,9 @@ EVENT_TYPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
 # A ULID as issued: Crockford base32, upper case, 48-bit time first (so at most 7ZZZ…).
 EVENT_ID_PATTERN = r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$"
 SUBSCRIPTION_ID_PATTERN = r"^sub_[0-7][0-9A-HJKMNP-TV-Z]{25}$"
+EventId = Annotated[
+    str, Field(min_length=26, max_length=26, pattern=EVENT_ID_PATTERN, description="Event ULID")
+]
 TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$"
 MAX_BATCH = 25
 _UNIX_TIME = re.compile(r"[+-]?\d+(\.\d*)?")

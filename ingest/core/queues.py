@@ -8,6 +8,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from ingest.core.deliveries_table import Attempt
 from ingest.core.errors import QueueUnavailable
+from ingest.core.rawjson import splice
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -41,7 +42,7 @@ class DeadLetter(BaseModel):
 
     def to_json(self, envelope: str) -> str:
         """The message body, with the signed envelope spliced in as sent (payload unchanged)."""
-        return self.model_dump_json()[:-1] + ',"envelope":' + envelope + "}"
+        return splice(self.model_dump_json(), "envelope", envelope)
 
 
 def _send(client: "SQSClient", queue_url: str, body: str, delay_seconds: int, what: str) -> None:

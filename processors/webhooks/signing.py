@@ -1,6 +1,5 @@
 """Standard Webhooks envelope and signature headers (thin wrapper over `standardwebhooks`)."""
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from math import floor
@@ -8,6 +7,7 @@ from math import floor
 from standardwebhooks import Webhook
 
 from ingest.core.events_table import EventItem
+from ingest.core.rawjson import with_raw_member
 
 USER_AGENT = "Triggers-Webhooks/1.0"
 
@@ -19,7 +19,7 @@ def envelope(event: EventItem) -> str:
         "type": event.event_type,
         "timestamp": event.occurred_at or event.received_at,
     }
-    return json.dumps(meta, separators=(",", ":"))[:-1] + ',"data":' + event.payload + "}"
+    return with_raw_member(meta, "data", event.payload)
 
 
 def signed_headers(msg_id: str, body: str, secrets: Sequence[str], at: datetime) -> dict[str, str]:

@@ -16,7 +16,7 @@ from devtools.runner.lambda_context import LocalLambdaContext
 from devtools.stack import EmbeddedStack, free_port
 from ingest.core import events_table
 from ingest.core.events_table import EventItem
-from ingest.core.settings import get_settings
+from ingest.core.runtime import runtime
 from processors.indexer.handler import lambda_handler
 from tests.integration.conftest import ApiClient
 from tests.streams import EventName, stream_event, stream_record
@@ -276,11 +276,11 @@ def search_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, 
 
     def change(name: str, value: str) -> None:
         monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
+        runtime.reset()
 
     yield change
     monkeypatch.undo()
-    get_settings.cache_clear()
+    runtime.reset()
 
 
 def test_search_when_opensearch_is_unreachable_is_503(

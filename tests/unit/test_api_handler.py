@@ -17,6 +17,7 @@ from devtools.runner.apiserver import http_api_event
 from devtools.runner.lambda_context import LocalLambdaContext
 from ingest.core.api_keys_table import create_api_key
 from ingest.core.observability import logger
+from ingest.core.runtime import runtime
 from ingest.core.settings import get_settings
 from ingest.handler import lambda_handler
 
@@ -394,7 +395,7 @@ def test_payload_limit_follows_max_payload_bytes_setting(
     invoke: Call, key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MAX_PAYLOAD_BYTES", "16")
-    get_settings.cache_clear()
+    runtime.reset()
 
     small = post(invoke, key, event_body(payload='{"a": 1}'))
     large = post(invoke, key, event_body(payload='{"a": "0123456789"}'))
@@ -794,9 +795,9 @@ def test_logs_never_contain_the_api_key_or_payload(invoke: Call, key: str, outpu
 def events_table_missing(monkeypatch: pytest.MonkeyPatch, dynamodb: Any) -> Iterator[None]:
     """The events table is unreachable (here: does not exist) until the fixture's test ends."""
     monkeypatch.setenv("EVENTS_TABLE", "triggers-test-missing")
-    get_settings.cache_clear()
+    runtime.reset()
     yield
-    get_settings.cache_clear()
+    runtime.reset()
 
 
 def test_store_failure_is_503_problem_without_internals(
@@ -815,12 +816,12 @@ def test_store_failure_releases_the_idempotency_key(
     # Given a first attempt that fails to store
     events_table = get_settings().events_table
     monkeypatch.setenv("EVENTS_TABLE", "triggers-test-missing")
-    get_settings.cache_clear()
+    runtime.reset()
     failed = post(invoke, key, event_body(), **{"idempotency-key": "k"})
 
     # When the store is back and the client retries with the same key
     monkeypatch.setenv("EVENTS_TABLE", events_table)
-    get_settings.cache_clear()
+    runtime.reset()
     retry = post(invoke, key, event_body(), **{"idempotency-key": "k"})
 
     # Then the retry is processed, not replayed or rejected as in progress

@@ -19,8 +19,7 @@ from devtools.runner.lambda_context import LocalLambdaContext
 from devtools.stack import free_port
 from ingest.core.events_table import EventItem
 from ingest.core.ids import isoformat, new_event_id
-from ingest.core.opensearch_client import opensearch_client
-from ingest.core.settings import get_settings
+from ingest.core.runtime import runtime
 from processors.indexer import handler
 from processors.indexer.index import TEMPLATE_PATH, ensure_index, versioned_index
 from tests.streams import failed_sequence_numbers, sequence_numbers, stream_event, stream_record
@@ -46,15 +45,14 @@ def event_item(tenant_id: str = "t-unit", **fields: Any) -> EventItem:
 
 def use_endpoint(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     monkeypatch.setenv("OPENSEARCH_ENDPOINT", url)
-    get_settings.cache_clear()
-    opensearch_client.cache_clear()
+    runtime.reset()
 
 
 @pytest.fixture
 def index_dlq(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
     url = boto3.client("sqs").create_queue(QueueName="triggers-test-index-dlq")["QueueUrl"]
     monkeypatch.setenv("INDEX_DLQ_URL", url)
-    get_settings.cache_clear()
+    runtime.reset()
     return url
 
 
@@ -346,7 +344,7 @@ def test_rejection_that_cannot_be_dead_lettered_is_left_for_a_retry(
     search: OpenSearch, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("INDEX_DLQ_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/missing-dlq")
-    get_settings.cache_clear()
+    runtime.reset()
     record = stream_record("INSERT", event_item(occurred_at="yesterday"))
 
     response = invoke(record)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ingest.rawjson import MalformedJSON, parse_objects
+from ingest.core.rawjson import MalformedJSON, parse_objects
 
 
 def test_single_object_keeps_each_member_source_text() -> None:

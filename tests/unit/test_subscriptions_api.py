@@ -14,7 +14,7 @@ from devtools.runner.lambda_context import LocalLambdaContext
 from ingest.core import deliveries_table, subscriptions_table
 from ingest.core.api_keys_table import create_api_key
 from ingest.core.deliveries_table import Attempt
-from ingest.core.settings import get_settings
+from ingest.core.runtime import runtime
 from ingest.handler import lambda_handler
 
 API_KEYS_TABLE = "triggers-test-api-keys"
@@ -189,7 +189,7 @@ def set_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], None]:
 
     def set_(name: str, value: str) -> None:
         monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
+        runtime.reset()
 
     return set_
 

@@ -1,4 +1,5 @@
-"""Parse JSON while keeping the exact source text of chosen object members.
+"""JSON whose payload stays the exact text the producer sent: parse it keeping each member's
+source text, and splice such text back into a document.
 
 The event payload is stored as the bytes the producer sent, so signatures and replays are
 byte-faithful. The stdlib decoder gives us positions through ``raw_decode``; this module walks
@@ -124,3 +125,13 @@ def parse_objects(text: str) -> tuple[list[RawObject], bool]:
     _, index = _decode_value(text, start)
     _ensure_end(text, index)
     return [RawObject({}, {}, is_object=False)], False
+
+
+def splice(document: str, name: str, raw: str) -> str:
+    """`document` (a JSON object's text) with member `name` added last, its value `raw` verbatim."""
+    return document[:-1] + ("," if document != "{}" else "") + json.dumps(name) + ":" + raw + "}"
+
+
+def with_raw_member(fields: dict[str, Any], name: str, raw: str) -> str:
+    """Compact JSON of `fields` plus member `name` whose value is the JSON text `raw`, unchanged."""
+    return splice(json.dumps(fields, separators=(",", ":")), name, raw)
