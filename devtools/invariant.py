@@ -36,8 +36,8 @@ from standardwebhooks import Webhook
 
 from devtools.dlq.letters import peek
 from devtools.receiver import Delivery
+from ingest.core import batching
 
-BATCH_GET_KEYS = 100
 MGET_IDS = 500
 DLQ_PEEK_LIMIT = 100_000
 # As `standardwebhooks` verifies: a signature's timestamp within 5 minutes of its arrival.
@@ -183,21 +183,12 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
 
 
 def batch_get(dynamodb: Any, table: str, keys: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every existing item of `keys` (plain values), read consistently, retrying unprocessed keys."""
-    found: list[dict[str, Any]] = []
-    for chunk in _chunks(keys, BATCH_GET_KEYS):
-        request: dict[str, Any] = {
-            table: {
-                "Keys": [{name: {"S": value} for name, value in key.items()} for key in chunk],
-                "ConsistentRead": True,
-            }
-        }
-        while request:
-            response = dynamodb.batch_get_item(RequestItems=request)
-            for item in response.get("Responses", {}).get(table, []):
-                found.append({name: _deserializer.deserialize(value) for name, value in item.items()})
-            request = response.get("UnprocessedKeys") or {}
-    return found
+    """Every existing item of `keys` (plain values), read consistently."""
+    typed = [{name: {"S": value} for name, value in key.items()} for key in keys]
+    return [
+        {name: _deserializer.deserialize(value) for name, value in item.items()}
+        for item in batching.batch_get(dynamodb, table, typed, table)
+    ]
 
 
 def indexed_versions(opensearch: Any, alias: str, event_ids: Sequence[str]) -> dict[str, int]:

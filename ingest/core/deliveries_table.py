@@ -9,7 +9,6 @@ retry message never records (or re-sends) a delivery twice.
 import base64
 import binascii
 import json
-import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,15 +17,13 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
+from ingest.core.batching import batch_get, batch_put
 from ingest.core.errors import DeliveryConflict, DeliveryNotFound, MalformedRequest, StoreUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 SUBSCRIPTION_INDEX = "SubscriptionIndex"
-BATCH_GET_KEYS = 100
-BATCH_WRITE_ITEMS = 25
-BATCH_ATTEMPTS = 6
 
 DeliveryState = Literal["pending", "delivered", "retrying", "failed", "gone"]
 TERMINAL_STATES: tuple[DeliveryState, ...] = ("delivered", "failed", "gone")
@@ -122,27 +119,9 @@ def get_many(
 
     This is how a retried stream batch learns what an earlier invocation already recorded.
     """
-    pending = [_key(event_id, subscription_id) for event_id, subscription_id in dict.fromkeys(keys)]
-    found: dict[tuple[str, str], DeliveryItem] = {}
-    for start in range(0, len(pending), BATCH_GET_KEYS):
-        chunk = pending[start : start + BATCH_GET_KEYS]
-        for attempt in range(BATCH_ATTEMPTS):
-            try:
-                response: Any = client.batch_get_item(
-                    RequestItems={table: {"Keys": chunk, "ConsistentRead": True}}
-                )
-            except (ClientError, BotoCoreError) as exc:
-                raise _unavailable("read", exc) from exc
-            for raw in response.get("Responses", {}).get(table, []):
-                item = DeliveryItem.from_ddb(raw)
-                found[(item.event_id, item.subscription_id)] = item
-            chunk = list(response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", []))
-            if not chunk:
-                break
-            time.sleep(_backoff(attempt))
-        else:
-            raise StoreUnavailable(f"deliveries table read left {len(chunk)} keys unread after retries")
-    return found
+    wanted = [_key(event_id, subscription_id) for event_id, subscription_id in dict.fromkeys(keys)]
+    items = [DeliveryItem.from_ddb(raw) for raw in batch_get(client, table, wanted, "deliveries table")]
+    return {(item.event_id, item.subscription_id): item for item in items}
 
 
 def put_many(client: "DynamoDBClient", table: str, items: Sequence[DeliveryItem]) -> None:
@@ -151,26 +130,7 @@ def put_many(client: "DynamoDBClient", table: str, items: Sequence[DeliveryItem]
     Unconditional: a stream shard is processed by one invocation at a time and a retried batch
     reads its records back first (`get_many`), so the fanout never races itself for one record.
     """
-    requests: list[Any] = [{"PutRequest": {"Item": item.to_ddb()}} for item in items]
-    for start in range(0, len(requests), BATCH_WRITE_ITEMS):
-        chunk = requests[start : start + BATCH_WRITE_ITEMS]
-        for attempt in range(BATCH_ATTEMPTS):
-            try:
-                response = client.batch_write_item(RequestItems={table: chunk})
-            except (ClientError, BotoCoreError) as exc:
-                raise _unavailable("write", exc) from exc
-            chunk = list(response.get("UnprocessedItems", {}).get(table, []))
-            if not chunk:
-                break
-            time.sleep(_backoff(attempt))
-        else:
-            raise StoreUnavailable(
-                f"deliveries table write left {len(chunk)} items unprocessed after retries"
-            )
-
-
-def _backoff(attempt: int) -> float:
-    return float(min(0.05 * 2**attempt, 1.0))
+    batch_put(client, table, [item.to_ddb() for item in items], "deliveries table")
 
 
 def claim_attempt(

@@ -3,8 +3,8 @@
 import base64
 import binascii
 import json
-import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -13,6 +13,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
+from ingest.core.batching import batch_put
 from ingest.core.errors import EventNotFound, MalformedRequest, StoreUnavailable
 from ingest.core.ids import highest_id_at, lowest_id_at
 from ingest.core.models import EventStatus
@@ -23,8 +24,7 @@ if TYPE_CHECKING:
 
 TYPE_INDEX = "EventTypeIndex"
 STATUS_INDEX = "StatusIndex"
-BATCH_WRITE_ATTEMPTS = 6
-TRANSACTION_ITEMS = 100
+STATUS_WORKERS = 8
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _serializer = TypeSerializer()
@@ -97,17 +97,7 @@ def _unavailable(operation: str, exc: Exception) -> StoreUnavailable:
 
 def put_events(client: "DynamoDBClient", table: str, items: Sequence[EventItem]) -> None:
     """Write up to 25 events in one BatchWriteItem, retrying unprocessed items with backoff."""
-    requests: list[Any] = [{"PutRequest": {"Item": item.to_ddb()}} for item in items]
-    for attempt in range(BATCH_WRITE_ATTEMPTS):
-        try:
-            response = client.batch_write_item(RequestItems={table: requests})
-        except (ClientError, BotoCoreError) as exc:
-            raise _unavailable("write", exc) from exc
-        requests = list(response.get("UnprocessedItems", {}).get(table, []))
-        if not requests:
-            return
-        time.sleep(min(0.05 * 2**attempt, 1.0))
-    raise StoreUnavailable(f"events table write left {len(requests)} unprocessed items after retries")
+    batch_put(client, table, [item.to_ddb() for item in items], "events table")
 
 
 def get_event(client: "DynamoDBClient", table: str, tenant_id: str, event_id: str) -> EventItem:
@@ -261,56 +251,42 @@ def set_status(
 
 
 def mark_delivered(client: "DynamoDBClient", table: str, keys: Sequence[tuple[str, str]]) -> None:
-    """Move `pending` events (tenant_id, event_id) to `delivered`, bumping `rev`, in one transaction.
+    """Move `pending` events (tenant_id, event_id) to `delivered`, bumping `rev`.
 
     The one place an event becomes delivered (fanout, retry). An event that is no longer pending
-    (delivered already, acknowledged) or no longer exists is left as it is; the others are
-    written together, so a batch of deliveries costs one write request for its events.
+    (delivered already, acknowledged) or no longer exists is left as it is. One conditional
+    UpdateItem per event, sent concurrently: 1 WCU each, where a transaction would cost 2 (and
+    the local stack's moto copies the whole table for every transaction).
     """
-    remaining = list(dict.fromkeys(keys))
-    cancelled = 0
-    while remaining:
-        chunk, rest = remaining[:TRANSACTION_ITEMS], remaining[TRANSACTION_ITEMS:]
-        try:
-            client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": table,
-                            "Key": {"tenant_id": {"S": tenant_id}, "event_id": {"S": event_id}},
-                            "UpdateExpression": (
-                                "SET #status = :delivered, status_key = :status_key, rev = rev + :one"
-                            ),
-                            "ConditionExpression": "#status = :pending",
-                            "ExpressionAttributeNames": {"#status": "status"},
-                            "ExpressionAttributeValues": {
-                                ":delivered": {"S": "delivered"},
-                                ":pending": {"S": "pending"},
-                                ":status_key": {"S": f"delivered#{event_id}"},
-                                ":one": {"N": "1"},
-                            },
-                        }
-                    }
-                    for tenant_id, event_id in chunk
-                ]
-            )
-        except client.exceptions.TransactionCanceledException as exc:
-            reasons = exc.response.get("CancellationReasons", [])
-            codes = [reason.get("Code") for reason in reasons]
-            if not any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in codes):
-                raise _unavailable("update", exc) from exc
-            # Drop the events that are no longer pending; retry the rest (a conflict backs off).
-            kept = [key for key, code in zip(chunk, codes, strict=False) if code != "ConditionalCheckFailed"]
-            remaining = kept + rest
-            cancelled += 1
-            if cancelled >= BATCH_WRITE_ATTEMPTS:
-                raise StoreUnavailable(f"events table left {len(remaining)} status updates undone") from exc
-            if "TransactionConflict" in codes:
-                time.sleep(min(0.05 * 2**cancelled, 1.0))
-            continue
-        except (ClientError, BotoCoreError) as exc:
-            raise _unavailable("update", exc) from exc
-        remaining = rest
+    unique = list(dict.fromkeys(keys))
+    if not unique:
+        return
+    with ThreadPoolExecutor(max_workers=min(STATUS_WORKERS, len(unique))) as pool:
+        failures = [error for error in pool.map(lambda key: _mark_one(client, table, *key), unique) if error]
+    if failures:
+        raise failures[0]
+
+
+def _mark_one(client: "DynamoDBClient", table: str, tenant_id: str, event_id: str) -> StoreUnavailable | None:
+    try:
+        client.update_item(
+            TableName=table,
+            Key={"tenant_id": {"S": tenant_id}, "event_id": {"S": event_id}},
+            UpdateExpression="SET #status = :delivered, status_key = :status_key, rev = rev + :one",
+            ConditionExpression="#status = :pending",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":delivered": {"S": "delivered"},
+                ":pending": {"S": "pending"},
+                ":status_key": {"S": f"delivered#{event_id}"},
+                ":one": {"N": "1"},
+            },
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return None
+    except (ClientError, BotoCoreError) as exc:
+        return _unavailable("update", exc)
+    return None
 
 
 def delete_event(client: "DynamoDBClient", table: str, tenant_id: str, event_id: str) -> None:

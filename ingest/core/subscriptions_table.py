@@ -13,7 +13,6 @@ subscriptions is current (the fanout's cache, see docs/guarantees.md).
 import base64
 import hashlib
 import secrets
-import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -22,6 +21,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
+from ingest.core.batching import batch_get
 from ingest.core.errors import DuplicateSubscription, StoreUnavailable, SubscriptionNotFound
 from ingest.core.ids import isoformat, new_event_id
 
@@ -34,8 +34,6 @@ SECRET_PREFIX = "whsec_"  # noqa: S105  # the Standard Webhooks prefix, not a se
 SECRET_BYTES = 32
 ALL_EVENTS = "*"
 VERSION_KEY = "version"
-BATCH_GET_KEYS = 100
-BATCH_GET_ATTEMPTS = 6
 
 SubscriptionStatus = Literal["active", "disabled"]
 
@@ -118,26 +116,12 @@ def _cancellation_codes(exc: Exception) -> list[str | None]:
 
 def versions(client: "DynamoDBClient", table: str, tenant_ids: Iterable[str]) -> dict[str, int]:
     """Each tenant's subscriptions version (0 before its first change), read consistently."""
-    pending = [_key(tenant_id, VERSION_KEY) for tenant_id in dict.fromkeys(tenant_ids)]
-    found: dict[str, int] = {key["tenant_id"]["S"]: 0 for key in pending}
-    for start in range(0, len(pending), BATCH_GET_KEYS):
-        keys = pending[start : start + BATCH_GET_KEYS]
-        for attempt in range(BATCH_GET_ATTEMPTS):
-            try:
-                response: Any = client.batch_get_item(
-                    RequestItems={table: {"Keys": keys, "ConsistentRead": True}}
-                )
-            except (ClientError, BotoCoreError) as exc:
-                raise _unavailable("read", exc) from exc
-            for item in response.get("Responses", {}).get(table, []):
-                found[item["tenant_id"]["S"]] = int(item.get("version", {}).get("N", "0"))
-            keys = list(response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", []))
-            if not keys:
-                break
-            time.sleep(min(0.05 * 2**attempt, 1.0))
-        else:
-            raise StoreUnavailable(f"subscriptions table read left {len(keys)} versions unread")
-    return found
+    wanted = list(dict.fromkeys(tenant_ids))
+    found = batch_get(
+        client, table, [_key(tenant_id, VERSION_KEY) for tenant_id in wanted], "subscriptions table"
+    )
+    current = {item["tenant_id"]["S"]: int(item.get("version", {}).get("N", "0")) for item in found}
+    return {tenant_id: current.get(tenant_id, 0) for tenant_id in wanted}
 
 
 def create_subscription(

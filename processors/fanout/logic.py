@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from pydantic import ValidationError
 
 from ingest.core import deliveries_table, events_table, subscriptions_table
@@ -25,6 +24,7 @@ from ingest.core.errors import TriggersError
 from ingest.core.events_table import EventItem
 from ingest.core.observability import logger
 from ingest.core.subscriptions_table import SubscriptionItem
+from processors.batch import ItemFailures
 from processors.webhooks.delivery import Deliverer, count
 
 if TYPE_CHECKING:
@@ -72,22 +72,6 @@ class SubscriptionCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
-
-
-@dataclass
-class BatchOutcome:
-    """Pipeline errors by stream sequence number; `check` raises them for BatchProcessor."""
-
-    errors: dict[str, Exception] = field(default_factory=dict)
-
-    def check(self, record: DynamoDBRecord) -> None:
-        error = self.errors.get((record.dynamodb.sequence_number if record.dynamodb else None) or "")
-        if error is not None:
-            raise error
-
-    def fail(self, items: Iterable["StreamEvent"], error: Exception) -> None:
-        for item in items:
-            self.errors.setdefault(item.sequence_number, error)
 
 
 @dataclass(frozen=True)
@@ -184,9 +168,9 @@ def _chains(
 
 def fan_out(
     records: Iterable[Mapping[str, Any]], deliverer: Deliverer, cache: SubscriptionCache
-) -> BatchOutcome:
+) -> ItemFailures:
     settings = deliverer.settings
-    outcome = BatchOutcome()
+    outcome = ItemFailures()
     events = parse_records(records)
     if not events:
         return outcome
@@ -207,7 +191,7 @@ def fan_out(
         )
     except TriggersError as exc:
         logger.error("fanout could not read its state; the stream will retry", extra={"error": exc.detail})
-        outcome.fail(events, exc)
+        outcome.fail_all((item.sequence_number for item in events), exc)
         return outcome
     delivered: dict[str, StreamEvent] = {}
     for chain in chains.values():
@@ -232,13 +216,13 @@ def fan_out(
         _record(deliverer, done, outcome)
         for chain in done:
             if chain.error is not None:
-                outcome.fail(chain.failed, chain.error)
+                outcome.fail_all((item.sequence_number for item in chain.failed), chain.error)
             delivered.update((item.event.event_id, item) for item in chain.delivered)
     _mark_delivered(deliverer, list(delivered.values()), outcome)
     return outcome
 
 
-def _record(deliverer: Deliverer, chains: list[Chain], outcome: BatchOutcome) -> None:
+def _record(deliverer: Deliverer, chains: list[Chain], outcome: ItemFailures) -> None:
     """Write the batch's delivery records together, then end the streaks the batch's successes ended.
 
     If the write fails, every event with a delivery in this batch fails: the stream retries them
@@ -250,7 +234,7 @@ def _record(deliverer: Deliverer, chains: list[Chain], outcome: BatchOutcome) ->
     except TriggersError as exc:
         logger.error("delivery records not written; the stream will retry", extra={"error": exc.detail})
         for chain in chains:
-            outcome.fail(chain.items, exc)
+            outcome.fail_all((item.sequence_number for item in chain.items), exc)
             chain.delivered = []
         return
     for chain in chains:
@@ -265,7 +249,7 @@ def _record(deliverer: Deliverer, chains: list[Chain], outcome: BatchOutcome) ->
                 )
 
 
-def _mark_delivered(deliverer: Deliverer, delivered: list[StreamEvent], outcome: BatchOutcome) -> None:
+def _mark_delivered(deliverer: Deliverer, delivered: list[StreamEvent], outcome: ItemFailures) -> None:
     """An event's status becomes `delivered` on its first successful delivery (one transaction)."""
     pending = [item for item in delivered if item.event.status == "pending"]
     if not pending:
@@ -278,4 +262,4 @@ def _mark_delivered(deliverer: Deliverer, delivered: list[StreamEvent], outcome:
         )
     except TriggersError as exc:
         # Retried by the stream: the deliveries are recorded, so nothing is sent again.
-        outcome.fail(pending, exc)
+        outcome.fail_all((item.sequence_number for item in pending), exc)

@@ -36,5 +36,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
         settings.index_dlq_url,
     )
     return process_partial_response(
-        event=event, record_handler=outcome.raise_if_deferred, processor=processor, context=context
+        event=event, record_handler=outcome.deferred.check, processor=processor, context=context
     )

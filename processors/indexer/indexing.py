@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from botocore.exceptions import BotoCoreError, ClientError
 from opensearchpy import OpenSearch, TransportError
 from pydantic import ValidationError
@@ -30,6 +29,7 @@ from pydantic import ValidationError
 from ingest.core.events_table import EventItem
 from ingest.core.observability import logger, metrics, tracer
 from ingest.core.runtime import runtime
+from processors.batch import ItemFailures
 from processors.indexer.index import document, ensure_index
 
 if TYPE_CHECKING:
@@ -79,22 +79,19 @@ class Rejection:
 
 
 @dataclass
-class BatchOutcome:
-    """What one bulk did to each record; Powertools reports the deferred ones."""
+class IndexOutcome:
+    """What one bulk did to each record; `deferred.check` raises for those left to a stream retry."""
 
-    deferred: set[str] = field(default_factory=set)
+    deferred: ItemFailures = field(default_factory=ItemFailures)
     counts: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(("indexed", "deleted", "conflicts", "rejected", "deferred"), 0)
     )
 
     def defer(self, sequence_number: str) -> None:
-        self.deferred.add(sequence_number)
+        self.deferred.fail(
+            sequence_number, IndexingDeferred(f"record {sequence_number} left for a stream retry")
+        )
         self.counts["deferred"] += 1
-
-    def raise_if_deferred(self, record: DynamoDBRecord) -> None:
-        sequence_number = record.raw_event["dynamodb"]["SequenceNumber"]
-        if sequence_number in self.deferred:
-            raise IndexingDeferred(f"record {sequence_number} left for a stream retry")
 
 
 @runtime.cached
@@ -106,8 +103,8 @@ def _ensure_index_once(client: OpenSearch, alias: str) -> None:
 @tracer.capture_method(capture_response=False)
 def index_batch(
     records: Sequence[dict[str, Any]], client: OpenSearch, sqs: "SQSClient", alias: str, dlq_url: str
-) -> BatchOutcome:
-    outcome = BatchOutcome()
+) -> IndexOutcome:
+    outcome = IndexOutcome()
     changes: list[Change] = []
     rejections: list[Rejection] = []
     for record in records:
@@ -136,16 +133,16 @@ def index_batch(
 
 def index_changes(
     changes: list[Change], client: OpenSearch, alias: str
-) -> tuple[BatchOutcome, list[Rejection]]:
+) -> tuple[IndexOutcome, list[Rejection]]:
     """One `_bulk` of `changes` without dead-lettering: for re-indexing what the index DLQ holds."""
-    outcome = BatchOutcome()
+    outcome = IndexOutcome()
     rejections: list[Rejection] = []
     _bulk(changes, client, alias, outcome, rejections)
     return outcome, rejections
 
 
 def _bulk(
-    changes: list[Change], client: OpenSearch, alias: str, outcome: BatchOutcome, rejections: list[Rejection]
+    changes: list[Change], client: OpenSearch, alias: str, outcome: IndexOutcome, rejections: list[Rejection]
 ) -> None:
     body = [line for change in changes for line in change.actions(alias)]
     try:
@@ -180,7 +177,7 @@ def _bulk(
             logger.warning("indexing deferred", extra=log_keys)
 
 
-def _dead_letter(rejections: list[Rejection], sqs: "SQSClient", dlq_url: str, outcome: BatchOutcome) -> None:
+def _dead_letter(rejections: list[Rejection], sqs: "SQSClient", dlq_url: str, outcome: IndexOutcome) -> None:
     """Send rejected records with their reason to the index DLQ; a record that cannot be sent is deferred."""
     entries: list[SendMessageBatchRequestEntryTypeDef] = [
         {

@@ -21,11 +21,9 @@ letter finds the delivery no longer failed and is skipped.
 import contextvars
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
 from ingest.core import events_table, lifecycle
@@ -43,6 +41,7 @@ from ingest.core.observability import logger
 from ingest.core.queues import DeadLetter, RetryMessage, schedule_retry
 from ingest.core.settings import DeliverySettings
 from ingest.core.subscriptions_table import get_subscription
+from processors.batch import ItemFailures
 from processors.webhooks.delivery import Deliverer, Outcome, count
 
 EARLY_TOLERANCE = timedelta(seconds=1)
@@ -191,18 +190,6 @@ def parse_retry_body(body: str) -> RetryMessage | DeadLetter:
         return DeadLetter.model_validate_json(body)
 
 
-@dataclass
-class RetryBatch:
-    """Errors by SQS message id; `check` raises them for BatchProcessor."""
-
-    errors: dict[str, Exception] = field(default_factory=dict)
-
-    def check(self, record: SQSRecord) -> None:
-        error = self.errors.get(record.message_id)
-        if error is not None:
-            raise error
-
-
 def _retry_record(deliverer: Deliverer, record: Mapping[str, Any]) -> Exception | None:
     try:
         message = parse_retry_body(record.get("body", ""))
@@ -228,10 +215,10 @@ def _retry_record(deliverer: Deliverer, record: Mapping[str, Any]) -> Exception 
     return None
 
 
-def retry_batch(records: Iterable[Mapping[str, Any]], deliverer: Deliverer) -> RetryBatch:
+def retry_batch(records: Iterable[Mapping[str, Any]], deliverer: Deliverer) -> ItemFailures:
     """Process a batch of retry messages concurrently (a hanging endpoint delays only its own)."""
     records = list(records)
-    batch = RetryBatch()
+    batch = ItemFailures()
     if not records:
         return batch
     with ThreadPoolExecutor(max_workers=min(deliverer.settings.fanout_max_workers, len(records))) as pool:
@@ -243,5 +230,5 @@ def retry_batch(records: Iterable[Mapping[str, Any]], deliverer: Deliverer) -> R
         results = [future.result() for future in futures]
     for record, error in zip(records, results, strict=True):
         if error is not None:
-            batch.errors[str(record.get("messageId", ""))] = error
+            batch.fail(str(record.get("messageId", "")), error)
     return batch

@@ -190,7 +190,11 @@ class Deliverer:
         now: datetime,
         context: dict[str, object],
     ) -> tuple[Outcome, DeliveryItem]:
-        failing = self._subscription_call(subscriptions_table.record_failure, subscription, now)
+        # The subscription is as current as the tenant's version (fanout) or freshly read (retry):
+        # a streak already on needs no write.
+        failing = subscription
+        if subscription.failing_since is None:
+            failing = self._subscription_call(subscriptions_table.record_failure, subscription, now)
         since = _failing_since(failing)
         if since is not None and (now - since).total_seconds() >= self.settings.disable_after_failing_seconds:
             reason = f"endpoint failing continuously since {since.isoformat()}"

@@ -59,6 +59,22 @@ def subscribe(client: ApiClient, url: str, event_types: list[str]) -> dict[str, 
     return subscription
 
 
+def recorded_delivery(
+    client: ApiClient, event_id: str, subscription_id: str, state: str | None = None, timeout: float = 30.0
+) -> dict[str, Any]:
+    """The delivery record once it exists (and is in `state`): the fanout records a batch's
+    deliveries after sending them, so a receiver can see a request before its record is written."""
+    return wait_until(
+        lambda: (
+            (found := deliveries_of(client, event_id).get(subscription_id))
+            and (state is None or found["state"] == state)
+            and found
+        ),
+        f"delivery of {event_id} to {subscription_id}" + (f" {state}" if state else ""),
+        timeout=timeout,
+    )
+
+
 def deliveries_of(client: ApiClient, event_id: str) -> dict[str, dict[str, Any]]:
     """The event's deliveries by subscription id."""
     response = client.get(f"/v1/events/{event_id}/deliveries")

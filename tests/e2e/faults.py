@@ -139,7 +139,8 @@ def poller_of(stack: EmbeddedStack, handler: str) -> Poller:
 
 @dataclass
 class Responses:
-    """What a function answered, invocation by invocation: (records in, batchItemFailures out)."""
+    """What a function answered, invocation by invocation: (records in, records failed); an
+    invocation that raised (every record failed) counts all its records as failed."""
 
     calls: list[tuple[int, int]] = field(default_factory=list)
 
@@ -157,9 +158,14 @@ def record_responses(poller: Poller, monkeypatch: Any) -> Responses:
     handler = poller.host.handler
 
     def recording(event: dict[str, Any], context: Any) -> Any:
-        response = handler(event, context)
+        size = len(event.get("Records", []))
+        try:
+            response = handler(event, context)
+        except Exception:
+            responses.calls.append((size, size))
+            raise
         failures = (response or {}).get("batchItemFailures") or []
-        responses.calls.append((len(event.get("Records", [])), len(failures)))
+        responses.calls.append((size, len(failures)))
         return response
 
     monkeypatch.setattr(poller.host, "handler", recording)

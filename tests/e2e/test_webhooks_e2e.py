@@ -11,7 +11,14 @@ from devtools.cli import main
 from devtools.dlq.letters import Mailbox, resolve_queue
 from devtools.receiver import Delivery, Faults, Receiver
 from devtools.stack import EmbeddedStack
-from tests.e2e.conftest import Configure, deliveries_of, post_events, subscribe, wait_until
+from tests.e2e.conftest import (
+    Configure,
+    deliveries_of,
+    post_events,
+    recorded_delivery,
+    subscribe,
+    wait_until,
+)
 from tests.integration.conftest import ApiClient
 
 pytestmark = pytest.mark.e2e
@@ -103,8 +110,7 @@ def test_failing_subscriber_ends_in_the_dlq_and_redrive_delivers_once_more(
         assert letter["envelope"]["data"] == payload
         assert [attempt["status_code"] for attempt in letter["attempts"]] == [500, 500, 500]
         assert ids(receiver.deliveries) == [event_id] * 3
-        delivery = deliveries_of(api, event_id)[subscription["id"]]
-        assert delivery["state"] == "failed"
+        delivery = recorded_delivery(api, event_id, subscription["id"], "failed")
         assert [attempt["status_code"] for attempt in delivery["attempts"]] == [500, 500, 500]
 
         # When the receiver is fixed and the DLQ redriven
@@ -123,7 +129,7 @@ def test_failing_subscriber_ends_in_the_dlq_and_redrive_delivers_once_more(
 
         # Then it is delivered exactly once more
         wait_until(
-            lambda: deliveries_of(api, event_id)[subscription["id"]]["state"] == "delivered",
+            lambda: deliveries_of(api, event_id).get(subscription["id"], {}).get("state") == "delivered",
             "the redriven delivery",
         )
     answered = [(d.webhook_id, d.status) for d in receiver.deliveries]
@@ -142,10 +148,7 @@ def test_a_failed_first_attempt_is_retried_and_delivered(api: ApiClient, configu
         receiver.faults = Faults()
 
         # Then the retry queue delivers it
-        delivery = wait_until(
-            lambda: (d := deliveries_of(api, event_id)[subscription["id"]])["state"] == "delivered" and d,
-            "the retried delivery",
-        )
+        delivery = recorded_delivery(api, event_id, subscription["id"], "delivered", timeout=60)
     assert [attempt["status_code"] for attempt in delivery["attempts"]] == [500, 200]
     assert [(d.webhook_id, d.status) for d in receiver.deliveries] == [(event_id, 500), (event_id, 200)]
 
@@ -163,7 +166,7 @@ def test_gone_disables_the_subscription_until_it_is_enabled(api: ApiClient, conf
             lambda: (s := api.get(path).json())["status"] == "disabled" and s, "the subscription disabled"
         )
         assert disabled["disabled_reason"]
-        assert deliveries_of(api, first)[subscription["id"]]["state"] == "gone"
+        assert recorded_delivery(api, first, subscription["id"])["state"] == "gone"
 
         # When the endpoint recovers, later events are still not sent to it
         gone.faults = Faults()

@@ -222,7 +222,7 @@ def test_declared_body_over_the_server_limit_is_413_without_reading_it(
 
 @pytest.mark.parametrize("path", ["/v1/events", "/v1/subscriptions"])
 def test_body_over_the_api_limit_is_413_and_stores_nothing(api: ApiClient, path: str) -> None:
-    limit = Settings().max_body_bytes
+    limit = Settings.local().max_body_bytes
     body = '{"event_type": "big", "payload": {"x": "' + "a" * limit + '"}}'
 
     reply = api.post(path, data=body, headers={"Content-Type": "application/json"})

@@ -7,7 +7,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from ingest.core import events_table
+from ingest.core import batching, events_table
 from ingest.core.errors import EventNotFound, MalformedRequest, StoreUnavailable
 from ingest.core.events_table import EventItem, EventQuery
 from ingest.core.ids import isoformat, new_event_id
@@ -230,7 +230,7 @@ def test_unprocessed_items_are_retried_until_written(
     dynamodb: Any, table: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given DynamoDB leaving 10, then 3 of 25 items unprocessed
-    monkeypatch.setattr(events_table.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(batching.time, "sleep", lambda seconds: None)
     writer = FlakyBatchWriter(dynamodb, table, holdbacks=[10, 3])
     items = [make_item(T0 + timedelta(milliseconds=n)) for n in range(25)]
 
@@ -245,13 +245,13 @@ def test_unprocessed_items_are_retried_until_written(
 def test_unprocessed_items_after_every_attempt_raise_store_unavailable(
     dynamodb: Any, table: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(events_table.time, "sleep", lambda seconds: None)
-    writer = FlakyBatchWriter(dynamodb, table, holdbacks=[1] * events_table.BATCH_WRITE_ATTEMPTS)
+    monkeypatch.setattr(batching.time, "sleep", lambda seconds: None)
+    writer = FlakyBatchWriter(dynamodb, table, holdbacks=[1] * batching.ATTEMPTS)
 
     with pytest.raises(StoreUnavailable):
         events_table.put_events(writer, table, [make_item(T0), make_item(T0)])  # type: ignore[arg-type]
 
-    assert len(writer.calls) == events_table.BATCH_WRITE_ATTEMPTS
+    assert len(writer.calls) == batching.ATTEMPTS
 
 
 def test_sdk_error_becomes_store_unavailable(dynamodb: Any, table: str) -> None:

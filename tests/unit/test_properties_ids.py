@@ -68,7 +68,7 @@ def test_every_issued_id_matches_the_documented_path_patterns(at: datetime) -> N
 def test_batch_ids_are_distinct_and_ascend_in_request_order(at: datetime, size: int) -> None:
     events = [(EventIn(event_type=f"t{n}", payload={}), "{}") for n in range(size)]
 
-    items = build_items("tenant", events, Settings(), at)
+    items = build_items("tenant", events, Settings.local(), at)
 
     ids = [item.event_id for item in items]
     assert ids == sorted(ids)
