@@ -1,22 +1,20 @@
 #!/usr/bin/env bash
-# DynamoDB tables of template.yaml. Idempotent: an existing table is left as it is.
-# Run by LocalStack on ready, and by `triggers up` against the embedded moto server.
-# Encryption at rest uses the AWS managed key, as template.yaml does for the `local` stage (its
-# customer-managed KMS key exists only when deployed); deletion protection is a `prod` setting.
+# GENERATED from template.yaml (stage local) by devtools/initscripts.py: do not edit.
+# Change template.yaml, then run `make init-scripts` (or `uv run triggers init-scripts`).
+#
+# DynamoDB tables with their keys, indexes, stream, encryption, TTL and point-in-time recovery.
+# Idempotent: an existing table is left as it is. Tables are created side by side (each AWS CLI
+# start-up costs about half a second).
 set -euo pipefail
-STAGE="${STAGE:-local}"
 
-create_table() {  # name, then create-table arguments
-  local name="$1"; shift
-  if awslocal dynamodb describe-table --table-name "$name" >/dev/null 2>&1; then
-    echo "table $name exists"
+create_table() {  # name, CreateTable request
+  if awslocal dynamodb describe-table --table-name "$1" >/dev/null 2>&1; then
+    echo "table $1 exists"
     return
   fi
-  awslocal dynamodb create-table --table-name "$name" --billing-mode PAY_PER_REQUEST \
-    --sse-specification Enabled=true "$@" >/dev/null
-  # moto creates tables ACTIVE at once; LocalStack and AWS need the wait.
-  [ "${TRIGGERS_EMBEDDED:-}" = 1 ] || awslocal dynamodb wait table-exists --table-name "$name"
-  echo "table $name created"
+  awslocal dynamodb create-table --cli-input-json "$2" >/dev/null
+  awslocal dynamodb wait table-exists --table-name "$1"
+  echo "table $1 created"
 }
 
 enable_ttl() {  # name, attribute (enabling it twice is an error in AWS, so look first)
@@ -29,77 +27,67 @@ enable_ttl() {  # name, attribute (enabling it twice is an error in AWS, so look
   fi
 }
 
-enable_pitr() {  # name (idempotent in AWS)
+enable_pitr() {  # name
   awslocal dynamodb update-continuous-backups --table-name "$1" \
     --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true >/dev/null
 }
 
-# Tables are independent: created side by side (each AWS CLI start-up costs about half a second).
 pids=()
-
-events="triggers-${STAGE}-events"
 {
-  create_table "$events" \
-    --attribute-definitions \
-      AttributeName=tenant_id,AttributeType=S AttributeName=event_id,AttributeType=S \
-      AttributeName=type_key,AttributeType=S AttributeName=status_key,AttributeType=S \
-    --key-schema AttributeName=tenant_id,KeyType=HASH AttributeName=event_id,KeyType=RANGE \
-    --global-secondary-indexes '[
-      {"IndexName": "EventTypeIndex", "Projection": {"ProjectionType": "ALL"},
-       "KeySchema": [{"AttributeName": "tenant_id", "KeyType": "HASH"},
-                     {"AttributeName": "type_key", "KeyType": "RANGE"}]},
-      {"IndexName": "StatusIndex", "Projection": {"ProjectionType": "ALL"},
-       "KeySchema": [{"AttributeName": "tenant_id", "KeyType": "HASH"},
-                     {"AttributeName": "status_key", "KeyType": "RANGE"}]}]' \
-    --stream-specification StreamEnabled=true,StreamViewType=NEW_IMAGE
-  enable_ttl "$events" expires_at
-  enable_pitr "$events"
+  create_table triggers-local-events '{"TableName": "triggers-local-events", "BillingMode": "PAY_PER_REQUEST",
+    "AttributeDefinitions": [{"AttributeName": "tenant_id", "AttributeType": "S"}, {"AttributeName": "event_id", "AttributeType": "S"},
+      {"AttributeName": "type_key", "AttributeType": "S"}, {"AttributeName": "status_key", "AttributeType": "S"}],
+    "KeySchema": [{"AttributeName": "tenant_id", "KeyType": "HASH"}, {"AttributeName": "event_id", "KeyType": "RANGE"}],
+    "GlobalSecondaryIndexes": [{"IndexName": "EventTypeIndex",
+        "KeySchema": [{"AttributeName": "tenant_id", "KeyType": "HASH"}, {"AttributeName": "type_key", "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "ALL"}},
+      {"IndexName": "StatusIndex",
+        "KeySchema": [{"AttributeName": "tenant_id", "KeyType": "HASH"}, {"AttributeName": "status_key", "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "ALL"}}],
+    "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_IMAGE"},
+    "SSESpecification": {"Enabled": true}}'
+  enable_ttl triggers-local-events expires_at
+  enable_pitr triggers-local-events
 } &
 pids+=($!)
-
-api_keys="triggers-${STAGE}-api-keys"
 {
-  create_table "$api_keys" \
-    --attribute-definitions AttributeName=key_hash,AttributeType=S \
-    --key-schema AttributeName=key_hash,KeyType=HASH
-  enable_pitr "$api_keys"
+  create_table triggers-local-api-keys '{"TableName": "triggers-local-api-keys", "BillingMode": "PAY_PER_REQUEST",
+    "AttributeDefinitions": [{"AttributeName": "key_hash", "AttributeType": "S"}],
+    "KeySchema": [{"AttributeName": "key_hash", "KeyType": "HASH"}], "SSESpecification": {"Enabled": true}}'
+  enable_pitr triggers-local-api-keys
 } &
 pids+=($!)
-
-idempotency="triggers-${STAGE}-idempotency"
 {
-  create_table "$idempotency" \
-    --attribute-definitions AttributeName=id,AttributeType=S \
-    --key-schema AttributeName=id,KeyType=HASH
-  enable_ttl "$idempotency" expiration
+  create_table triggers-local-idempotency '{"TableName": "triggers-local-idempotency", "BillingMode": "PAY_PER_REQUEST",
+    "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+    "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}], "SSESpecification": {"Enabled": true}}'
+  enable_ttl triggers-local-idempotency expiration
 } &
 pids+=($!)
-
-subscriptions="triggers-${STAGE}-subscriptions"
 {
-  create_table "$subscriptions" \
-    --attribute-definitions \
-      AttributeName=tenant_id,AttributeType=S AttributeName=subscription_id,AttributeType=S \
-    --key-schema AttributeName=tenant_id,KeyType=HASH AttributeName=subscription_id,KeyType=RANGE
-  enable_pitr "$subscriptions"
+  create_table triggers-local-subscriptions '{"TableName": "triggers-local-subscriptions", "BillingMode": "PAY_PER_REQUEST",
+    "AttributeDefinitions": [{"AttributeName": "tenant_id", "AttributeType": "S"},
+      {"AttributeName": "subscription_id", "AttributeType": "S"}],
+    "KeySchema": [{"AttributeName": "tenant_id", "KeyType": "HASH"},
+      {"AttributeName": "subscription_id", "KeyType": "RANGE"}],
+    "SSESpecification": {"Enabled": true}}'
+  enable_pitr triggers-local-subscriptions
 } &
 pids+=($!)
-
-deliveries="triggers-${STAGE}-deliveries"
 {
-  create_table "$deliveries" \
-    --attribute-definitions \
-      AttributeName=event_id,AttributeType=S AttributeName=subscription_id,AttributeType=S \
-    --key-schema AttributeName=event_id,KeyType=HASH AttributeName=subscription_id,KeyType=RANGE \
-    --global-secondary-indexes '[
-      {"IndexName": "SubscriptionIndex", "Projection": {"ProjectionType": "ALL"},
-       "KeySchema": [{"AttributeName": "subscription_id", "KeyType": "HASH"},
-                     {"AttributeName": "event_id", "KeyType": "RANGE"}]}]'
-  enable_ttl "$deliveries" expires_at
-  enable_pitr "$deliveries"
+  create_table triggers-local-deliveries '{"TableName": "triggers-local-deliveries", "BillingMode": "PAY_PER_REQUEST",
+    "AttributeDefinitions": [{"AttributeName": "event_id", "AttributeType": "S"},
+      {"AttributeName": "subscription_id", "AttributeType": "S"}],
+    "KeySchema": [{"AttributeName": "event_id", "KeyType": "HASH"}, {"AttributeName": "subscription_id", "KeyType": "RANGE"}],
+    "GlobalSecondaryIndexes": [{"IndexName": "SubscriptionIndex",
+        "KeySchema": [{"AttributeName": "subscription_id", "KeyType": "HASH"},
+          {"AttributeName": "event_id", "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "ALL"}}],
+    "SSESpecification": {"Enabled": true}}'
+  enable_ttl triggers-local-deliveries expires_at
+  enable_pitr triggers-local-deliveries
 } &
 pids+=($!)
-
 for pid in "${pids[@]}"; do
   wait "$pid"
 done

@@ -1,34 +1,33 @@
 #!/usr/bin/env bash
-# SQS queues of template.yaml: retry queue (+ its DLQ), delivery DLQ, stream DLQ, index DLQ.
+# GENERATED from template.yaml (stage local) by devtools/initscripts.py: do not edit.
+# Change template.yaml, then run `make init-scripts` (or `uv run triggers init-scripts`).
+#
+# SQS queues with their attributes and redrive policies; dead-letter queues first.
 # Idempotent: create-queue with the same attributes returns the existing queue.
 set -euo pipefail
-STAGE="${STAGE:-local}"
-FOURTEEN_DAYS=1209600
 
-create_queue() {  # name, then extra attribute JSON members (without braces)
-  local name="$1" extra="${2:-}"
-  local attributes="\"MessageRetentionPeriod\": \"$FOURTEEN_DAYS\", \"SqsManagedSseEnabled\": \"true\""
-  [ -n "$extra" ] && attributes="$attributes, $extra"
-  awslocal sqs create-queue --queue-name "$name" --attributes "{$attributes}" >/dev/null
-  echo "queue $name ready"
+create_queue() {  # name, attributes
+  awslocal sqs create-queue --queue-name "$1" --attributes "$2" >/dev/null
+  echo "queue $1 ready"
 }
 
-queue_arn() {
-  awslocal sqs get-queue-attributes --attribute-names QueueArn --output text --query Attributes.QueueArn \
-    --queue-url "$(awslocal sqs get-queue-url --queue-name "$1" --output text --query QueueUrl)"
-}
-
-# The dead-letter queues are independent: created side by side (each AWS CLI start-up costs
-# about half a second); the retry queue needs its DLQ's ARN, so it comes after.
 pids=()
-for queue in delivery-retry-dlq delivery-dlq stream-dlq index-dlq; do
-  create_queue "triggers-${STAGE}-${queue}" &
-  pids+=($!)
-done
+create_queue triggers-local-delivery-retry-dlq '{"MessageRetentionPeriod": "1209600", "SqsManagedSseEnabled": "true"}' &
+pids+=($!)
+create_queue triggers-local-delivery-dlq '{"MessageRetentionPeriod": "1209600", "SqsManagedSseEnabled": "true"}' &
+pids+=($!)
+create_queue triggers-local-stream-dlq '{"MessageRetentionPeriod": "1209600", "SqsManagedSseEnabled": "true"}' &
+pids+=($!)
+create_queue triggers-local-index-dlq '{"MessageRetentionPeriod": "1209600", "SqsManagedSseEnabled": "true"}' &
+pids+=($!)
 for pid in "${pids[@]}"; do
   wait "$pid"
 done
 
-retry_dlq_arn=$(queue_arn "triggers-${STAGE}-delivery-retry-dlq")
-redrive="{\\\"deadLetterTargetArn\\\":\\\"${retry_dlq_arn}\\\",\\\"maxReceiveCount\\\":\\\"5\\\"}"
-create_queue "triggers-${STAGE}-delivery-retry" "\"VisibilityTimeout\": \"60\", \"RedrivePolicy\": \"$redrive\""
+pids=()
+create_queue triggers-local-delivery-retry '{"MessageRetentionPeriod": "1209600", "VisibilityTimeout": "60", "SqsManagedSseEnabled": "true",
+  "RedrivePolicy": "{\"deadLetterTargetArn\": \"arn:aws:sqs:us-east-1:000000000000:triggers-local-delivery-retry-dlq\", \"maxReceiveCount\": \"5\"}"}' &
+pids+=($!)
+for pid in "${pids[@]}"; do
+  wait "$pid"
+done
