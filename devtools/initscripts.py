@@ -234,7 +234,9 @@ def functions_script(resources: LocalResources) -> str:
     lookups: list[str] = []
     for queue in resources.queues:
         url = template.ref(_logical_id(template, "AWS::SQS::Queue", queue.name))
-        if any(url in function.request["Environment"]["Variables"].values() for function in resources.functions):
+        if any(
+            url in function.request["Environment"]["Variables"].values() for function in resources.functions
+        ):
             variable = f"{_short(resources, queue.name)}_url"
             variables[url] = variable
             lookups.append(
@@ -275,8 +277,9 @@ for function in {zips}; do
   fi
 done
 
-role_arn=$(awslocal iam get-role --role-name {word(resources.role)} --query Role.Arn --output text 2>/dev/null) ||
-  role_arn=$(awslocal iam create-role --role-name {word(resources.role)} --query Role.Arn --output text \\
+role={word(resources.role)}
+role_arn=$(awslocal iam get-role --role-name "$role" --query Role.Arn --output text 2>/dev/null) ||
+  role_arn=$(awslocal iam create-role --role-name "$role" --query Role.Arn --output text \\
     --assume-role-policy-document '{json.dumps(FUNCTION_ROLE_POLICY)}')
 {chr(10).join(lookups)}
 
@@ -313,7 +316,9 @@ pids=()""",
     ]
     for function in resources.functions:
         stem = PurePosixPath(_code_uri(template, function)).stem
-        steps = [f"create_function {word(function.name)} {word(stem)} {json_word(function.request, variables)}"]
+        steps = [
+            f"create_function {word(function.name)} {word(stem)} {json_word(function.request, variables)}"
+        ]
         if function.log_retention_days is not None:
             steps.append(f"create_log_group {word(function.log_group)} {function.log_retention_days}")
         if function.http_api:
@@ -360,10 +365,8 @@ map() {  # function, source ARN, CreateEventSourceMapping request
 """,
     ]
     for spec in resources.mappings:
-        request = mapping_request(spec)
-        body.append(
-            f"map {word(spec.function_name)} {word(spec.source_arn, variables)} {json_word(request, variables)}"
-        )
+        source, request = word(spec.source_arn, variables), json_word(mapping_request(spec), variables)
+        body.append(f"map {word(spec.function_name)} {source} {request}")
     return "\n".join(body) + "\n"
 
 
@@ -379,8 +382,9 @@ def alarms_script(resources: LocalResources) -> str:
 # AWS: LocalStack's free tier has no HTTP API). Idempotent: create-topic returns the existing
 # topic; put-metric-alarm creates or replaces.""",
         ),
-        f"""topic_arn=$(awslocal sns create-topic --name {word(resources.topic)} --query TopicArn --output text)
-echo "topic {resources.topic} ready"
+        f"""topic={word(resources.topic)}
+topic_arn=$(awslocal sns create-topic --name "$topic" --query TopicArn --output text)
+echo "topic $topic ready"
 
 put_alarm() {{  # name, PutMetricAlarm request
   awslocal cloudwatch put-metric-alarm --cli-input-json "$2"
@@ -390,7 +394,10 @@ put_alarm() {{  # name, PutMetricAlarm request
 pids=()""",
     ]
     for alarm in resources.alarms:
-        body += [f"put_alarm {word(alarm['AlarmName'])} {json_word(alarm, {topic_arn: 'topic_arn'})} &", "pids+=($!)"]
+        body += [
+            f"put_alarm {word(alarm['AlarmName'])} {json_word(alarm, {topic_arn: 'topic_arn'})} &",
+            "pids+=($!)",
+        ]
     body.append(WAIT_ALL)
     return "\n".join(body)
 
@@ -427,7 +434,9 @@ def drift(directory: Path = INIT_DIR, template: Template | None = None) -> list[
     return sorted(
         name
         for name in present | set(expected)
-        if name not in expected or not (directory / name).exists() or (directory / name).read_text() != expected[name]
+        if name not in expected
+        or not (directory / name).exists()
+        or (directory / name).read_text() != expected[name]
     )
 
 

@@ -153,7 +153,9 @@ def _queues(template: Template) -> list[QueueSpec]:
         queues.append(
             QueueSpec(
                 name=str(properties["QueueName"]),
-                attributes={key: _attribute(attributes[key]) for key in QUEUE_ATTRIBUTES if key in attributes},
+                attributes={
+                    key: _attribute(attributes[key]) for key in QUEUE_ATTRIBUTES if key in attributes
+                },
                 dead_letter_queue=redrive["deadLetterTargetArn"].rsplit(":", 1)[1] if redrive else None,
             )
         )
@@ -218,7 +220,9 @@ def _measures_what_is_not_local(template: Template, alarm: str) -> bool:
     """An alarm on a resource no local stack has (the HTTP API's)."""
     properties = template.resources[alarm]["Properties"]
     measured = _references({key: value for key, value in properties.items() if key != "AlarmActions"})
-    return any(template.resources[name]["Type"] in NOT_LOCAL for name in measured if name in template.resources)
+    return any(
+        template.resources[name]["Type"] in NOT_LOCAL for name in measured if name in template.resources
+    )
 
 
 def mapping_request(spec: MappingSpec) -> dict[str, Any]:
@@ -329,7 +333,9 @@ def _create_functions(client: Client, resources: LocalResources, environment: di
     for function in resources.functions:
         request = dict(function.request)
         variables = request["Environment"]["Variables"]
-        request["Environment"] = {"Variables": {key: environment.get(key, value) for key, value in variables.items()}}
+        request["Environment"] = {
+            "Variables": {key: environment.get(key, value) for key, value in variables.items()}
+        }
         try:
             lambda_.create_function(**request, Role=role, Code={"ZipFile": code})
         except ClientError as error:

@@ -27,7 +27,9 @@ from devtools.template import ACCOUNT_ID, REGION, REPO_ROOT, TEMPLATE_PATH, Temp
 
 # For processes that run awslocal against the stack: Debian's AWS CLI v2 (/usr/bin/aws) must win
 # over a PyPI awscli v1 elsewhere on PATH.
-SCRIPT_PATH = os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin", os.environ.get("PATH", "")])
+SCRIPT_PATH = os.pathsep.join(
+    [str(Path(sys.executable).parent), "/usr/bin", "/bin", os.environ.get("PATH", "")]
+)
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "test",
     "AWS_SECRET_ACCESS_KEY": "test",

@@ -199,4 +199,3 @@ class Template:
         if key in own:
             return self.resolve(own[key])
         return self.resolve(self.raw.get("Globals", {}).get("Function", {}).get(key))
-

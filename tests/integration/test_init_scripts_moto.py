@@ -71,7 +71,11 @@ def run_scripts(moto_url: str, build_dir: Path, names: tuple[str, ...]) -> None:
     }
     running = {
         name: subprocess.Popen(
-            ["bash", str(INIT_DIR / name)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            ["bash", str(INIT_DIR / name)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         for name in names
     }
@@ -123,14 +127,19 @@ def described(client: Client) -> dict[str, Any]:
     return {
         "tables": tables,
         "queues": queues,
-        "domains": sorted(domain["DomainName"] for domain in client("opensearch").list_domain_names()["DomainNames"]),
+        "domains": sorted(
+            domain["DomainName"] for domain in client("opensearch").list_domain_names()["DomainNames"]
+        ),
         "functions": functions,
         "log_groups": {
-            group["logGroupName"]: group.get("retentionInDays") for group in logs.describe_log_groups()["logGroups"]
+            group["logGroupName"]: group.get("retentionInDays")
+            for group in logs.describe_log_groups()["logGroups"]
         },
         "topics": sorted(topic["TopicArn"] for topic in client("sns").list_topics()["Topics"]),
         "alarms": {
-            alarm["AlarmName"]: _without(alarm, "AlarmArn", "StateValue", "StateReason", "StateUpdatedTimestamp")
+            alarm["AlarmName"]: _without(
+                alarm, "AlarmArn", "StateValue", "StateReason", "StateUpdatedTimestamp"
+            )
             for alarm in client("cloudwatch").describe_alarms()["MetricAlarms"]
         },
     }
@@ -145,8 +154,12 @@ def declared(template: Template) -> dict[str, Any]:
         pitr = properties.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled")
         tables[properties["TableName"]] = {
             "KeySchema": properties["KeySchema"],
-            "AttributeDefinitions": sorted(properties["AttributeDefinitions"], key=lambda a: a["AttributeName"]),
-            "GlobalSecondaryIndexes": [_index(index) for index in properties.get("GlobalSecondaryIndexes", [])],
+            "AttributeDefinitions": sorted(
+                properties["AttributeDefinitions"], key=lambda a: a["AttributeName"]
+            ),
+            "GlobalSecondaryIndexes": [
+                _index(index) for index in properties.get("GlobalSecondaryIndexes", [])
+            ],
             "BillingMode": properties["BillingMode"],
             "StreamSpecification": {"StreamEnabled": True, **stream} if stream else None,
             "SSE": "ENABLED" if properties.get("SSESpecification", {}).get("SSEEnabled") else None,

@@ -124,7 +124,9 @@ def local_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def embedded_resources(path: Path) -> Callable[[str], Any]:
     """The resources the embedded stack creates from `path`, on moto in-process."""
     stack = EmbeddedStack(stage=STAGE, template_path=path)
-    create_resources(lambda service: boto3.client(service, region_name="us-east-1"), read_resources(stack.template))
+    create_resources(
+        lambda service: boto3.client(service, region_name="us-east-1"), read_resources(stack.template)
+    )
     return lambda service: boto3.client(service, region_name="us-east-1")
 
 

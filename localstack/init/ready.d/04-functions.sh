@@ -20,8 +20,9 @@ for function in ingest fanout retry indexer; do
   fi
 done
 
-role_arn=$(awslocal iam get-role --role-name triggers-local-lambda --query Role.Arn --output text 2>/dev/null) ||
-  role_arn=$(awslocal iam create-role --role-name triggers-local-lambda --query Role.Arn --output text \
+role=triggers-local-lambda
+role_arn=$(awslocal iam get-role --role-name "$role" --query Role.Arn --output text 2>/dev/null) ||
+  role_arn=$(awslocal iam create-role --role-name "$role" --query Role.Arn --output text \
     --assume-role-policy-document '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}')
 delivery_dlq_url=$(awslocal sqs get-queue-url --queue-name triggers-local-delivery-dlq --query QueueUrl --output text)
 index_dlq_url=$(awslocal sqs get-queue-url --queue-name triggers-local-index-dlq --query QueueUrl --output text)

@@ -7,8 +7,9 @@
 # topic; put-metric-alarm creates or replaces.
 set -euo pipefail
 
-topic_arn=$(awslocal sns create-topic --name triggers-local-alarms --query TopicArn --output text)
-echo "topic triggers-local-alarms ready"
+topic=triggers-local-alarms
+topic_arn=$(awslocal sns create-topic --name "$topic" --query TopicArn --output text)
+echo "topic $topic ready"
 
 put_alarm() {  # name, PutMetricAlarm request
   awslocal cloudwatch put-metric-alarm --cli-input-json "$2"
