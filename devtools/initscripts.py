@@ -1,10 +1,10 @@
 """Render the LocalStack init scripts (localstack/init/ready.d/NN-*.sh) from template.yaml.
 
 The scripts send the requests of devtools/resources.py, the reading of the template the
-embedded stack creates its resources from, with `awslocal ... --cli-input-json`. Values only
-known at run time (queue URLs, the stream ARN, the domain endpoint, the alarm topic) are
-looked up by the scripts; everything else is written out as the template resolves it for the
-stage. `make init-scripts` rewrites them; tests/unit/test_init_scripts.py fails when they drift.
+embedded stack creates its resources from, with `awslocal ... --cli-input-json`. Values that
+depend on where LocalStack runs (queue URLs, the stream ARN, the domain endpoint, the topic ARN)
+are looked up by the scripts; the rest is written out as the template resolves it for the stage.
+`make init-scripts` rewrites them; tests/unit/test_init_scripts.py fails when they drift.
 """
 
 import json
@@ -19,16 +19,18 @@ from processors.indexer.index import versioned_index
 
 INIT_DIR = REPO_ROOT / "localstack" / "init" / "ready.d"
 STAGE = "local"
-# Where the template's queue URLs point while rendering; the scripts look the real URLs up.
+# Where the template's queue URLs point while rendering; the scripts look the real ones up.
 RENDER_ENDPOINT = "http://localhost:4566"
 WIDTH = 110
 # Parameters a LocalStack user can override through the container's environment.
 OVERRIDABLE = {"RetrySchedule": "RETRY_SCHEDULE"}
 REGENERATE = "make init-scripts"
+MARK = re.compile(r"@@(\w+)@@")
+LogicalIds = Mapping[tuple[str, str], str]
 
 
 def render_json(value: Any, indent: int = 0) -> str:
-    """JSON as compact as fits in WIDTH columns, items filled line by line when it does not."""
+    """JSON as compact as fits in WIDTH columns; otherwise its items filled line by line."""
     flat = json.dumps(value)
     if indent + len(flat) <= WIDTH or not isinstance(value, dict | list) or not value:
         return flat
@@ -47,410 +49,208 @@ def render_json(value: Any, indent: int = 0) -> str:
     return brackets[0] + (",\n" + " " * inner).join(lines) + brackets[1]
 
 
-def word(text: str, variables: Mapping[str, str] | None = None) -> str:
-    """`text` as one shell word; each occurrence of a key of `variables` becomes that variable."""
-    if not variables:
-        return _quote(text) or "''"
-    literals = "|".join(map(re.escape, sorted(variables, key=len, reverse=True)))
-    pattern = re.compile(f"(?:{literals})(?![\\w-])")
-    parts, position = [], 0
-    for match in pattern.finditer(text):
-        parts += [_quote(text[position : match.start()]), f'"${{{variables[match.group()]}}}"']
-        position = match.end()
-    parts.append(_quote(text[position:]))
-    return "".join(parts) or "''"
-
-
 def _quote(text: str) -> str:
-    if not text:
-        return ""
-    if re.fullmatch(r"[\w@%+=:,./-]+", text):
+    if not text or re.fullmatch(r"[\w@%+=:,./-]+", text):
         return text
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-def json_word(value: Any, variables: Mapping[str, str] | None = None) -> str:
-    return word(render_json(value), variables)
+def word(value: Any, variables: Mapping[str, str] | None = None) -> str:
+    """One shell word: a string, or JSON; values equal to a key of `variables` become that variable."""
+    variables = variables or {}
+
+    def mark(item: Any) -> Any:
+        if isinstance(item, str):
+            return f"@@{variables[item]}@@" if item in variables else item
+        if isinstance(item, dict):
+            return {key: mark(inner) for key, inner in item.items()}
+        return [mark(inner) for inner in item] if isinstance(item, list) else item
+
+    text = mark(value) if isinstance(value, str) else render_json(mark(value))
+    pieces = MARK.split(text)
+    return "".join(
+        _quote(piece) if index % 2 == 0 else f'"${{{piece}}}"' for index, piece in enumerate(pieces)
+    )
 
 
-def _short(resources: LocalResources, name: str) -> str:
-    """`triggers-local-delivery-retry` -> `delivery_retry`, for shell variable names."""
-    return name.removeprefix(f"triggers-{resources.template.stage}-").replace("-", "_")
+def _script(template: Template, summary: str, *lines: str) -> str:
+    return "\n".join(
+        [
+            "#!/usr/bin/env bash",
+            f"# GENERATED from template.yaml (stage {template.stage}) by devtools/initscripts.py. Do not",
+            f"# edit: change template.yaml, then run `{REGENERATE}` (or `uv run triggers init-scripts`).",
+            "# The helpers are in ../lib.sh; each looks before it creates, so the script can run again.",
+            "#",
+            *(f"# {line}" for line in summary.strip().splitlines()),
+            "set -euo pipefail",
+            'source "$(dirname "$0")/../lib.sh"',
+            "",
+            *lines,
+            "",
+        ]
+    )
 
 
-def _header(template: Template, summary: str) -> str:
-    return f"""#!/usr/bin/env bash
-# GENERATED from template.yaml (stage {template.stage}) by devtools/initscripts.py: do not edit.
-# Change template.yaml, then run `{REGENERATE}` (or `uv run triggers init-scripts`).
-#
-{summary.strip()}
-set -euo pipefail
-"""
-
-
-def _background(lines: list[str]) -> list[str]:
-    indented = "\n".join(lines).replace("\n", "\n  ")
-    return ["{", f"  {indented}", "} &", "pids+=($!)"]
-
-
-WAIT_ALL = 'for pid in "${pids[@]}"; do\n  wait "$pid"\ndone\n'
+def _variable(resources: LocalResources, name: str, suffix: str) -> str:
+    """`triggers-local-delivery-retry`, `url` -> `delivery_retry_url`."""
+    return f"{name.removeprefix(f'triggers-{resources.template.stage}-').replace('-', '_')}_{suffix}"
 
 
 def tables_script(resources: LocalResources) -> str:
-    body = [
-        _header(
-            resources.template,
-            """
-# DynamoDB tables with their keys, indexes, stream, encryption, TTL and point-in-time recovery.
-# Idempotent: an existing table is left as it is. Tables are created side by side (each AWS CLI
-# start-up costs about half a second).""",
-        ),
-        """create_table() {  # name, CreateTable request
-  if awslocal dynamodb describe-table --table-name "$1" >/dev/null 2>&1; then
-    echo "table $1 exists"
-    return
-  fi
-  awslocal dynamodb create-table --cli-input-json "$2" >/dev/null
-  awslocal dynamodb wait table-exists --table-name "$1"
-  echo "table $1 created"
-}
-
-enable_ttl() {  # name, attribute (enabling it twice is an error in AWS, so look first)
-  local status
-  status=$(awslocal dynamodb describe-time-to-live --table-name "$1" \\
-    --query TimeToLiveDescription.TimeToLiveStatus --output text)
-  if [ "$status" != ENABLED ] && [ "$status" != ENABLING ]; then
-    awslocal dynamodb update-time-to-live --table-name "$1" \\
-      --time-to-live-specification "Enabled=true,AttributeName=$2" >/dev/null
-  fi
-}
-
-enable_pitr() {  # name
-  awslocal dynamodb update-continuous-backups --table-name "$1" \\
-    --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true >/dev/null
-}
-
-pids=()""",
-    ]
+    lines = []
     for table in resources.tables:
-        steps = [f"create_table {word(table.name)} {json_word(table.request)}"]
+        lines.append(f"create_table {word(table.name)} {word(table.request)}")
         if table.ttl_attribute:
-            steps.append(f"enable_ttl {word(table.name)} {word(table.ttl_attribute)}")
+            lines.append(f"enable_ttl {word(table.name)} {word(table.ttl_attribute)}")
         if table.point_in_time_recovery:
-            steps.append(f"enable_pitr {word(table.name)}")
-        body.append("\n".join(_background(steps)))
-    body.append(WAIT_ALL)
-    return "\n".join(body)
+            lines.append(f"enable_pitr {word(table.name)}")
+    summary = "DynamoDB tables with their keys, indexes, stream, encryption, TTL and point-in-time recovery."
+    return _script(resources.template, summary, *lines)
 
 
 def queues_script(resources: LocalResources) -> str:
-    body = [
-        _header(
-            resources.template,
-            """
-# SQS queues with their attributes and redrive policies; dead-letter queues first.
-# Idempotent: create-queue with the same attributes returns the existing queue.""",
-        ),
-        """create_queue() {  # name, attributes
-  awslocal sqs create-queue --queue-name "$1" --attributes "$2" >/dev/null
-  echo "queue $1 ready"
-}
-""",
-    ]
-    for redriven in (False, True):
-        queues = [queue for queue in resources.queues if (queue.dead_letter_queue is not None) == redriven]
-        if queues:
-            body.append("pids=()")
-            for queue in queues:
-                body += [f"create_queue {word(queue.name)} {json_word(queue.attributes)} &", "pids+=($!)"]
-            body.append(WAIT_ALL)
-    return "\n".join(body)
+    lines = [f"create_queue {word(queue.name)} {word(queue.attributes)}" for queue in resources.queues]
+    return _script(resources.template, "SQS queues with their attributes and redrive policies.", *lines)
 
 
-def opensearch_script(resources: LocalResources) -> str:
-    assert resources.domain is not None
-    template = resources.template
-    alias = template.function_environment(resources.functions[0].logical_id)["INDEX_ALIAS"]
-    name = str(resources.domain["DomainName"])
-    return (
-        _header(
-            template,
-            """
-# The OpenSearch domain and, once it answers, the indexer's index template and first index
-# behind its alias (processors/indexer/index.py creates the same when they are missing).
-# Idempotent: what exists is left as it is.""",
-        )
-        + f"""domain={word(name)}
-alias_name={word(alias)}
-first_index={word(versioned_index(alias))}
-template_file="${{INDEX_TEMPLATE_FILE:-$(dirname "$0")/../../../processors/indexer/index_template.json}}"
-ready_timeout=900  # LocalStack downloads OpenSearch on the first start
-
-describe() {{  # DomainStatus field
-  awslocal opensearch describe-domain --domain-name "$domain" --query "DomainStatus.$1" --output text
-}}
-
-if describe DomainName >/dev/null 2>&1; then
-  echo "domain $domain exists"
-else
-  awslocal opensearch create-domain --cli-input-json {json_word(resources.domain)} >/dev/null
-  echo "domain $domain created"
-fi
-
-if [ ! -f "$template_file" ]; then
-  echo "no $template_file: the indexer creates its index template and alias"
-  exit 0
-fi
-# OpenSearch has no `awslocal ... wait` waiter: poll the domain until it stops processing.
-deadline=$((SECONDS + ready_timeout))
-until [ "$(describe Processing)" = False ]; do
-  if ((SECONDS >= deadline)); then
-    echo "domain $domain still processing after ${{ready_timeout}} s" >&2
-    exit 1
-  fi
-  sleep 5
-done
-url="http://$(describe Endpoint)"
-curl -fsS "$url/_cluster/health?wait_for_status=yellow&timeout=120s" >/dev/null
-echo "domain $domain ready at $url"
-
-curl -fsS -X PUT "$url/_index_template/$alias_name" \\
-  -H 'Content-Type: application/json' --data-binary "@$template_file" >/dev/null
-echo "index template $alias_name applied from $template_file"
-if curl -fsS --head "$url/_alias/$alias_name" >/dev/null 2>&1; then
-  echo "alias $alias_name exists"
-else
-  curl -fsS -X PUT "$url/$first_index" -H 'Content-Type: application/json' \\
-    --data "{{\\"aliases\\": {{\\"$alias_name\\": {{\\"is_write_index\\": true}}}}}}" >/dev/null
-  echo "index $first_index created behind alias $alias_name"
-fi
-"""
+def opensearch_script(resources: LocalResources, domain: dict[str, Any]) -> str:
+    alias = resources.template.function_environment(resources.functions[0].logical_id)["INDEX_ALIAS"]
+    name = word(domain["DomainName"])
+    summary = """The OpenSearch domain and, once it answers, the indexer's index template and first index
+behind its alias (processors/indexer/index.py creates the same when they are missing)."""
+    return _script(
+        resources.template,
+        summary,
+        f"create_domain {name} {word(domain)}",
+        f"create_index {name} {word(alias)} {word(versioned_index(alias))} "
+        '"${INDEX_TEMPLATE_FILE:-$(dirname "$0")/../../../processors/indexer/index_template.json}"',
     )
 
 
-def functions_script(resources: LocalResources) -> str:
+def functions_script(resources: LocalResources, logical_ids: LogicalIds) -> str:
     template = resources.template
-    variables: dict[str, str] = {}
-    lookups: list[str] = []
-    for queue in resources.queues:
-        url = template.ref(_logical_id(template, "AWS::SQS::Queue", queue.name))
-        if any(
-            url in function.request["Environment"]["Variables"].values() for function in resources.functions
-        ):
-            variable = f"{_short(resources, queue.name)}_url"
-            variables[url] = variable
-            lookups.append(
-                f"{variable}=$(awslocal sqs get-queue-url --queue-name {word(queue.name)} "
-                "--query QueueUrl --output text)"
-            )
-    if resources.domain is not None:
-        domain = _logical_id(template, "AWS::OpenSearchService::Domain", str(resources.domain["DomainName"]))
-        variables[template.get_att(domain, "DomainEndpoint")] = "search_endpoint"
-        lookups.append(
-            f"search_endpoint=$(awslocal opensearch describe-domain --domain-name "
-            f"{word(str(resources.domain['DomainName']))} --query DomainStatus.Endpoint --output text)"
-        )
-    overrides = []
-    for parameter, variable in OVERRIDABLE.items():
-        value = str(template.parameters[parameter])
-        variables[value] = variable
-        overrides.append(f'{variable}="${{{variable}:-{value}}}"  # parameter {parameter}')
-    zips = " ".join(PurePosixPath(_code_uri(template, function)).stem for function in resources.functions)
-    body = [
-        _header(
-            template,
-            f"""
-# Lambda functions (each from $LAMBDA_BUILD_DIR/<function>.zip, built by `make package`), their
-# execution role and log groups; a function URL for each function behind the HTTP API, which
-# LocalStack's free tier does not have. LocalStack's free tier does not enforce IAM, so the
-# functions share one role. Idempotent: an existing function, role or log group is left as it is.
-# Overridable from the environment: {", ".join(OVERRIDABLE.values())}.""",
+    lines = [
+        'build_dir="${LAMBDA_BUILD_DIR:-$(dirname "$0")/../../../build/lambda}"',
+        *(
+            f'{variable}="${{{variable}:-{template.parameters[parameter]}}}"  # {parameter}'
+            for parameter, variable in OVERRIDABLE.items()
         ),
-        f"""root="$(cd "$(dirname "$0")/../../.." && pwd)"
-build_dir="${{LAMBDA_BUILD_DIR:-$root/build/lambda}}"
-{chr(10).join(overrides)}
-
-for function in {zips}; do
-  if [ ! -f "$build_dir/$function.zip" ]; then
-    echo "$build_dir/$function.zip not found: run \\`make package\\` before starting LocalStack" >&2
-    exit 1
-  fi
-done
-
-role={word(resources.role)}
-role_arn=$(awslocal iam get-role --role-name "$role" --query Role.Arn --output text 2>/dev/null) ||
-  role_arn=$(awslocal iam create-role --role-name "$role" --query Role.Arn --output text \\
-    --assume-role-policy-document '{json.dumps(FUNCTION_ROLE_POLICY)}')
-{chr(10).join(lookups)}
-
-create_function() {{  # name, zip, CreateFunction request without role and code
-  if awslocal lambda get-function --function-name "$1" >/dev/null 2>&1; then
-    echo "function $1 exists"
-    return
-  fi
-  awslocal lambda create-function --cli-input-json "$3" --role "$role_arn" \\
-    --zip-file "fileb://$build_dir/$2.zip" >/dev/null
-  awslocal lambda wait function-active-v2 --function-name "$1"
-  echo "function $1 created"
-}}
-
-create_log_group() {{  # name, retention in days
-  local found
-  found=$(awslocal logs describe-log-groups --log-group-name-prefix "$1" \\
-    --query "logGroups[?logGroupName=='$1'].logGroupName" --output text)
-  if [ -z "$found" ]; then
-    awslocal logs create-log-group --log-group-name "$1"
-    echo "log group $1 created"
-  fi
-  awslocal logs put-retention-policy --log-group-name "$1" --retention-in-days "$2"
-}}
-
-create_function_url() {{  # name: the HTTP API's payload-2.0 events, authenticated by the API's own keys
-  if ! awslocal lambda get-function-url-config --function-name "$1" >/dev/null 2>&1; then
-    awslocal lambda create-function-url-config --function-name "$1" --auth-type NONE >/dev/null
-    echo "function URL of $1 created"
-  fi
-}}
-
-pids=()""",
+        f"role_arn=$(ensure_role {word(resources.role)} {word(FUNCTION_ROLE_POLICY)})",
     ]
+    variables = {str(template.parameters[parameter]): variable for parameter, variable in OVERRIDABLE.items()}
+    environments = [function.request["Environment"]["Variables"] for function in resources.functions]
+    for queue in resources.queues:
+        url = template.ref(logical_ids["AWS::SQS::Queue", queue.name])
+        if any(url in environment.values() for environment in environments):
+            variables[url] = _variable(resources, queue.name, "url")
+            lines.append(f"{variables[url]}=$(queue_url {word(queue.name)})")
+    if resources.domain is not None:
+        name = resources.domain["DomainName"]
+        domain = logical_ids["AWS::OpenSearchService::Domain", name]
+        variables[f"https://{template.get_att(domain, 'DomainEndpoint')}"] = "search_endpoint"
+        lines.append(f"search_endpoint=https://$(describe_domain {word(name)} Endpoint)")
+    lines.append("")
     for function in resources.functions:
-        stem = PurePosixPath(_code_uri(template, function)).stem
-        steps = [
-            f"create_function {word(function.name)} {word(stem)} {json_word(function.request, variables)}"
-        ]
+        code = PurePosixPath(str(template.function_setting(function.logical_id, "CodeUri"))).stem
+        request = word(function.request, variables)
+        lines.append(f'create_function {word(function.name)} "$build_dir/{code}.zip" "$role_arn" {request}')
         if function.log_retention_days is not None:
-            steps.append(f"create_log_group {word(function.log_group)} {function.log_retention_days}")
+            lines.append(f"create_log_group {word(function.log_group)} {function.log_retention_days}")
         if function.http_api:
-            steps.append(f"create_function_url {word(function.name)}")
-        body.append("\n".join(_background(steps)))
-    body.append(WAIT_ALL)
-    return "\n".join(body)
+            lines.append(f"create_function_url {word(function.name)}")
+    summary = f"""Lambda functions, each from $LAMBDA_BUILD_DIR/<function>.zip (`make package`), with their
+log groups, and a function URL for each function behind the HTTP API (LocalStack's free tier has no
+HTTP API). The free tier enforces no IAM, so the functions share one role.
+Overridable from the environment: {", ".join(OVERRIDABLE.values())}."""
+    return _script(template, summary, *lines)
 
 
-def mappings_script(resources: LocalResources) -> str:
+def mappings_script(resources: LocalResources, logical_ids: LogicalIds) -> str:
     template = resources.template
-    variables: dict[str, str] = {}
-    lookups: list[str] = []
+    variables, lines = {}, []
     for table in resources.tables:
         if "StreamSpecification" in table.request:
-            logical_id = _logical_id(template, "AWS::DynamoDB::Table", table.name)
-            variable = f"{_short(resources, table.name)}_stream_arn"
-            variables[template.get_att(logical_id, "StreamArn")] = variable
-            lookups.append(
-                f"{variable}=$(awslocal dynamodbstreams list-streams --table-name {word(table.name)} "
-                "--query 'Streams[0].StreamArn' --output text)"
+            variable = _variable(resources, table.name, "stream_arn")
+            variables[template.get_att(logical_ids["AWS::DynamoDB::Table", table.name], "StreamArn")] = (
+                variable
             )
-    body = [
-        _header(
-            template,
-            """
-# Event source mappings with every setting the template declares. Never run this against moto:
-# mappings there make it invoke Lambdas through Docker and drop stream records (the embedded
-# stack's local ESM runner reads them from template.yaml instead).
-# Idempotent: a function already mapped to the same source is left as it is.""",
-        ),
-        "\n".join(lookups),
-        """existing=$(awslocal lambda list-event-source-mappings --output text \\
-  --query 'EventSourceMappings[].[FunctionArn, EventSourceArn]')
-
-map() {  # function, source ARN, CreateEventSourceMapping request
-  if grep -qF ":function:$1"$'\\t'"$2" <<<"$existing"; then
-    echo "mapping $2 -> $1 exists"
-    return
-  fi
-  awslocal lambda create-event-source-mapping --cli-input-json "$3" >/dev/null
-  echo "mapping $2 -> $1 created"
-}
-""",
-    ]
+            lines.append(f"{variable}=$(stream_arn {word(table.name)})")
     for spec in resources.mappings:
-        source, request = word(spec.source_arn, variables), json_word(mapping_request(spec), variables)
-        body.append(f"map {word(spec.function_name)} {source} {request}")
-    return "\n".join(body) + "\n"
+        source, request = word(spec.source_arn, variables), word(mapping_request(spec), variables)
+        lines.append(f"map {word(spec.function_name)} {source} {request}")
+    summary = """Event source mappings with every setting the template declares. Never run this against moto:
+mappings there make it invoke Lambdas through Docker and drop stream records (the embedded
+stack's local ESM runner reads them from template.yaml instead)."""
+    return _script(template, summary, *lines)
 
 
-def alarms_script(resources: LocalResources) -> str:
-    template = resources.template
-    assert resources.topic is not None
-    topic_arn = template.ref(_logical_id(template, "AWS::SNS::Topic", resources.topic))
-    body = [
-        _header(
-            template,
-            """
-# The alarm topic and the CloudWatch alarms notifying it (the HTTP API's alarms exist only on
-# AWS: LocalStack's free tier has no HTTP API). Idempotent: create-topic returns the existing
-# topic; put-metric-alarm creates or replaces.""",
-        ),
-        f"""topic={word(resources.topic)}
-topic_arn=$(awslocal sns create-topic --name "$topic" --query TopicArn --output text)
-echo "topic $topic ready"
+def _flag(key: str) -> str:
+    """`OKActions` -> `--ok-actions`."""
+    return "--" + re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", key).lower()
 
-put_alarm() {{  # name, PutMetricAlarm request
-  awslocal cloudwatch put-metric-alarm --cli-input-json "$2"
-  echo "alarm $1 ready"
-}}
 
-pids=()""",
+def alarms_script(resources: LocalResources, topic: str, topic_arn: str) -> str:
+    variables = {topic_arn: "topic_arn"}
+    first = resources.alarms[0] if resources.alarms else {}
+    shared = {
+        key: value
+        for key, value in first.items()
+        if key != "AlarmName" and all(alarm.get(key) == value for alarm in resources.alarms)
+    }
+    options = [
+        " ".join(
+            [_flag(key), *(word(item, variables) for item in (value if isinstance(value, list) else [value]))]
+        )
+        for key, value in shared.items()
     ]
-    for alarm in resources.alarms:
-        body += [
-            f"put_alarm {word(alarm['AlarmName'])} {json_word(alarm, {topic_arn: 'topic_arn'})} &",
-            "pids+=($!)",
-        ]
-    body.append(WAIT_ALL)
-    return "\n".join(body)
-
-
-def _logical_id(template: Template, kind: str, physical: str) -> str:
-    return next(
-        name
-        for name, resource in template.resources.items()
-        if resource["Type"] == kind and template.exists(name) and template.physical_name(name) == physical
-    )
-
-
-def _code_uri(template: Template, function: Any) -> str:
-    return str(template.function_setting(function.logical_id, "CodeUri"))
+    lines = [
+        f"topic_arn=$(awslocal sns create-topic --name {word(topic)} --query TopicArn --output text)",
+        f"shared=({' '.join(options)})",
+        *(
+            f"put_alarm {word(alarm['AlarmName'])} "
+            f'{word({key: value for key, value in alarm.items() if key not in shared})} "${{shared[@]}}"'
+            for alarm in resources.alarms
+        ),
+    ]
+    summary = """The alarm topic and the CloudWatch alarms notifying it (the HTTP API's alarms exist only on
+AWS: LocalStack's free tier has no HTTP API)."""
+    return _script(resources.template, summary, *lines)
 
 
 def render(template: Template | None = None) -> dict[str, str]:
     """File name -> content of every init script, for the template's stage."""
     resources = read_resources(template or Template(STAGE, aws_endpoint=RENDER_ENDPOINT))
+    template = resources.template
+    logical_ids = {
+        (spec["Type"], template.physical_name(name)): name for name, spec in template.resources.items()
+    }
     scripts = {"01-tables.sh": tables_script(resources), "02-queues.sh": queues_script(resources)}
     if resources.domain is not None:
-        scripts["03-opensearch.sh"] = opensearch_script(resources)
-    scripts["04-functions.sh"] = functions_script(resources)
-    scripts["05-mappings.sh"] = mappings_script(resources)
+        scripts["03-opensearch.sh"] = opensearch_script(resources, resources.domain)
+    scripts["04-functions.sh"] = functions_script(resources, logical_ids)
+    scripts["05-mappings.sh"] = mappings_script(resources, logical_ids)
     if resources.topic is not None:
-        scripts["06-alarms.sh"] = alarms_script(resources)
+        topic_arn = template.ref(logical_ids["AWS::SNS::Topic", resources.topic])
+        scripts["06-alarms.sh"] = alarms_script(resources, resources.topic, topic_arn)
     return scripts
 
 
 def drift(directory: Path = INIT_DIR, template: Template | None = None) -> list[str]:
     """The scripts in `directory` that differ from what the generator produces now."""
     expected = render(template)
-    present = {path.name for path in directory.glob("*.sh")}
+    present = {path.name: path.read_text() for path in directory.glob("*.sh")}
     return sorted(
-        name
-        for name in present | set(expected)
-        if name not in expected
-        or not (directory / name).exists()
-        or (directory / name).read_text() != expected[name]
+        name for name in present.keys() | expected.keys() if present.get(name) != expected.get(name)
     )
 
 
 def write(directory: Path = INIT_DIR, template: Template | None = None) -> list[Path]:
     """Write every script (executable) and remove `*.sh` files the generator no longer produces."""
-    directory.mkdir(parents=True, exist_ok=True)
     scripts = render(template)
     for stale in directory.glob("*.sh"):
         if stale.name not in scripts:
             stale.unlink()
-    written = []
     for name, content in scripts.items():
-        path = directory / name
-        path.write_text(content)
-        path.chmod(0o755)
-        written.append(path)
-    return written
+        (directory / name).write_text(content)
+        (directory / name).chmod(0o755)
+    return [directory / name for name in scripts]

@@ -15,33 +15,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from devtools.mappings import MappingSpec, load_mappings
 from devtools.template import Tag, Template
 
 # Resource types a local stack does not have: LocalStack's free tier has no HTTP API (the
 # ingest function gets a function URL instead) and enforces no IAM (one shared role).
 NOT_LOCAL = frozenset({"AWS::Serverless::HttpApi", "AWS::IAM::Role", "AWS::CloudWatch::Dashboard"})
-TABLE_REQUEST_KEYS = (
-    "TableName",
-    "BillingMode",
-    "AttributeDefinitions",
-    "KeySchema",
-    "GlobalSecondaryIndexes",
-    "StreamSpecification",
-    "SSESpecification",
-    "DeletionProtectionEnabled",
-)
-QUEUE_ATTRIBUTES = (
-    "DelaySeconds",
-    "MaximumMessageSize",
-    "MessageRetentionPeriod",
-    "ReceiveMessageWaitTimeSeconds",
-    "VisibilityTimeout",
-    "SqsManagedSseEnabled",
-    "RedrivePolicy",
-)
+# Table properties that are not CreateTable parameters but calls of their own.
+TABLE_SETTINGS = ("TimeToLiveSpecification", "PointInTimeRecoverySpecification")
 FUNCTION_ROLE_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
@@ -66,7 +47,6 @@ class TableSpec:
 class QueueSpec:
     name: str
     attributes: dict[str, str]  # CreateQueue, RedrivePolicy with the template's ARN of its target
-    dead_letter_queue: str | None
 
 
 @dataclass(frozen=True)
@@ -118,7 +98,7 @@ def read_resources(template: Template) -> LocalResources:
 
 
 def _table(properties: dict[str, Any]) -> TableSpec:
-    request = {key: properties[key] for key in TABLE_REQUEST_KEYS if key in properties}
+    request = {key: value for key, value in properties.items() if key not in TABLE_SETTINGS}
     if not request.get("DeletionProtectionEnabled", True):
         del request["DeletionProtectionEnabled"]  # the default; older AWS CLIs do not know the key
     if "StreamSpecification" in request:
@@ -144,22 +124,18 @@ def _attribute(value: Any) -> str:
 
 
 def _queues(template: Template) -> list[QueueSpec]:
+    """Dead-letter queues first: a redrive policy needs its target."""
     queues = []
     for properties in template.of_type("AWS::SQS::Queue").values():
-        redrive = properties.get("RedrivePolicy")
-        if redrive:
-            redrive = {**redrive, "maxReceiveCount": str(redrive["maxReceiveCount"])}
-        attributes = {**properties, "RedrivePolicy": redrive} if redrive else properties
-        queues.append(
-            QueueSpec(
-                name=str(properties["QueueName"]),
-                attributes={
-                    key: _attribute(attributes[key]) for key in QUEUE_ATTRIBUTES if key in attributes
-                },
-                dead_letter_queue=redrive["deadLetterTargetArn"].rsplit(":", 1)[1] if redrive else None,
-            )
-        )
-    return sorted(queues, key=lambda queue: queue.dead_letter_queue is not None)
+        if "RedrivePolicy" in properties:
+            redrive = properties["RedrivePolicy"]
+            properties = {
+                **properties,
+                "RedrivePolicy": {**redrive, "maxReceiveCount": str(redrive["maxReceiveCount"])},
+            }
+        attributes = {key: _attribute(value) for key, value in properties.items() if key != "QueueName"}
+        queues.append(QueueSpec(name=str(properties["QueueName"]), attributes=attributes))
+    return sorted(queues, key=lambda queue: "RedrivePolicy" in queue.attributes)
 
 
 def _function(template: Template, logical_id: str) -> FunctionSpec:
@@ -169,14 +145,7 @@ def _function(template: Template, logical_id: str) -> FunctionSpec:
 
     properties = template.resources[logical_id].get("Properties", {})
     log_group = template.resolve(properties.get("LoggingConfig", {}).get("LogGroup"))
-    log_group_properties = next(
-        (
-            group
-            for group in template.of_type("AWS::Logs::LogGroup").values()
-            if group["LogGroupName"] == log_group
-        ),
-        {},
-    )
+    groups = {group["LogGroupName"]: group for group in template.of_type("AWS::Logs::LogGroup").values()}
     name = template.physical_name(logical_id)
     request = {
         "FunctionName": name,
@@ -189,7 +158,7 @@ def _function(template: Template, logical_id: str) -> FunctionSpec:
         "TracingConfig": {"Mode": setting("Tracing", "PassThrough")},
         "Environment": {"Variables": template.function_environment(logical_id)},
     }
-    retention = log_group_properties.get("RetentionInDays")
+    retention = groups.get(log_group, {}).get("RetentionInDays")
     return FunctionSpec(
         logical_id=logical_id,
         request=request,
@@ -261,92 +230,47 @@ def placeholder_code() -> bytes:
     return buffer.getvalue()
 
 
-def _exists(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] in (
-        "ResourceInUseException",
-        "ResourceAlreadyExistsException",
-        "ResourceConflictException",
-        "EntityAlreadyExists",
-    )
-
-
 def create_tables(dynamodb: Any, resources: LocalResources) -> None:
-    """Tables with their TTL and point-in-time recovery; existing ones are left as they are."""
+    """Tables with their TTL and point-in-time recovery."""
     for table in resources.tables:
-        try:
-            dynamodb.create_table(**table.request)
-        except ClientError as error:
-            if not _exists(error):
-                raise
-            continue
+        dynamodb.create_table(**table.request)
         if table.ttl_attribute:
-            dynamodb.update_time_to_live(
-                TableName=table.name,
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
-            )
+            specification = {"Enabled": True, "AttributeName": table.ttl_attribute}
+            dynamodb.update_time_to_live(TableName=table.name, TimeToLiveSpecification=specification)
         if table.point_in_time_recovery:
+            specification = {"PointInTimeRecoveryEnabled": True}
             dynamodb.update_continuous_backups(
-                TableName=table.name,
-                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+                TableName=table.name, PointInTimeRecoverySpecification=specification
             )
 
 
-def create_resources(
-    client: Client, resources: LocalResources, environment: Mapping[str, str] | None = None
-) -> None:
-    """Everything but the event source mappings, through boto3 (the embedded stack on moto).
+def create_resources(client: Client, resources: LocalResources, environment: Mapping[str, str] = {}) -> None:
+    """Everything but the event source mappings, with boto3 on an empty endpoint (the embedded stack's moto).
 
-    `environment` is set on every function on top of the template's (the embedded stack's
-    OpenSearch endpoint and retry schedule), so tools reading a function's configuration see the
-    values its in-process handler runs with.
+    Values in `environment` replace the template's in the functions' environments (the embedded
+    stack's OpenSearch endpoint and retry schedule), so tools reading a function's configuration
+    see what its in-process handler runs with.
     """
     create_tables(client("dynamodb"), resources)
-    sqs = client("sqs")
     for queue in resources.queues:
-        sqs.create_queue(QueueName=queue.name, Attributes=queue.attributes)
+        client("sqs").create_queue(QueueName=queue.name, Attributes=queue.attributes)
     if resources.domain is not None:
-        opensearch = client("opensearch")
-        try:
-            opensearch.create_domain(**resources.domain)
-        except ClientError as error:
-            if not _exists(error):
-                raise
-    _create_functions(client, resources, dict(environment or {}))
-    if resources.topic is not None:
-        client("sns").create_topic(Name=resources.topic)
-    cloudwatch = client("cloudwatch")
-    for alarm in resources.alarms:
-        cloudwatch.put_metric_alarm(**alarm)
-
-
-def _create_functions(client: Client, resources: LocalResources, environment: dict[str, str]) -> None:
-    iam, lambda_, logs = client("iam"), client("lambda"), client("logs")
-    try:
-        role = iam.create_role(
-            RoleName=resources.role, AssumeRolePolicyDocument=json.dumps(FUNCTION_ROLE_POLICY)
-        )["Role"]["Arn"]
-    except ClientError as error:
-        if not _exists(error):
-            raise
-        role = iam.get_role(RoleName=resources.role)["Role"]["Arn"]
-    code = placeholder_code()
+        client("opensearch").create_domain(**resources.domain)
+    role = client("iam").create_role(
+        RoleName=resources.role, AssumeRolePolicyDocument=json.dumps(FUNCTION_ROLE_POLICY)
+    )["Role"]["Arn"]
+    lambda_, logs = client("lambda"), client("logs")
     for function in resources.functions:
-        request = dict(function.request)
-        variables = request["Environment"]["Variables"]
-        request["Environment"] = {
-            "Variables": {key: environment.get(key, value) for key, value in variables.items()}
-        }
-        try:
-            lambda_.create_function(**request, Role=role, Code={"ZipFile": code})
-        except ClientError as error:
-            if not _exists(error):
-                raise
-        try:
-            logs.create_log_group(logGroupName=function.log_group)
-        except ClientError as error:
-            if not _exists(error):
-                raise
+        variables = function.request["Environment"]["Variables"]
+        variables = {key: environment.get(key, value) for key, value in variables.items()}
+        request = {**function.request, "Environment": {"Variables": variables}}
+        lambda_.create_function(**request, Role=role, Code={"ZipFile": placeholder_code()})
+        logs.create_log_group(logGroupName=function.log_group)
         if function.log_retention_days is not None:
             logs.put_retention_policy(
                 logGroupName=function.log_group, retentionInDays=function.log_retention_days
             )
+    if resources.topic is not None:
+        client("sns").create_topic(Name=resources.topic)
+    for alarm in resources.alarms:
+        client("cloudwatch").put_metric_alarm(**alarm)

@@ -28,7 +28,7 @@ STREAM_ARN = f"arn:aws:dynamodb:us-east-1:000000000000:table/{EVENTS}/stream/202
 AWSLOCAL_STUB = f"""#!/bin/bash
 case "$1 $2" in
   "dynamodbstreams list-streams") echo "{STREAM_ARN}" ;;
-  "lambda list-event-source-mappings") printf '%s\\n' "${{EXISTING_MAPPINGS:-}}" ;;
+  "lambda list-event-source-mappings") [[ " ${{EXISTING_MAPPINGS:-}} " == *" $4 "* ]] && echo uuid || true ;;
   "lambda create-event-source-mapping") printf '%s\\0' "$4" >>"$RECORD" ;;
   *) echo "unexpected awslocal $*" >&2; exit 2 ;;
 esac
@@ -56,12 +56,11 @@ def test_init_script_is_strict_executable_bash(name: str) -> None:
     assert subprocess.run(["bash", "-n", str(path)], capture_output=True, check=False).returncode == 0
 
 
-def run_mappings_script(tmp_path: Path, script: str, existing: str = "") -> list[dict[str, Any]]:
+def run_mappings_script(tmp_path: Path, existing: str = "") -> list[dict[str, Any]]:
     stub = tmp_path / "bin" / "awslocal"
     stub.parent.mkdir(exist_ok=True)
     stub.write_text(AWSLOCAL_STUB)
     stub.chmod(0o755)
-    (tmp_path / "05-mappings.sh").write_text(script)
     record = tmp_path / "requests"
     record.write_text("")
     env = {
@@ -70,7 +69,7 @@ def run_mappings_script(tmp_path: Path, script: str, existing: str = "") -> list
         "EXISTING_MAPPINGS": existing,
     }
     result = subprocess.run(
-        ["bash", str(tmp_path / "05-mappings.sh")], env=env, capture_output=True, text=True, check=False
+        ["bash", str(INIT_DIR / "05-mappings.sh")], env=env, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
     return [json.loads(request) for request in record.read_text().split("\0") if request]
@@ -86,16 +85,14 @@ def test_mappings_script_creates_the_mappings_the_runner_runs(tmp_path: Path) ->
     ]
 
     # When the committed script runs
-    requests = run_mappings_script(tmp_path, (INIT_DIR / "05-mappings.sh").read_text())
+    requests = run_mappings_script(tmp_path)
 
     # Then it sends exactly those CreateEventSourceMapping requests
     assert requests == expected
 
 
 def test_mappings_script_leaves_existing_mappings_alone(tmp_path: Path) -> None:
-    existing = f"arn:aws:lambda:us-east-1:000000000000:function:{FANOUT}\t{STREAM_ARN}"
-
-    requests = run_mappings_script(tmp_path, (INIT_DIR / "05-mappings.sh").read_text(), existing)
+    requests = run_mappings_script(tmp_path, existing=FANOUT)
 
     assert [request["FunctionName"] for request in requests] == [
         f"triggers-{STAGE}-retry",
