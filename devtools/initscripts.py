@@ -29,19 +29,24 @@ MARK = re.compile(r"@@(\w+)@@")
 LogicalIds = Mapping[tuple[str, str], str]
 
 
-def render_json(value: Any, indent: int = 0) -> str:
-    """JSON as compact as fits in WIDTH columns; otherwise its items filled line by line."""
+def render_json(value: Any, indent: int = 0, prefix: int = 0) -> str:
+    """JSON as compact as fits in WIDTH columns (after `prefix` more on its first line); otherwise
+    its items filled line by line."""
     flat = json.dumps(value)
-    if indent + len(flat) <= WIDTH or not isinstance(value, dict | list) or not value:
+    if indent + prefix + len(flat) <= WIDTH or not isinstance(value, dict | list) or not value:
         return flat
     inner = indent + 2
     if isinstance(value, dict):
-        parts = [f"{json.dumps(key)}: {render_json(item, inner)}" for key, item in value.items()]
+        parts = [
+            f"{json.dumps(key)}: {render_json(item, inner, len(json.dumps(key)) + 2)}"
+            for key, item in value.items()
+        ]
     else:
         parts = [render_json(item, inner) for item in value]
     lines: list[str] = []
     for part in parts:
-        if lines and "\n" not in part + lines[-1] and inner + len(lines[-1]) + len(part) + 2 <= WIDTH:
+        used = inner + len(lines[-1]) + (prefix if len(lines) == 1 else 0) if lines else 0
+        if lines and "\n" not in part + lines[-1] and used + len(part) + 2 <= WIDTH:
             lines[-1] += ", " + part
         else:
             lines.append(part)

@@ -33,7 +33,7 @@ Client = Callable[[str], Any]
 
 
 @dataclass(frozen=True)
-class TableSpec:
+class Table:
     request: dict[str, Any]  # CreateTable
     ttl_attribute: str | None
     point_in_time_recovery: bool
@@ -44,13 +44,13 @@ class TableSpec:
 
 
 @dataclass(frozen=True)
-class QueueSpec:
+class Queue:
     name: str
     attributes: dict[str, str]  # CreateQueue, RedrivePolicy with the template's ARN of its target
 
 
 @dataclass(frozen=True)
-class FunctionSpec:
+class Function:
     logical_id: str
     request: dict[str, Any]  # CreateFunction without Role and Code
     log_group: str
@@ -67,11 +67,11 @@ class LocalResources:
     """What a local stack creates from the template, in creation order within each kind."""
 
     template: Template
-    tables: list[TableSpec]
-    queues: list[QueueSpec]
+    tables: list[Table]
+    queues: list[Queue]
     domain: dict[str, Any] | None  # CreateDomain
     role: str
-    functions: list[FunctionSpec]
+    functions: list[Function]
     mappings: list[MappingSpec]
     topic: str | None
     alarms: list[dict[str, Any]]  # PutMetricAlarm
@@ -97,7 +97,7 @@ def read_resources(template: Template) -> LocalResources:
     )
 
 
-def _table(properties: dict[str, Any]) -> TableSpec:
+def _table(properties: dict[str, Any]) -> Table:
     request = {key: value for key, value in properties.items() if key not in TABLE_SETTINGS}
     if not request.get("DeletionProtectionEnabled", True):
         del request["DeletionProtectionEnabled"]  # the default; older AWS CLIs do not know the key
@@ -110,7 +110,7 @@ def _table(properties: dict[str, Any]) -> TableSpec:
         }
     ttl = properties.get("TimeToLiveSpecification", {})
     pitr = properties.get("PointInTimeRecoverySpecification", {})
-    return TableSpec(
+    return Table(
         request=request,
         ttl_attribute=ttl["AttributeName"] if ttl.get("Enabled") else None,
         point_in_time_recovery=bool(pitr.get("PointInTimeRecoveryEnabled")),
@@ -123,7 +123,7 @@ def _attribute(value: Any) -> str:
     return json.dumps(value) if isinstance(value, dict) else str(value)
 
 
-def _queues(template: Template) -> list[QueueSpec]:
+def _queues(template: Template) -> list[Queue]:
     """Dead-letter queues first: a redrive policy needs its target."""
     queues = []
     for properties in template.of_type("AWS::SQS::Queue").values():
@@ -134,11 +134,11 @@ def _queues(template: Template) -> list[QueueSpec]:
                 "RedrivePolicy": {**redrive, "maxReceiveCount": str(redrive["maxReceiveCount"])},
             }
         attributes = {key: _attribute(value) for key, value in properties.items() if key != "QueueName"}
-        queues.append(QueueSpec(name=str(properties["QueueName"]), attributes=attributes))
+        queues.append(Queue(name=str(properties["QueueName"]), attributes=attributes))
     return sorted(queues, key=lambda queue: "RedrivePolicy" in queue.attributes)
 
 
-def _function(template: Template, logical_id: str) -> FunctionSpec:
+def _function(template: Template, logical_id: str) -> Function:
     def setting(key: str, default: Any) -> Any:
         value = template.function_setting(logical_id, key)
         return default if value is None else value
@@ -159,7 +159,7 @@ def _function(template: Template, logical_id: str) -> FunctionSpec:
         "Environment": {"Variables": template.function_environment(logical_id)},
     }
     retention = groups.get(log_group, {}).get("RetentionInDays")
-    return FunctionSpec(
+    return Function(
         logical_id=logical_id,
         request=request,
         log_group=str(log_group or f"/aws/lambda/{name}"),

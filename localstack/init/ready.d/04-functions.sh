@@ -23,11 +23,11 @@ create_function triggers-local-ingest "$build_dir/ingest.zip" "$role_arn" '{"Fun
   "Description": "HTTP API - validates events and writes them to the events table", "Runtime": "python3.12",
   "Handler": "ingest.handler.lambda_handler", "Architectures": ["arm64"], "MemorySize": 512, "Timeout": 10,
   "TracingConfig": {"Mode": "Active"},
-  "Environment": {"Variables": {"STAGE": "local", "POWERTOOLS_LOG_LEVEL": "INFO", "POWERTOOLS_METRICS_NAMESPACE": "Triggers",
-      "EVENTS_TABLE": "triggers-local-events", "EVENT_RETENTION_DAYS": "30",
-      "SUBSCRIPTIONS_TABLE": "triggers-local-subscriptions", "DELIVERIES_TABLE": "triggers-local-deliveries",
-      "OPENSEARCH_ENDPOINT": "'"${search_endpoint}"'", "INDEX_ALIAS": "events",
-      "POWERTOOLS_SERVICE_NAME": "ingest", "ALLOW_LOOPBACK_WEBHOOKS": "true",
+  "Environment": {"Variables": {"STAGE": "local", "POWERTOOLS_LOG_LEVEL": "INFO",
+      "POWERTOOLS_METRICS_NAMESPACE": "Triggers", "EVENTS_TABLE": "triggers-local-events",
+      "EVENT_RETENTION_DAYS": "30", "SUBSCRIPTIONS_TABLE": "triggers-local-subscriptions",
+      "DELIVERIES_TABLE": "triggers-local-deliveries", "OPENSEARCH_ENDPOINT": "'"${search_endpoint}"'",
+      "INDEX_ALIAS": "events", "POWERTOOLS_SERVICE_NAME": "ingest", "ALLOW_LOOPBACK_WEBHOOKS": "true",
       "WEBHOOK_PRIVATE_HOSTS": "host.docker.internal", "API_KEYS_TABLE": "triggers-local-api-keys",
       "IDEMPOTENCY_TABLE": "triggers-local-idempotency", "RETRY_QUEUE_URL": "'"${delivery_retry_url}"'"}}}'
 create_log_group /aws/lambda/triggers-local-ingest 30
@@ -36,23 +36,24 @@ create_function triggers-local-fanout "$build_dir/fanout.zip" "$role_arn" '{"Fun
   "Description": "Delivers new events to matching subscriber webhooks (signed); failures go to the retry queue",
   "Runtime": "python3.12", "Handler": "processors.fanout.handler.lambda_handler", "Architectures": ["arm64"],
   "MemorySize": 512, "Timeout": 60, "TracingConfig": {"Mode": "Active"},
-  "Environment": {"Variables": {"STAGE": "local", "POWERTOOLS_LOG_LEVEL": "INFO", "POWERTOOLS_METRICS_NAMESPACE": "Triggers",
-      "EVENTS_TABLE": "triggers-local-events", "EVENT_RETENTION_DAYS": "30",
-      "SUBSCRIPTIONS_TABLE": "triggers-local-subscriptions", "DELIVERIES_TABLE": "triggers-local-deliveries",
-      "OPENSEARCH_ENDPOINT": "'"${search_endpoint}"'", "INDEX_ALIAS": "events",
-      "POWERTOOLS_SERVICE_NAME": "fanout", "RETRY_QUEUE_URL": "'"${delivery_retry_url}"'",
-      "DELIVERY_DLQ_URL": "'"${delivery_dlq_url}"'", "RETRY_SCHEDULE": "'"${RETRY_SCHEDULE}"'",
-      "ALLOW_LOOPBACK_WEBHOOKS": "true", "WEBHOOK_PRIVATE_HOSTS": "host.docker.internal"}}}'
+  "Environment": {"Variables": {"STAGE": "local", "POWERTOOLS_LOG_LEVEL": "INFO",
+      "POWERTOOLS_METRICS_NAMESPACE": "Triggers", "EVENTS_TABLE": "triggers-local-events",
+      "EVENT_RETENTION_DAYS": "30", "SUBSCRIPTIONS_TABLE": "triggers-local-subscriptions",
+      "DELIVERIES_TABLE": "triggers-local-deliveries", "OPENSEARCH_ENDPOINT": "'"${search_endpoint}"'",
+      "INDEX_ALIAS": "events", "POWERTOOLS_SERVICE_NAME": "fanout",
+      "RETRY_QUEUE_URL": "'"${delivery_retry_url}"'", "DELIVERY_DLQ_URL": "'"${delivery_dlq_url}"'",
+      "RETRY_SCHEDULE": "'"${RETRY_SCHEDULE}"'", "ALLOW_LOOPBACK_WEBHOOKS": "true",
+      "WEBHOOK_PRIVATE_HOSTS": "host.docker.internal"}}}'
 create_log_group /aws/lambda/triggers-local-fanout 30
 create_function triggers-local-retry "$build_dir/retry.zip" "$role_arn" '{"FunctionName": "triggers-local-retry",
   "Description": "Re-attempts failed webhook deliveries on the retry schedule; exhausted ones go to the DLQ",
   "Runtime": "python3.12", "Handler": "processors.retry.handler.lambda_handler", "Architectures": ["arm64"],
   "MemorySize": 256, "Timeout": 30, "TracingConfig": {"Mode": "Active"},
-  "Environment": {"Variables": {"STAGE": "local", "POWERTOOLS_LOG_LEVEL": "INFO", "POWERTOOLS_METRICS_NAMESPACE": "Triggers",
-      "EVENTS_TABLE": "triggers-local-events", "EVENT_RETENTION_DAYS": "30",
-      "SUBSCRIPTIONS_TABLE": "triggers-local-subscriptions", "DELIVERIES_TABLE": "triggers-local-deliveries",
-      "OPENSEARCH_ENDPOINT": "'"${search_endpoint}"'", "INDEX_ALIAS": "events",
-      "POWERTOOLS_SERVICE_NAME": "retry", "RETRY_QUEUE_URL": "'"${delivery_retry_url}"'",
+  "Environment": {"Variables": {"STAGE": "local", "POWERTOOLS_LOG_LEVEL": "INFO",
+      "POWERTOOLS_METRICS_NAMESPACE": "Triggers", "EVENTS_TABLE": "triggers-local-events",
+      "EVENT_RETENTION_DAYS": "30", "SUBSCRIPTIONS_TABLE": "triggers-local-subscriptions",
+      "DELIVERIES_TABLE": "triggers-local-deliveries", "OPENSEARCH_ENDPOINT": "'"${search_endpoint}"'",
+      "INDEX_ALIAS": "events", "POWERTOOLS_SERVICE_NAME": "retry", "RETRY_QUEUE_URL": "'"${delivery_retry_url}"'",
       "DELIVERY_DLQ_URL": "'"${delivery_dlq_url}"'", "RETRY_SCHEDULE": "'"${RETRY_SCHEDULE}"'",
       "ALLOW_LOOPBACK_WEBHOOKS": "true", "WEBHOOK_PRIVATE_HOSTS": "host.docker.internal"}}}'
 create_log_group /aws/lambda/triggers-local-retry 30
@@ -60,9 +61,9 @@ create_function triggers-local-indexer "$build_dir/indexer.zip" "$role_arn" '{"F
   "Description": "Keeps the OpenSearch `events` index in step with the events table", "Runtime": "python3.12",
   "Handler": "processors.indexer.handler.lambda_handler", "Architectures": ["arm64"], "MemorySize": 256,
   "Timeout": 30, "TracingConfig": {"Mode": "Active"},
-  "Environment": {"Variables": {"STAGE": "local", "POWERTOOLS_LOG_LEVEL": "INFO", "POWERTOOLS_METRICS_NAMESPACE": "Triggers",
-      "EVENTS_TABLE": "triggers-local-events", "EVENT_RETENTION_DAYS": "30",
-      "SUBSCRIPTIONS_TABLE": "triggers-local-subscriptions", "DELIVERIES_TABLE": "triggers-local-deliveries",
-      "OPENSEARCH_ENDPOINT": "'"${search_endpoint}"'", "INDEX_ALIAS": "events",
-      "POWERTOOLS_SERVICE_NAME": "indexer", "INDEX_DLQ_URL": "'"${index_dlq_url}"'"}}}'
+  "Environment": {"Variables": {"STAGE": "local", "POWERTOOLS_LOG_LEVEL": "INFO",
+      "POWERTOOLS_METRICS_NAMESPACE": "Triggers", "EVENTS_TABLE": "triggers-local-events",
+      "EVENT_RETENTION_DAYS": "30", "SUBSCRIPTIONS_TABLE": "triggers-local-subscriptions",
+      "DELIVERIES_TABLE": "triggers-local-deliveries", "OPENSEARCH_ENDPOINT": "'"${search_endpoint}"'",
+      "INDEX_ALIAS": "events", "POWERTOOLS_SERVICE_NAME": "indexer", "INDEX_DLQ_URL": "'"${index_dlq_url}"'"}}}'
 create_log_group /aws/lambda/triggers-local-indexer 30
