@@ -244,7 +244,9 @@ def create_tables(dynamodb: Any, resources: LocalResources) -> None:
             )
 
 
-def create_resources(client: Client, resources: LocalResources, environment: Mapping[str, str] = {}) -> None:
+def create_resources(
+    client: Client, resources: LocalResources, environment: Mapping[str, str] | None = None
+) -> None:
     """Everything but the event source mappings, with boto3 on an empty endpoint (the embedded stack's moto).
 
     Values in `environment` replace the template's in the functions' environments (the embedded
@@ -262,7 +264,7 @@ def create_resources(client: Client, resources: LocalResources, environment: Map
     lambda_, logs = client("lambda"), client("logs")
     for function in resources.functions:
         variables = function.request["Environment"]["Variables"]
-        variables = {key: environment.get(key, value) for key, value in variables.items()}
+        variables = {key: (environment or {}).get(key, value) for key, value in variables.items()}
         request = {**function.request, "Environment": {"Variables": variables}}
         lambda_.create_function(**request, Role=role, Code={"ZipFile": placeholder_code()})
         logs.create_log_group(logGroupName=function.log_group)
