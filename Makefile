@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/.tools/bin:/usr/bin:$(PATH)
 RUN := uv run --frozen --no-sync
 
-.PHONY: help setup up test unit integration e2e fuzz lint format bench clean package soak
+.PHONY: help setup up test unit integration e2e fuzz lint format bench clean package soak init-scripts
 
 help:  ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -18,6 +18,9 @@ up: setup  ## start the embedded local stack in the foreground (Ctrl-C stops it)
 
 package: setup  ## one zip per function: build/lambda/ (LocalStack) and build/aws/ (sam deploy); ARCH=x86_64 to override
 	$(RUN) triggers package $(if $(ARCH),--arch $(ARCH))
+
+init-scripts: setup  ## regenerate localstack/init/ready.d/*.sh from template.yaml (a unit test fails when they drift)
+	$(RUN) triggers init-scripts
 
 test: setup  ## run every suite (unit, integration, e2e)
 	$(RUN) pytest tests

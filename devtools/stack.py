@@ -1,8 +1,9 @@
 """The embedded local stack: everything `make up` and the integration tests run, without Docker.
 
 On 127.0.0.1 it starts a moto server (the AWS endpoint `awslocal` and boto3 talk to), creates
-resources with the same `localstack/init/ready.d` scripts LocalStack runs, and serves the
-ingest handler over HTTP like `sam local start-api`.
+the template's resources on it with boto3 from the same reading of template.yaml the LocalStack
+init scripts are generated from (devtools/resources.py), and serves the ingest handler over HTTP
+like `sam local start-api`.
 """
 
 import os
@@ -16,15 +17,19 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+import boto3
+
+from devtools.resources import create_resources, read_resources
 from devtools.runner.apiserver import LocalApiServer, gateway_response
 from devtools.runner.esm import EsmRunner
-from devtools.runner.mappings import function_spec, load_mappings
-from devtools.template import ACCOUNT_ID, REGION, REPO_ROOT, Template
+from devtools.runner.mappings import MappingSpec, function_spec, load_mappings
+from devtools.template import ACCOUNT_ID, REGION, REPO_ROOT, TEMPLATE_PATH, Template
 
-INIT_DIR = REPO_ROOT / "localstack" / "init" / "ready.d"
-VENV_BIN = Path(sys.executable).parent
-# Debian's AWS CLI v2 (/usr/bin/aws) must win over a PyPI awscli v1 elsewhere on PATH.
-SCRIPT_PATH = os.pathsep.join([str(VENV_BIN), "/usr/bin", "/bin", os.environ.get("PATH", "")])
+# For processes that run awslocal against the stack: Debian's AWS CLI v2 (/usr/bin/aws) must win
+# over a PyPI awscli v1 elsewhere on PATH.
+SCRIPT_PATH = os.pathsep.join(
+    [str(Path(sys.executable).parent), "/usr/bin", "/bin", os.environ.get("PATH", "")]
+)
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "test",
     "AWS_SECRET_ACCESS_KEY": "test",
@@ -44,7 +49,10 @@ def free_port() -> int:
 
 
 def ensure_free(port: int, what: str) -> None:
+    """Fail unless the port can be listened on. Sockets in TIME_WAIT (a stack stopped moments ago)
+    do not count: the servers set SO_REUSEADDR, and so does this probe."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError as exc:
@@ -86,6 +94,7 @@ class EmbeddedStack:
     say: Callable[[str], None] = lambda line: None
     # Settings for the functions on top of the template's (e.g. a short RETRY_SCHEDULE).
     environment: dict[str, str] = field(default_factory=dict)
+    template_path: Path = TEMPLATE_PATH
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _log_files: list[IO[bytes]] = field(default_factory=list)
     _api: LocalApiServer | None = None
@@ -110,7 +119,11 @@ class EmbeddedStack:
 
     @property
     def template(self) -> Template:
-        return Template(self.stage, aws_endpoint=self.aws_url)
+        return Template(self.stage, path=self.template_path, aws_endpoint=self.aws_url)
+
+    def mappings(self) -> list[MappingSpec]:
+        """The event source mappings the local ESM runner runs: the template's own."""
+        return load_mappings(self.template)
 
     def aws_environment(self) -> dict[str, str]:
         """What a process needs to reach this stack with boto3, awslocal or the AWS CLI."""
@@ -132,7 +145,7 @@ class EmbeddedStack:
         try:
             self._start_moto()
             self._start_opensearch()
-            self.run_init_scripts()
+            self.create_resources()
             self._configure_handlers()
             self._create_search_index()
             self._start_esm()
@@ -170,26 +183,21 @@ class EmbeddedStack:
         ]
         self._spawn("opensearch", args, self.ports.opensearch)
 
-    def run_init_scripts(self) -> None:
-        """Run localstack/init/ready.d/*.sh in order against this stack, as LocalStack would."""
-        env = {
-            "PATH": SCRIPT_PATH,
-            "HOME": os.environ.get("HOME", "/root"),
-            "DISABLE_DEPRECATION_NOTICE": "1",
-            "TRIGGERS_EMBEDDED": "1",
-            "OPENSEARCH_ENDPOINT": self.opensearch_url,
-            **self.aws_environment(),
-        }
-        for script in sorted(INIT_DIR.glob("*.sh")):
-            started = time.monotonic()
-            result = subprocess.run(
-                ["bash", str(script)], env=env, capture_output=True, text=True, check=False, timeout=300
-            )
-            if result.returncode != 0:
-                raise StackError(
-                    f"{script.name} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
-                )
-            self.say(f"{script.name} done in {time.monotonic() - started:.1f} s")
+    def create_resources(self) -> None:
+        """The template's tables, queues, domain, functions, log groups and alarms; no mappings."""
+        started = time.monotonic()
+        session = boto3.Session(
+            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name=REGION,
+        )
+
+        def client(service: str) -> Any:
+            return session.client(service, endpoint_url=self.aws_url)  # type: ignore[call-overload]
+
+        overrides = {**self.environment, "OPENSEARCH_ENDPOINT": self.opensearch_url}
+        create_resources(client, read_resources(self.template), overrides)
+        self.say(f"resources of {self.template_path.name} created in {time.monotonic() - started:.1f} s")
 
     def _configure_handlers(self) -> None:
         """Give in-process handlers the environment the template gives their functions."""
@@ -234,7 +242,7 @@ class EmbeddedStack:
 
     def _start_esm(self) -> None:
         """The local event source mappings (never moto's: it would invoke Lambdas via Docker)."""
-        self._esm = EsmRunner(load_mappings(self.template), self.aws_url, self.state_dir, say=self.say)
+        self._esm = EsmRunner(self.mappings(), self.aws_url, self.state_dir, say=self.say)
         self._esm.start()
         if not self._esm.wait_ready():
             self.say("esm: some pollers are not polling yet (see the log); they keep retrying")

@@ -2,7 +2,7 @@
 
 Intrinsics are resolved for a given stage with just enough CloudFormation to name things
 (`!Ref` to parameters and resources, `!Sub`, `!GetAtt ... .Arn/.StreamArn`, conditions) so that tests,
-the init-script parity check and the local ESM runner read the same values AWS deploys.
+the local resources (devtools/resources.py) and the local ESM runner read the same values AWS deploys.
 """
 
 import re
@@ -199,23 +199,3 @@ class Template:
         if key in own:
             return self.resolve(own[key])
         return self.resolve(self.raw.get("Globals", {}).get("Function", {}).get(key))
-
-
-def create_tables(client: Any, template: Template) -> None:
-    """Create every table of the template (used by unit tests against moto in-process)."""
-    for properties in template.tables().values():
-        params = {
-            key: properties[key]
-            for key in (
-                "TableName",
-                "AttributeDefinitions",
-                "KeySchema",
-                "GlobalSecondaryIndexes",
-                "BillingMode",
-                "StreamSpecification",
-            )
-            if key in properties
-        }
-        if "StreamSpecification" in params:
-            params["StreamSpecification"] = {"StreamEnabled": True, **params["StreamSpecification"]}
-        client.create_table(**params)

@@ -2,7 +2,7 @@
 
 `CallLog` hooks a boto3 client's event system (`before-parameter-build` / `after-call` /
 `after-call-error`, so nothing about the requests changes) and records every call: operation,
-tables, the function that made it (`devtools.lambda_context.invoked_function`, set by the local
+tables, the function that made it (`devtools.runner.lambda_context.invoked_function`, set by the local
 function host and by the bench around in-process invocations), thread, start and end, error code,
 and for writes the items they touch. `SendLog` times outgoing urllib3 requests to given ports (the
 webhook receivers). From those records come the write requests per delivery, the consumed write

@@ -1,7 +1,7 @@
 """Event source mappings as template.yaml declares them (SAM `DynamoDB` and `SQS` events).
 
-The local ESM runner, the LocalStack mapping script and the parity test all read mappings
-through this module, so there is exactly one interpretation of the template's settings.
+The local ESM runner and the generated LocalStack mapping script (devtools/initscripts.py) read
+mappings through this module, so there is exactly one interpretation of the template's settings.
 """
 
 import json

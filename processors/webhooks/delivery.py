@@ -192,7 +192,7 @@ class Deliverer:
     ) -> tuple[Outcome, DeliveryItem]:
         # The subscription is as current as the tenant's version (fanout) or freshly read (retry):
         # a streak already on needs no write.
-        failing = subscription
+        failing: SubscriptionItem | None = subscription
         if subscription.failing_since is None:
             failing = self._subscription_call(subscriptions_table.record_failure, subscription, now)
         since = _failing_since(failing)

@@ -7,7 +7,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from devtools.template import Template, create_tables
+from devtools.resources import create_tables, read_resources
+from devtools.template import Template
 from tests.conftest import clear_client_caches
 
 
@@ -21,7 +22,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             monkeypatch.setenv(key, value)
     with mock_aws():
         clear_client_caches()
-        create_tables(boto3.client("dynamodb"), template)
+        create_tables(boto3.client("dynamodb"), read_resources(template))
         yield
     clear_client_caches()
 

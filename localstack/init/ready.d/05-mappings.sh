@@ -1,58 +1,27 @@
 #!/usr/bin/env bash
-# Event source mappings of template.yaml with every setting it declares: the events stream into
-# fanout and indexer (failed batches to the stream DLQ), the retry queue into retry.
-# Idempotent: a function already mapped to the same source is left as it is.
-# Embedded (`triggers up`, TRIGGERS_EMBEDDED=1): skipped. Mappings in moto make it invoke Lambdas
-# through Docker and drop stream records; the local ESM runner reads them from template.yaml.
+# GENERATED from template.yaml (stage local) by devtools/initscripts.py. Do not
+# edit: change template.yaml, then run `make init-scripts` (or `uv run triggers init-scripts`).
+# The helpers are in ../lib.sh; each looks before it creates, so the script can run again.
+#
+# Event source mappings with every setting the template declares. Never run this against moto:
+# mappings there make it invoke Lambdas through Docker and drop stream records (the embedded
+# stack's local ESM runner reads them from template.yaml instead).
 set -euo pipefail
-STAGE="${STAGE:-local}"
-prefix="triggers-${STAGE}"
+source "$(dirname "$0")/../lib.sh"
 
-if [ "${TRIGGERS_EMBEDDED:-}" = 1 ]; then
-  echo "embedded stack: event source mappings are run by the local ESM runner, none created"
-  exit 0
-fi
-
-queue_arn() {
-  awslocal sqs get-queue-attributes --attribute-names QueueArn --output text --query Attributes.QueueArn \
-    --queue-url "$(awslocal sqs get-queue-url --queue-name "$1" --output text --query QueueUrl)"
-}
-
-stream_arn=$(awslocal dynamodbstreams list-streams --table-name "${prefix}-events" \
-  --query 'Streams[0].StreamArn' --output text)
-stream_dlq_arn=$(queue_arn "${prefix}-stream-dlq")
-retry_queue_arn=$(queue_arn "${prefix}-delivery-retry")
-existing=$(awslocal lambda list-event-source-mappings --output text \
-  --query 'EventSourceMappings[].[FunctionArn, EventSourceArn]')
-
-map() {  # function short name, source ARN, then create-event-source-mapping settings
-  local name="${prefix}-$1" source="$2"
-  shift 2
-  if grep -qF ":function:${name}"$'\t'"${source}" <<<"$existing"; then
-    echo "mapping $source -> $name exists"
-    return
-  fi
-  awslocal lambda create-event-source-mapping --function-name "$name" --event-source-arn "$source" \
-    "$@" >/dev/null
-  echo "mapping $source -> $name created"
-}
-
-stream_settings=(
-  --starting-position TRIM_HORIZON
-  --batch-size 10
-  --maximum-batching-window-in-seconds 5
-  --function-response-types ReportBatchItemFailures
-  --bisect-batch-on-function-error
-  --maximum-record-age-in-seconds 86400
-  --parallelization-factor 1
-  --destination-config "{\"OnFailure\": {\"Destination\": \"$stream_dlq_arn\"}}"
-)
-map fanout "$stream_arn" "${stream_settings[@]}" --maximum-retry-attempts 10 \
-  --filter-criteria '{"Filters": [{"Pattern": "{\"eventName\": [\"INSERT\"]}"}]}'
-# The indexer retries until a record is a day old: an OpenSearch outage must not drop index updates.
-map indexer "$stream_arn" "${stream_settings[@]}" --maximum-retry-attempts -1 \
-  --filter-criteria '{"Filters": [{"Pattern": "{\"eventName\": [\"INSERT\", \"MODIFY\", \"REMOVE\"]}"}]}'
-map retry "$retry_queue_arn" \
-  --batch-size 10 \
-  --maximum-batching-window-in-seconds 1 \
-  --function-response-types ReportBatchItemFailures
+events_stream_arn=$(stream_arn triggers-local-events)
+map triggers-local-fanout "${events_stream_arn}" '{"FunctionName": "triggers-local-fanout", "EventSourceArn": "'"${events_stream_arn}"'", "BatchSize": 10,
+  "MaximumBatchingWindowInSeconds": 5, "StartingPosition": "TRIM_HORIZON", "BisectBatchOnFunctionError": true,
+  "MaximumRetryAttempts": 10, "MaximumRecordAgeInSeconds": 86400, "ParallelizationFactor": 1,
+  "FunctionResponseTypes": ["ReportBatchItemFailures"],
+  "FilterCriteria": {"Filters": [{"Pattern": "{\"eventName\": [\"INSERT\"]}"}]},
+  "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:000000000000:triggers-local-stream-dlq"}}}'
+map triggers-local-retry arn:aws:sqs:us-east-1:000000000000:triggers-local-delivery-retry '{"FunctionName": "triggers-local-retry",
+  "EventSourceArn": "arn:aws:sqs:us-east-1:000000000000:triggers-local-delivery-retry", "BatchSize": 10,
+  "MaximumBatchingWindowInSeconds": 1, "FunctionResponseTypes": ["ReportBatchItemFailures"]}'
+map triggers-local-indexer "${events_stream_arn}" '{"FunctionName": "triggers-local-indexer", "EventSourceArn": "'"${events_stream_arn}"'", "BatchSize": 10,
+  "MaximumBatchingWindowInSeconds": 5, "StartingPosition": "TRIM_HORIZON", "BisectBatchOnFunctionError": true,
+  "MaximumRetryAttempts": -1, "MaximumRecordAgeInSeconds": 86400, "ParallelizationFactor": 1,
+  "FunctionResponseTypes": ["ReportBatchItemFailures"],
+  "FilterCriteria": {"Filters": [{"Pattern": "{\"eventName\": [\"INSERT\", \"MODIFY\", \"REMOVE\"]}"}]},
+  "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:000000000000:triggers-local-stream-dlq"}}}'

@@ -1,110 +1,246 @@
 #!/usr/bin/env bash
-# CloudWatch alarms of template.yaml and the SNS topic they notify: every dead-letter queue (any
-# visible message), each stream mapping's iterator age, each function's errors and throttles, each
-# table's throttles and system errors. The HTTP API's alarms (5xx rate, p95 latency, success
-# rate) need the API, which LocalStack's free tier does not have, so they exist only on AWS.
-# Idempotent: create-topic returns the existing topic; put-metric-alarm creates or replaces.
-# Embedded (`triggers up`, TRIGGERS_EMBEDDED=1): skipped. moto neither emits AWS metrics nor
-# evaluates alarms, and some thirty AWS CLI start-ups would slow every start.
+# GENERATED from template.yaml (stage local) by devtools/initscripts.py. Do not
+# edit: change template.yaml, then run `make init-scripts` (or `uv run triggers init-scripts`).
+# The helpers are in ../lib.sh; each looks before it creates, so the script can run again.
+#
+# The alarm topic and the CloudWatch alarms notifying it (the HTTP API's alarms exist only on
+# AWS: LocalStack's free tier has no HTTP API).
 set -euo pipefail
-STAGE="${STAGE:-local}"
-prefix="triggers-${STAGE}"
+source "$(dirname "$0")/../lib.sh"
 
-if [ "${TRIGGERS_EMBEDDED:-}" = 1 ]; then
-  echo "embedded stack: alarms are not created (moto does not evaluate them)"
-  exit 0
-fi
-
-topic_arn=$(awslocal sns create-topic --name "${prefix}-alarms" --query TopicArn --output text)
-echo "topic ${prefix}-alarms ready"
-
-put_alarm() {  # alarm short name, description, then put-metric-alarm arguments
-  local name="${prefix}-$1" description="$2"
-  shift 2
-  awslocal cloudwatch put-metric-alarm --alarm-name "$name" --alarm-description "$description" \
-    --treat-missing-data notBreaching --alarm-actions "$topic_arn" --ok-actions "$topic_arn" "$@"
-  echo "alarm $name ready"
-}
-
-metric_alarm() {  # short name, description, namespace, metric, dimension, statistic, period, periods, threshold
-  put_alarm "$1" "$2" --namespace "$3" --metric-name "$4" --dimensions "$5" --statistic "$6" \
-    --period "$7" --evaluation-periods "$8" --threshold "$9" --comparison-operator GreaterThanThreshold
-}
-
-dlq_alarm() {  # queue short name, description
-  metric_alarm "$1" "$2" AWS/SQS ApproximateNumberOfMessagesVisible "Name=QueueName,Value=${prefix}-$1" \
-    Maximum 300 1 0
-}
-
-function_alarms() {  # function short name, then its errors and throttles descriptions
-  local dimension="Name=FunctionName,Value=${prefix}-$1"
-  metric_alarm "$1-errors" "$2" AWS/Lambda Errors "$dimension" Sum 300 1 0
-  metric_alarm "$1-throttles" "$3" AWS/Lambda Throttles "$dimension" Sum 300 1 0
-}
-
-iterator_age_alarm() {  # function short name, description
-  metric_alarm "$1-iterator-age" "$2" AWS/Lambda IteratorAge "Name=FunctionName,Value=${prefix}-$1" \
-    Maximum 60 5 300000
-}
-
-table_metric() {  # id, metric, table, [operation] -> one MetricStat query (5-minute sums)
-  local dimensions="{\"Name\": \"TableName\", \"Value\": \"$3\"}"
-  [ -n "${4:-}" ] && dimensions="$dimensions, {\"Name\": \"Operation\", \"Value\": \"$4\"}"
-  echo "{\"Id\": \"$1\", \"ReturnData\": false, \"MetricStat\": {\"Metric\": {\"Namespace\": \"AWS/DynamoDB\",
-    \"MetricName\": \"$2\", \"Dimensions\": [$dimensions]}, \"Period\": 300, \"Stat\": \"Sum\"}}"
-}
-
-table_alarms() {  # table short name, then the operations the functions call on it
-  local short="$1" table="${prefix}-$1" operation metrics
-  shift
-  metrics="{\"Id\": \"throttles\", \"Expression\": \"reads + writes\", \"Label\": \"Throttled requests\"},
-    $(table_metric reads ReadThrottleEvents "$table"), $(table_metric writes WriteThrottleEvents "$table")"
-  put_alarm "$short-table-throttles" "Reads or writes on the $short table were throttled" \
-    --metrics "[$metrics]" --evaluation-periods 2 --threshold 10 --comparison-operator GreaterThanThreshold
-  metrics="{\"Id\": \"errors\", \"Expression\": \"SUM(METRICS())\", \"Label\": \"System errors\"}"
-  for operation in "$@"; do
-    metrics="$metrics, $(table_metric "${operation,,}" SystemErrors "$table" "$operation")"
-  done
-  put_alarm "$short-table-system-errors" "DynamoDB failed requests on the $short table (HTTP 500)" \
-    --metrics "[$metrics]" --evaluation-periods 1 --threshold 0 --comparison-operator GreaterThanThreshold
-}
-
-# Side by side: each AWS CLI start-up costs about half a second.
-pids=()
-dlq_alarm delivery-retry-dlq "Retry messages the retry function could not process (pipeline failure)" &
-pids+=($!)
-dlq_alarm delivery-dlq "Webhook deliveries exhausted their retry schedule" &
-pids+=($!)
-dlq_alarm stream-dlq "Stream batches failed permanently (pipeline failure, not a subscriber)" &
-pids+=($!)
-dlq_alarm index-dlq "Documents OpenSearch rejected (mapping errors)" &
-pids+=($!)
-iterator_age_alarm fanout "Fanout is more than 5 minutes behind the events stream" &
-pids+=($!)
-iterator_age_alarm indexer "The indexer is more than 5 minutes behind the events stream" &
-pids+=($!)
-function_alarms ingest "The ingest function failed (unhandled error or timeout)" \
-  "Ingest invocations were throttled (account or function concurrency)" &
-pids+=($!)
-function_alarms fanout "The fanout function failed (unhandled error or timeout)" \
-  "Fanout invocations were throttled (account or function concurrency)" &
-pids+=($!)
-function_alarms retry "The retry function failed (unhandled error or timeout)" \
-  "Retry invocations were throttled (account or function concurrency)" &
-pids+=($!)
-function_alarms indexer "The indexer function failed (unhandled error or timeout)" \
-  "Indexer invocations were throttled (its reserved concurrency is below the shard count)" &
-pids+=($!)
-table_alarms events BatchWriteItem GetItem Query UpdateItem DeleteItem &
-pids+=($!)
-table_alarms api-keys GetItem PutItem &
-pids+=($!)
-table_alarms idempotency GetItem PutItem UpdateItem DeleteItem &
-pids+=($!)
-table_alarms subscriptions GetItem Query UpdateItem TransactWriteItems &
-pids+=($!)
-table_alarms deliveries GetItem Query UpdateItem &
-pids+=($!)
-for pid in "${pids[@]}"; do
-  wait "$pid"
-done
+topic_arn=$(awslocal sns create-topic --name triggers-local-alarms --query TopicArn --output text)
+shared=(--comparison-operator GreaterThanThreshold --treat-missing-data notBreaching --alarm-actions "${topic_arn}" --ok-actions "${topic_arn}")
+put_alarm triggers-local-delivery-retry-dlq '{"AlarmName": "triggers-local-delivery-retry-dlq",
+  "AlarmDescription": "Retry messages the retry function could not process (pipeline failure)",
+  "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+  "Dimensions": [{"Name": "QueueName", "Value": "triggers-local-delivery-retry-dlq"}], "Statistic": "Maximum",
+  "Period": 300, "EvaluationPeriods": 1, "Threshold": 0}' "${shared[@]}"
+put_alarm triggers-local-delivery-dlq '{"AlarmName": "triggers-local-delivery-dlq",
+  "AlarmDescription": "Webhook deliveries exhausted their retry schedule", "Namespace": "AWS/SQS",
+  "MetricName": "ApproximateNumberOfMessagesVisible",
+  "Dimensions": [{"Name": "QueueName", "Value": "triggers-local-delivery-dlq"}], "Statistic": "Maximum",
+  "Period": 300, "EvaluationPeriods": 1, "Threshold": 0}' "${shared[@]}"
+put_alarm triggers-local-stream-dlq '{"AlarmName": "triggers-local-stream-dlq",
+  "AlarmDescription": "Stream batches failed permanently (pipeline failure, not a subscriber)",
+  "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+  "Dimensions": [{"Name": "QueueName", "Value": "triggers-local-stream-dlq"}], "Statistic": "Maximum",
+  "Period": 300, "EvaluationPeriods": 1, "Threshold": 0}' "${shared[@]}"
+put_alarm triggers-local-index-dlq '{"AlarmName": "triggers-local-index-dlq",
+  "AlarmDescription": "Documents OpenSearch rejected (mapping errors)", "Namespace": "AWS/SQS",
+  "MetricName": "ApproximateNumberOfMessagesVisible",
+  "Dimensions": [{"Name": "QueueName", "Value": "triggers-local-index-dlq"}], "Statistic": "Maximum",
+  "Period": 300, "EvaluationPeriods": 1, "Threshold": 0}' "${shared[@]}"
+put_alarm triggers-local-fanout-iterator-age '{"AlarmName": "triggers-local-fanout-iterator-age",
+  "AlarmDescription": "Fanout is more than 5 minutes behind the events stream", "Namespace": "AWS/Lambda",
+  "MetricName": "IteratorAge", "Dimensions": [{"Name": "FunctionName", "Value": "triggers-local-fanout"}],
+  "Statistic": "Maximum", "Period": 60, "EvaluationPeriods": 5, "Threshold": 300000}' "${shared[@]}"
+put_alarm triggers-local-indexer-iterator-age '{"AlarmName": "triggers-local-indexer-iterator-age",
+  "AlarmDescription": "The indexer is more than 5 minutes behind the events stream", "Namespace": "AWS/Lambda",
+  "MetricName": "IteratorAge", "Dimensions": [{"Name": "FunctionName", "Value": "triggers-local-indexer"}],
+  "Statistic": "Maximum", "Period": 60, "EvaluationPeriods": 5, "Threshold": 300000}' "${shared[@]}"
+put_alarm triggers-local-ingest-errors '{"AlarmName": "triggers-local-ingest-errors",
+  "AlarmDescription": "The ingest function failed (unhandled error or timeout)", "Namespace": "AWS/Lambda",
+  "MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": "triggers-local-ingest"}],
+  "Statistic": "Sum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 0}' "${shared[@]}"
+put_alarm triggers-local-ingest-throttles '{"AlarmName": "triggers-local-ingest-throttles",
+  "AlarmDescription": "Ingest invocations were throttled (account or function concurrency)",
+  "Namespace": "AWS/Lambda", "MetricName": "Throttles",
+  "Dimensions": [{"Name": "FunctionName", "Value": "triggers-local-ingest"}], "Statistic": "Sum",
+  "Period": 300, "EvaluationPeriods": 1, "Threshold": 0}' "${shared[@]}"
+put_alarm triggers-local-fanout-errors '{"AlarmName": "triggers-local-fanout-errors",
+  "AlarmDescription": "The fanout function failed (unhandled error or timeout)", "Namespace": "AWS/Lambda",
+  "MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": "triggers-local-fanout"}],
+  "Statistic": "Sum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 0}' "${shared[@]}"
+put_alarm triggers-local-fanout-throttles '{"AlarmName": "triggers-local-fanout-throttles",
+  "AlarmDescription": "Fanout invocations were throttled (account or function concurrency)",
+  "Namespace": "AWS/Lambda", "MetricName": "Throttles",
+  "Dimensions": [{"Name": "FunctionName", "Value": "triggers-local-fanout"}], "Statistic": "Sum",
+  "Period": 300, "EvaluationPeriods": 1, "Threshold": 0}' "${shared[@]}"
+put_alarm triggers-local-retry-errors '{"AlarmName": "triggers-local-retry-errors",
+  "AlarmDescription": "The retry function failed (unhandled error or timeout)", "Namespace": "AWS/Lambda",
+  "MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": "triggers-local-retry"}],
+  "Statistic": "Sum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 0}' "${shared[@]}"
+put_alarm triggers-local-retry-throttles '{"AlarmName": "triggers-local-retry-throttles",
+  "AlarmDescription": "Retry invocations were throttled (account or function concurrency)",
+  "Namespace": "AWS/Lambda", "MetricName": "Throttles",
+  "Dimensions": [{"Name": "FunctionName", "Value": "triggers-local-retry"}], "Statistic": "Sum", "Period": 300,
+  "EvaluationPeriods": 1, "Threshold": 0}' "${shared[@]}"
+put_alarm triggers-local-indexer-errors '{"AlarmName": "triggers-local-indexer-errors",
+  "AlarmDescription": "The indexer function failed (unhandled error or timeout)", "Namespace": "AWS/Lambda",
+  "MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": "triggers-local-indexer"}],
+  "Statistic": "Sum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 0}' "${shared[@]}"
+put_alarm triggers-local-indexer-throttles '{"AlarmName": "triggers-local-indexer-throttles",
+  "AlarmDescription": "Indexer invocations were throttled (its reserved concurrency is below the shard count)",
+  "Namespace": "AWS/Lambda", "MetricName": "Throttles",
+  "Dimensions": [{"Name": "FunctionName", "Value": "triggers-local-indexer"}], "Statistic": "Sum",
+  "Period": 300, "EvaluationPeriods": 1, "Threshold": 0}' "${shared[@]}"
+put_alarm triggers-local-events-table-throttles '{"AlarmName": "triggers-local-events-table-throttles",
+  "AlarmDescription": "Reads or writes on the events table were throttled",
+  "Metrics": [{"Id": "throttles", "Expression": "reads + writes", "Label": "Throttled requests"},
+    {"Id": "reads", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "ReadThrottleEvents",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-events"}]},
+        "Period": 300, "Stat": "Sum"}},
+    {"Id": "writes", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "WriteThrottleEvents",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-events"}]},
+        "Period": 300, "Stat": "Sum"}}],
+  "EvaluationPeriods": 2, "Threshold": 10}' "${shared[@]}"
+put_alarm triggers-local-events-table-system-errors '{"AlarmName": "triggers-local-events-table-system-errors",
+  "AlarmDescription": "DynamoDB failed requests on the events table (HTTP 500)",
+  "Metrics": [{"Id": "errors", "Expression": "SUM(METRICS())", "Label": "System errors"},
+    {"Id": "batchwriteitem", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-events"},
+            {"Name": "Operation", "Value": "BatchWriteItem"}]},
+        "Period": 300, "Stat": "Sum"}},
+    {"Id": "getitem", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-events"},
+            {"Name": "Operation", "Value": "GetItem"}]},
+        "Period": 300, "Stat": "Sum"}},
+    {"Id": "query", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-events"},
+            {"Name": "Operation", "Value": "Query"}]},
+        "Period": 300, "Stat": "Sum"}},
+    {"Id": "updateitem", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-events"},
+            {"Name": "Operation", "Value": "UpdateItem"}]},
+        "Period": 300, "Stat": "Sum"}},
+    {"Id": "deleteitem", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-events"},
+            {"Name": "Operation", "Value": "DeleteItem"}]},
+        "Period": 300, "Stat": "Sum"}}],
+  "EvaluationPeriods": 1, "Threshold": 0}' "${shared[@]}"
+put_alarm triggers-local-api-keys-table-throttles '{"AlarmName": "triggers-local-api-keys-table-throttles",
+  "AlarmDescription": "Reads or writes on the api-keys table were throttled",
+  "Metrics": [{"Id": "throttles", "Expression": "reads + writes", "Label": "Throttled requests"},
+    {"Id": "reads", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "ReadThrottleEvents",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-api-keys"}]},
+        "Period": 300, "Stat": "Sum"}},
+    {"Id": "writes", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "WriteThrottleEvents",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-api-keys"}]},
+        "Period": 300, "Stat": "Sum"}}],
+  "EvaluationPeriods": 2, "Threshold": 10}' "${shared[@]}"
+put_alarm triggers-local-api-keys-table-system-errors '{"AlarmName": "triggers-local-api-keys-table-system-errors",
+  "AlarmDescription": "DynamoDB failed requests on the api-keys table (HTTP 500)",
+  "Metrics": [{"Id": "errors", "Expression": "SUM(METRICS())", "Label": "System errors"},
+    {"Id": "getitem", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-api-keys"},
+            {"Name": "Operation", "Value": "GetItem"}]},
+        "Period": 300, "Stat": "Sum"}},
+    {"Id": "putitem", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-api-keys"},
+            {"Name": "Operation", "Value": "PutItem"}]},
+        "Period": 300, "Stat": "Sum"}}],
+  "EvaluationPeriods": 1, "Threshold": 0}' "${shared[@]}"
+put_alarm triggers-local-idempotency-table-throttles '{"AlarmName": "triggers-local-idempotency-table-throttles",
+  "AlarmDescription": "Reads or writes on the idempotency table were throttled",
+  "Metrics": [{"Id": "throttles", "Expression": "reads + writes", "Label": "Throttled requests"},
+    {"Id": "reads", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "ReadThrottleEvents",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-idempotency"}]},
+        "Period": 300, "Stat": "Sum"}},
+    {"Id": "writes", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "WriteThrottleEvents",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-idempotency"}]},
+        "Period": 300, "Stat": "Sum"}}],
+  "EvaluationPeriods": 2, "Threshold": 10}' "${shared[@]}"
+put_alarm triggers-local-idempotency-table-system-errors '{"AlarmName": "triggers-local-idempotency-table-system-errors",
+  "AlarmDescription": "DynamoDB failed requests on the idempotency table (HTTP 500)",
+  "Metrics": [{"Id": "errors", "Expression": "SUM(METRICS())", "Label": "System errors"},
+    {"Id": "getitem", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-idempotency"},
+            {"Name": "Operation", "Value": "GetItem"}]},
+        "Period": 300, "Stat": "Sum"}},
+    {"Id": "putitem", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-idempotency"},
+            {"Name": "Operation", "Value": "PutItem"}]},
+        "Period": 300, "Stat": "Sum"}},
+    {"Id": "updateitem", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-idempotency"},
+            {"Name": "Operation", "Value": "UpdateItem"}]},
+        "Period": 300, "Stat": "Sum"}},
+    {"Id": "deleteitem", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-idempotency"},
+            {"Name": "Operation", "Value": "DeleteItem"}]},
+        "Period": 300, "Stat": "Sum"}}],
+  "EvaluationPeriods": 1, "Threshold": 0}' "${shared[@]}"
+put_alarm triggers-local-subscriptions-table-throttles '{"AlarmName": "triggers-local-subscriptions-table-throttles",
+  "AlarmDescription": "Reads or writes on the subscriptions table were throttled",
+  "Metrics": [{"Id": "throttles", "Expression": "reads + writes", "Label": "Throttled requests"},
+    {"Id": "reads", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "ReadThrottleEvents",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-subscriptions"}]},
+        "Period": 300, "Stat": "Sum"}},
+    {"Id": "writes", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "WriteThrottleEvents",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-subscriptions"}]},
+        "Period": 300, "Stat": "Sum"}}],
+  "EvaluationPeriods": 2, "Threshold": 10}' "${shared[@]}"
+put_alarm triggers-local-subscriptions-table-system-errors '{"AlarmName": "triggers-local-subscriptions-table-system-errors",
+  "AlarmDescription": "DynamoDB failed requests on the subscriptions table (HTTP 500)",
+  "Metrics": [{"Id": "errors", "Expression": "SUM(METRICS())", "Label": "System errors"},
+    {"Id": "getitem", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-subscriptions"},
+            {"Name": "Operation", "Value": "GetItem"}]},
+        "Period": 300, "Stat": "Sum"}},
+    {"Id": "query", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-subscriptions"},
+            {"Name": "Operation", "Value": "Query"}]},
+        "Period": 300, "Stat": "Sum"}},
+    {"Id": "updateitem", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-subscriptions"},
+            {"Name": "Operation", "Value": "UpdateItem"}]},
+        "Period": 300, "Stat": "Sum"}},
+    {"Id": "transactwriteitems", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-subscriptions"},
+            {"Name": "Operation", "Value": "TransactWriteItems"}]},
+        "Period": 300, "Stat": "Sum"}}],
+  "EvaluationPeriods": 1, "Threshold": 0}' "${shared[@]}"
+put_alarm triggers-local-deliveries-table-throttles '{"AlarmName": "triggers-local-deliveries-table-throttles",
+  "AlarmDescription": "Reads or writes on the deliveries table were throttled",
+  "Metrics": [{"Id": "throttles", "Expression": "reads + writes", "Label": "Throttled requests"},
+    {"Id": "reads", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "ReadThrottleEvents",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-deliveries"}]},
+        "Period": 300, "Stat": "Sum"}},
+    {"Id": "writes", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "WriteThrottleEvents",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-deliveries"}]},
+        "Period": 300, "Stat": "Sum"}}],
+  "EvaluationPeriods": 2, "Threshold": 10}' "${shared[@]}"
+put_alarm triggers-local-deliveries-table-system-errors '{"AlarmName": "triggers-local-deliveries-table-system-errors",
+  "AlarmDescription": "DynamoDB failed requests on the deliveries table (HTTP 500)",
+  "Metrics": [{"Id": "errors", "Expression": "SUM(METRICS())", "Label": "System errors"},
+    {"Id": "getitem", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-deliveries"},
+            {"Name": "Operation", "Value": "GetItem"}]},
+        "Period": 300, "Stat": "Sum"}},
+    {"Id": "query", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-deliveries"},
+            {"Name": "Operation", "Value": "Query"}]},
+        "Period": 300, "Stat": "Sum"}},
+    {"Id": "updateitem", "ReturnData": false,
+      "MetricStat": {"Metric": {"Namespace": "AWS/DynamoDB", "MetricName": "SystemErrors",
+          "Dimensions": [{"Name": "TableName", "Value": "triggers-local-deliveries"},
+            {"Name": "Operation", "Value": "UpdateItem"}]},
+        "Period": 300, "Stat": "Sum"}}],
+  "EvaluationPeriods": 1, "Threshold": 0}' "${shared[@]}"
