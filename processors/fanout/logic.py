@@ -3,8 +3,10 @@
 Per batch: one consistent read of the tenants' subscription versions (the cache is used only
 while a tenant's version is unchanged), one read of the delivery records a retried batch may
 already have written, then the deliveries (concurrent across subscriptions, in stream order
-within one), then the bookkeeping in batches: the delivery records (BatchWriteItem), the events
-that became delivered (one transaction) and the end of any failure streak. A record fails only
+within one). Bookkeeping is batched: each subscription's records are written together
+(BatchWriteItem) as soon as its chain is done, so a subscriber that finished is never sent its
+events again because another one hung; then the events that became delivered are marked and
+any failure streak the batch ended is cleared. A record fails only
 when the pipeline fails (DynamoDB, SQS); subscriber failures go to the retry queue.
 """
 
@@ -142,7 +144,7 @@ def _deliver_in_order(deliverer: Deliverer, chain: Chain) -> Chain:
                 },
             )
             chain.failed, chain.error = chain.items[index:], exc
-            return chain
+            break
         chain.recorded.append(result.updated)
         if result.outcome == "delivered":
             chain.delivered.append(item)
@@ -151,7 +153,24 @@ def _deliver_in_order(deliverer: Deliverer, chain: Chain) -> Chain:
         if result.response.status_code is None and unresponsive is None:
             kind = result.response.failure_kind
             unresponsive = f"no response to event {event.event_id} earlier in this batch ({kind})"
+    _record(deliverer, chain)
     return chain
+
+
+def _record(deliverer: Deliverer, chain: Chain) -> None:
+    """Write the chain's delivery records together (also when a pipeline error cut it short).
+
+    If the write fails, every event of the chain fails: the stream retries them and, finding no
+    record, delivers them again (at-least-once; receivers deduplicate on webhook-id).
+    """
+    try:
+        deliveries_table.put_many(deliverer.dynamodb, deliverer.settings.deliveries_table, chain.recorded)
+    except TriggersError as exc:
+        logger.error(
+            "delivery records not written; the stream will retry",
+            extra={"subscription_id": chain.subscription.subscription_id, "error": exc.detail},
+        )
+        chain.failed, chain.error, chain.delivered = chain.items, exc, []
 
 
 def _chains(
@@ -213,7 +232,7 @@ def fan_out(
                     lambda chain: contextvars.copy_context().run(_deliver_in_order, deliverer, chain), pending
                 )
             )
-        _record(deliverer, done, outcome)
+        _end_failure_streaks(deliverer, done)
         for chain in done:
             if chain.error is not None:
                 outcome.fail_all((item.sequence_number for item in chain.failed), chain.error)
@@ -222,31 +241,18 @@ def fan_out(
     return outcome
 
 
-def _record(deliverer: Deliverer, chains: list[Chain], outcome: ItemFailures) -> None:
-    """Write the batch's delivery records together, then end the streaks the batch's successes ended.
-
-    If the write fails, every event with a delivery in this batch fails: the stream retries them
-    and, finding no record, delivers them again (at-least-once; receivers deduplicate on webhook-id).
-    """
-    records = [record for chain in chains for record in chain.recorded]
-    try:
-        deliveries_table.put_many(deliverer.dynamodb, deliverer.settings.deliveries_table, records)
-    except TriggersError as exc:
-        logger.error("delivery records not written; the stream will retry", extra={"error": exc.detail})
-        for chain in chains:
-            outcome.fail_all((item.sequence_number for item in chain.items), exc)
-            chain.delivered = []
-        return
+def _end_failure_streaks(deliverer: Deliverer, chains: list[Chain]) -> None:
     for chain in chains:
-        if chain.delivered:
-            try:
-                deliverer.end_failure_streak(chain.subscription)
-            except TriggersError as exc:
-                # Not a delivery problem: the next success ends the streak.
-                logger.warning(
-                    "failure streak not cleared",
-                    extra={"subscription_id": chain.subscription.subscription_id, "error": exc.detail},
-                )
+        if not chain.delivered:
+            continue
+        try:
+            deliverer.end_failure_streak(chain.subscription)
+        except TriggersError as exc:
+            # Not a delivery problem: the next success ends the streak.
+            logger.warning(
+                "failure streak not cleared",
+                extra={"subscription_id": chain.subscription.subscription_id, "error": exc.detail},
+            )
 
 
 def _mark_delivered(deliverer: Deliverer, delivered: list[StreamEvent], outcome: ItemFailures) -> None:

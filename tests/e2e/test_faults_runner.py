@@ -27,22 +27,25 @@ def test_a_runner_killed_mid_batch_resumes_from_its_checkpoint_without_loss_or_r
             Subscribed(api, subscribe(api, fast.url, ["*"]), fast),
             Subscribed(api, subscribe(api, stuck.url, ["*"]), stuck),
         ]
-        stuck_id = subscribed[1].id
         with runner_in_child_process(stack) as runner:
             # Given a batch the runner is in the middle of: one subscriber done, the other's first
             # webhook still in flight
             events = accept(api, "order.created", 5)
             fast.wait_for(5, timeout=60)
 
-            def in_flight() -> bool:
-                item = dynamodb.get_item(
-                    TableName=get_settings().deliveries_table,
-                    Key={"event_id": {"S": events[0].event_id}, "subscription_id": {"S": stuck_id}},
-                    ConsistentRead=True,
-                ).get("Item")
-                return bool(item) and item["state"]["S"] == "pending"
+            def fast_recorded_stuck_in_flight() -> bool:
+                table = get_settings().deliveries_table
+                keys = [
+                    {"event_id": {"S": event.event_id}, "subscription_id": {"S": subscription.id}}
+                    for event in events
+                    for subscription in subscribed
+                ]
+                found = dynamodb.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
+                recorded = {item["subscription_id"]["S"] for item in found["Responses"][table]}
+                # The fast subscriber's chain is done and written; the stuck one's is not
+                return len(found["Responses"][table]) == len(events) and recorded == {subscribed[0].id}
 
-            wait_until(in_flight, "the stuck subscriber's first delivery in flight")
+            wait_until(fast_recorded_stuck_in_flight, "the fast subscriber recorded, the stuck one in flight")
 
             # When the runner is killed (SIGKILL: no cleanup, no checkpoint)
             runner.send_signal(signal.SIGKILL)
