@@ -99,3 +99,18 @@ def test_post_events_documents_one_event_or_a_batch_as_request_body() -> None:
     event = {"$ref": "#/components/schemas/EventIn"}
     assert schema["oneOf"] == [event, {"type": "array", "items": event, "minItems": 1, "maxItems": 25}]
     assert spec["components"]["schemas"]["EventIn"]["required"] == ["event_type", "payload"]
+
+
+def test_no_content_response_declares_no_body() -> None:
+    spec = json.loads(document())
+
+    no_content = [
+        (path, method, response)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        for status, response in operation.get("responses", {}).items()
+        if status == "204"
+    ]
+
+    assert no_content
+    assert [(path, method) for path, method, response in no_content if "content" in response] == []
