@@ -92,7 +92,7 @@ def _responses(operation: dict[str, Any]) -> list[str]:
         shape = ", ".join(
             f"{_schema_name(body.get('schema', {}))} ({kind})" for kind, body in content.items()
         )
-        rows.append(f"| {status} | {response.get('description', '')} | {shape} |")
+        rows.append(f"| {status} | {response.get('description', '')} | {shape or 'none'} |")
     return ["| status | meaning | body |", "| --- | --- | --- |", *rows, ""]
 
 
