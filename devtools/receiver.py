@@ -16,12 +16,14 @@ import random
 import re
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -31,6 +33,30 @@ CONTROL_PATH = "/_receiver"
 MAX_CONTROL_BYTES = 4096
 SUMMARY_CHARS = 120
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def register_secret(target_url: str, secret: str, timeout: float = 2.0) -> bool:
+    """Tell a `triggers receiver` behind `target_url` (on this machine) to verify with `secret`.
+
+    False when the URL is not on loopback or nothing there answers as a receiver.
+    """
+    url = urlsplit(target_url)
+    if url.hostname not in LOOPBACK_HOSTS or url.scheme != "http":
+        return False
+    request = urllib.request.Request(  # http on loopback only, checked above
+        f"http://{url.netloc}{CONTROL_PATH}/secrets",
+        data=json.dumps({"secret": secret}).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return 200 <= response.status < 300
+    except (OSError, ValueError):
+        return False
 
 
 def parse_duration(text: str) -> float:

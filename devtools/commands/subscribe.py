@@ -1,4 +1,6 @@
-"""`triggers subscribe URL --types a,b`: subscribe a webhook through the HTTP API, print id and secret."""
+"""`triggers subscribe URL --types a,b`: subscribe a webhook through the HTTP API, print id and secret.
+
+When the URL is a `triggers receiver` on this machine, it is given the secret to verify with."""
 
 import argparse
 
@@ -6,6 +8,7 @@ from rich.console import Console
 
 from devtools.api_client import NO_API_KEY, ApiError, api_client, subscribe
 from devtools.console import emit, fail
+from devtools.receiver import register_secret
 
 
 def run(args: argparse.Namespace) -> int:
@@ -17,13 +20,18 @@ def run(args: argparse.Namespace) -> int:
             subscription = subscribe(client, args.url, event_types)
     except ApiError as exc:
         return fail(args, f"subscribe failed: {exc}", status=exc.status, problem=exc.problem)
+    # A `triggers receiver` at the target learns the secret, so its deliveries show verified.
+    subscription["receiver_verifies"] = register_secret(args.url, subscription["secret"])
 
     def human(out: Console) -> None:
         out.print(f"[bold green]subscription[/] {subscription['id']}")
         out.print(f"  target  {subscription['target_url']}")
         out.print(f"  types   {','.join(subscription['event_types'])}")
         out.print(f"  secret  [bold]{subscription['secret']}[/]   (shown once)")
-        out.print(f"\nVerify deliveries with: triggers receiver --secret {subscription['secret']}")
+        if subscription["receiver_verifies"]:
+            out.print("\nThe receiver at that URL now verifies deliveries with this secret.")
+        else:
+            out.print(f"\nVerify deliveries with: triggers receiver --secret {subscription['secret']}")
 
     emit(args, subscription, human)
     return 0

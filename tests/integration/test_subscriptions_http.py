@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from devtools import cli
-from devtools.receiver import Receiver
+from devtools.receiver import Receiver, register_secret
 from devtools.stack import EmbeddedStack
 from ingest.core import deliveries_table
 from ingest.core.deliveries_table import Attempt
@@ -167,6 +167,32 @@ def test_subscribe_command_prints_id_and_secret_of_a_loopback_receiver(
         receiver.url,
         ["order.created", "order.paid"],
     )
+    assert "now verifies deliveries with this secret" in out
+
+
+def test_a_receiver_subscribed_by_the_command_verifies_what_it_gets(
+    api: ApiClient, stack: EmbeddedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a receiver started without a secret, subscribed by the command
+    api_key = str(api.session.headers["Authorization"]).removeprefix("Bearer ")
+    with Receiver() as receiver:
+        code = cli.main(
+            ["subscribe", receiver.url, "--api-url", stack.api_url, "--api-key", api_key, "--json"]
+        )
+        assert code == 0
+        assert json.loads(capsys.readouterr().out)["receiver_verifies"] is True
+
+        # When an event is posted
+        assert api.post("/v1/events", json={"event_type": "a.b", "payload": {}}).status_code == 201
+
+        # Then the receiver verified its signature
+        [delivery] = receiver.wait_for(1, timeout=60)
+    assert delivery.verified is True
+
+
+def test_a_target_that_is_not_a_local_receiver_is_left_alone() -> None:
+    assert register_secret("https://example.com/hook", "whsec_x") is False
+    assert register_secret("http://127.0.0.1:9/hook", "whsec_x", timeout=0.5) is False
 
 
 def test_subscribe_command_reports_a_refused_subscription(
