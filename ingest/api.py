@@ -68,7 +68,10 @@ SearchText = Annotated[
         min_length=1,
         max_length=search.MAX_QUERY_CHARS,
         pattern=search.QUERY_PATTERN,
-        description='Full-text search in payloads (all words must match; `"phrase"`, `-not`, `pre*`)',
+        description=(
+            'Full-text search in payloads (all words must match; `"phrase"`, `-not`, `pre*`); '
+            "a single word also matches the start of the event type or source (`order` finds `order.created`)"
+        ),
     ),
 ]
 

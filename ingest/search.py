@@ -20,6 +20,8 @@ MAX_QUERY_CHARS = 256
 # At least one visible character, and no control characters.
 QUERY_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 SEARCHED_FIELDS = ["payload"]
+# Keyword fields a query also matches, whole or by prefix (`q=order` finds `order.created`).
+NAMED_FIELDS = ["event_type", "source"]
 QUERY_FLAGS = "AND|OR|NOT|PHRASE|PREFIX|PRECEDENCE|WHITESPACE|ESCAPE"
 _BAD_CURSOR = "cursor is not one this API issued"
 
@@ -57,7 +59,7 @@ def search_body(tenant_id: str, text: str, query: EventQuery) -> dict[str, Any]:
         "query": {
             "bool": {
                 "filter": filters,
-                "must": [
+                "should": [
                     {
                         "simple_query_string": {
                             "query": text,
@@ -65,8 +67,10 @@ def search_body(tenant_id: str, text: str, query: EventQuery) -> dict[str, Any]:
                             "default_operator": "and",
                             "flags": QUERY_FLAGS,
                         }
-                    }
+                    },
+                    *_named(text),
                 ],
+                "minimum_should_match": 1,
             }
         },
         "sort": [{"event_id": "desc"}],
@@ -77,8 +81,17 @@ def search_body(tenant_id: str, text: str, query: EventQuery) -> dict[str, Any]:
     return body
 
 
+def _named(text: str) -> list[dict[str, Any]]:
+    """A one-word query also matches an event type or source it equals or begins."""
+    word = text.strip()
+    if any(character.isspace() for character in word):
+        return []
+    return [{"prefix": {field: word}} for field in NAMED_FIELDS]
+
+
 def search_events(client: OpenSearch, alias: str, tenant_id: str, text: str, query: EventQuery) -> EventPage:
-    """A tenant's events whose payload matches `text`, newest first, one page at a time."""
+    """A tenant's events whose payload matches `text`, or whose type or source begins with it (one
+    word), newest first, one page at a time."""
     body = search_body(tenant_id, text, query)
     try:
         response = client.search(index=alias, body=body)

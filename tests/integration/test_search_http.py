@@ -99,6 +99,22 @@ def test_search_finds_events_by_a_word_in_their_payload(api: ApiClient, index: I
     assert ids(search_until(api, 1, q=word)) == [match]
 
 
+def test_a_one_word_query_also_finds_events_by_the_start_of_their_type_or_source(
+    api: ApiClient, index: Index
+) -> None:
+    # Given events whose type and source contain no payload word
+    word = unique_word()
+    by_type = post(api, {"n": 1}, event_type=f"{word}.created")
+    by_source = post(api, {"n": 2}, event_type="x.y", source=f"{word}-shop")
+    other = post(api, {"n": 3}, event_type="x.y", source="elsewhere")
+
+    index(api, by_type, by_source, other)
+
+    # Then the word finds both, newest first, and a two-word query stays a payload search
+    assert ids(search_until(api, 2, q=word)) == [by_source, by_type]
+    assert ids(search_until(api, 0, q=f"{word} more")) == []
+
+
 def test_search_result_is_the_event_exactly_as_listed(api: ApiClient, index: Index) -> None:
     # Given an event whose payload text json.dumps would change
     word = unique_word()
