@@ -26,6 +26,16 @@ if ! command -v uv >/dev/null 2>&1; then
   .tools/bin/pip install -q uv
 fi
 
+# Where a new login shell finds it, as uv's own installer does, so the README's `uv run ...`
+# lines work without activating anything: /usr/local/bin as root, else ~/.local/bin.
+if [ -x .tools/bin/uv ]; then
+  if [ "$(id -u)" -eq 0 ]; then bin_dir=/usr/local/bin; else bin_dir="$HOME/.local/bin"; fi
+  if [ ! -e "$bin_dir/uv" ] || [ "$(readlink -f "$bin_dir/uv")" = "$(readlink -f .tools/bin/uv)" ]; then
+    mkdir -p "$bin_dir"
+    ln -sf "$PWD/.tools/bin/uv" "$bin_dir/uv"
+  fi
+fi
+
 # `aws logs tail` exists only in AWS CLI v2; Debian's awscli package is v2.
 if ! /usr/bin/aws --version 2>/dev/null | grep -q '^aws-cli/2'; then
   echo "setup: installing Debian's awscli (AWS CLI v2)" >&2

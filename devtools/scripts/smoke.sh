@@ -28,6 +28,11 @@ run_id="smoke$(date +%s)$RANDOM"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 export DISABLE_DEPRECATION_NOTICE="${DISABLE_DEPRECATION_NOTICE:-1}"  # awslocal's banner on every call
+# Without a venv activated, use the project's awslocal (and its AWS CLI v2) that `make up` installed.
+project_bin="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/.venv/bin"
+if ! command -v awslocal >/dev/null 2>&1 && [ -x "$project_bin/awslocal" ]; then
+  export PATH="$project_bin:$PATH"
+fi
 
 step() { printf '\n== %s\n' "$*"; }
 ok() { printf '   ok: %s\n' "$*"; }
