@@ -226,12 +226,12 @@ def fan_out(
     pending = [chain for chain in chains.values() if chain.items]
     if pending:
         with ThreadPoolExecutor(max_workers=min(settings.fanout_max_workers, len(pending))) as pool:
-            # Each task in a copy of this context: log keys and local log capture follow it.
-            done = list(
-                pool.map(
-                    lambda chain: contextvars.copy_context().run(_deliver_in_order, deliverer, chain), pending
-                )
-            )
+            # Each task in a copy of this (the invoking) context: log keys and local log capture follow.
+            futures = [
+                pool.submit(contextvars.copy_context().run, _deliver_in_order, deliverer, chain)
+                for chain in pending
+            ]
+            done = [future.result() for future in futures]
         _end_failure_streaks(deliverer, done)
         for chain in done:
             if chain.error is not None:

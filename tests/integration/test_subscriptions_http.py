@@ -125,9 +125,7 @@ def record_attempt(
 ) -> None:
     table = stack.template.physical_name("DeliveriesTable")
     now = datetime.now(UTC)
-    claimed = deliveries_table.claim_delivery(
-        dynamodb,
-        table,
+    claimed = deliveries_table.DeliveryItem.new(
         tenant_id=tenant_id,
         event_id=event_id,
         subscription_id=subscription_id,
@@ -135,7 +133,7 @@ def record_attempt(
         now=now,
         expires_at=int(now.timestamp()) + 3600,
     )
-    assert claimed is not None
+    deliveries_table.put_many(dynamodb, table, [claimed])
     deliveries_table.record_attempt(
         dynamodb,
         table,
