@@ -6,6 +6,7 @@ import re
 import signal
 import sys
 import threading
+import time
 
 from devtools.stack import EmbeddedStack, Ports, StackError
 from devtools.target import clear_state, write_state
@@ -29,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
         environment={"RETRY_SCHEDULE": args.retry_schedule},
     )
     print("Starting the Triggers local stack...", flush=True)
+    started = time.monotonic()
     try:
         stack.start()
     except StackError as exc:
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         )
         print(
             f"""
-Triggers is up (stage {args.stage}). Ctrl-C stops everything.
+Triggers is up (stage {args.stage}, ready in {time.monotonic() - started:.1f} s). Ctrl-C stops everything.
 
   API URL      {stack.api_url}
   API key      {api_key}   (tenant {args.tenant}; shown once)
