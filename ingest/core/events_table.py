@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import contextvars
 import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -262,7 +263,12 @@ def mark_delivered(client: "DynamoDBClient", table: str, keys: Sequence[tuple[st
     if not unique:
         return
     with ThreadPoolExecutor(max_workers=min(STATUS_WORKERS, len(unique))) as pool:
-        failures = [error for error in pool.map(lambda key: _mark_one(client, table, *key), unique) if error]
+        # In copies of the caller's context, so its log keys (and local accounting) follow.
+        futures = [
+            pool.submit(contextvars.copy_context().run, _mark_one, client, table, tenant_id, event_id)
+            for tenant_id, event_id in unique
+        ]
+        failures = [error for future in futures if (error := future.result())]
     if failures:
         raise failures[0]
 

@@ -3,10 +3,10 @@
 Per batch: one consistent read of the tenants' subscription versions (the cache is used only
 while a tenant's version is unchanged), one read of the delivery records a retried batch may
 already have written, then the deliveries (concurrent across subscriptions, in stream order
-within one). Bookkeeping is batched: each subscription's records are written together
-(BatchWriteItem) as soon as its chain is done, so a subscriber that finished is never sent its
-events again because another one hung; then the events that became delivered are marked and
-any failure streak the batch ended is cleared. A record fails only
+within one). Bookkeeping is batched: the records of the chains that have finished are
+written together (BatchWriteItem, 25 per request) as they finish, so a subscriber that finished
+is never sent its events again because another one hung; then the events that became delivered
+are marked and any failure streak the batch ended is cleared. A record fails only
 when the pipeline fails (DynamoDB, SQS); subscriber failures go to the retry queue.
 """
 
@@ -14,7 +14,7 @@ import contextvars
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -153,24 +153,37 @@ def _deliver_in_order(deliverer: Deliverer, chain: Chain) -> Chain:
         if result.response.status_code is None and unresponsive is None:
             kind = result.response.failure_kind
             unresponsive = f"no response to event {event.event_id} earlier in this batch ({kind})"
-    _record(deliverer, chain)
     return chain
 
 
-def _record(deliverer: Deliverer, chain: Chain) -> None:
-    """Write the chain's delivery records together (also when a pipeline error cut it short).
+def _record(deliverer: Deliverer, chains: list[Chain]) -> None:
+    """Write the delivery records of finished chains together (also those a pipeline error cut short).
 
-    If the write fails, every event of the chain fails: the stream retries them and, finding no
-    record, delivers them again (at-least-once; receivers deduplicate on webhook-id).
+    If the write fails, every event of those chains fails: the stream retries them and, finding
+    no record, delivers them again (at-least-once; receivers deduplicate on webhook-id).
     """
+    records = [record for chain in chains for record in chain.recorded]
     try:
-        deliveries_table.put_many(deliverer.dynamodb, deliverer.settings.deliveries_table, chain.recorded)
+        deliveries_table.put_many(deliverer.dynamodb, deliverer.settings.deliveries_table, records)
     except TriggersError as exc:
-        logger.error(
-            "delivery records not written; the stream will retry",
-            extra={"subscription_id": chain.subscription.subscription_id, "error": exc.detail},
-        )
-        chain.failed, chain.error, chain.delivered = chain.items, exc, []
+        logger.error("delivery records not written; the stream will retry", extra={"error": exc.detail})
+        for chain in chains:
+            chain.failed, chain.error, chain.delivered = chain.items, exc, []
+
+
+def _run_chains(deliverer: Deliverer, chains: list[Chain]) -> list[Chain]:
+    """Run the chains concurrently; write each wave of finished chains' records at once."""
+    workers = min(deliverer.settings.fanout_max_workers, len(chains))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # Each task in a copy of this (the invoking) context: log keys and local log capture follow.
+        running = {
+            pool.submit(contextvars.copy_context().run, _deliver_in_order, deliverer, chain)
+            for chain in chains
+        }
+        while running:
+            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            _record(deliverer, [future.result() for future in finished])
+    return chains
 
 
 def _chains(
@@ -225,13 +238,7 @@ def fan_out(
         chain.items = [item for item, record in zip(chain.items, earlier, strict=True) if record is None]
     pending = [chain for chain in chains.values() if chain.items]
     if pending:
-        with ThreadPoolExecutor(max_workers=min(settings.fanout_max_workers, len(pending))) as pool:
-            # Each task in a copy of this (the invoking) context: log keys and local log capture follow.
-            futures = [
-                pool.submit(contextvars.copy_context().run, _deliver_in_order, deliverer, chain)
-                for chain in pending
-            ]
-            done = [future.result() for future in futures]
+        done = _run_chains(deliverer, pending)
         _end_failure_streaks(deliverer, done)
         for chain in done:
             if chain.error is not None:
@@ -256,7 +263,7 @@ def _end_failure_streaks(deliverer: Deliverer, chains: list[Chain]) -> None:
 
 
 def _mark_delivered(deliverer: Deliverer, delivered: list[StreamEvent], outcome: ItemFailures) -> None:
-    """An event's status becomes `delivered` on its first successful delivery (one transaction)."""
+    """An event's status becomes `delivered` on its first successful delivery."""
     pending = [item for item in delivered if item.event.status == "pending"]
     if not pending:
         return

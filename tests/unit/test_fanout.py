@@ -17,7 +17,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from devtools.runner.lambda_context import LocalLambdaContext
-from ingest.core import subscriptions_table
+from ingest.core import deliveries_table, subscriptions_table
 from ingest.core.clients import dynamodb_client, sqs_client
 from ingest.core.observability import logger
 from ingest.core.subscriptions_table import rotate_secret
@@ -643,3 +643,39 @@ def _events_of(webhooks: Webhooks, batch: dict[str, Any]) -> list[Any]:
     from ingest.core.events_table import EventItem
 
     return [EventItem.from_ddb(record["dynamodb"]["NewImage"]) for record in batch["Records"]]
+
+
+def test_a_finished_subscribers_records_are_written_while_a_slow_one_is_still_sending(
+    webhooks: Webhooks,
+    receiver: Receiver,
+    lambda_context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a fast and a slow subscriber
+    fast, slow = receiver(), receiver()
+    fast.expect_request("/hook").respond_with_data("ok")
+    slow.expect_request("/hook").respond_with_handler(_slow_ok)
+    fast_subscription = webhooks.subscribe("t1", fast.url_for("/hook"))
+    webhooks.subscribe("t1", slow.url_for("/hook"))
+    writes: list[tuple[set[str], int]] = []
+    real_put_many = deliveries_table.put_many
+
+    def recording(client: Any, table: str, items: Any) -> None:
+        writes.append(({item.subscription_id for item in items}, len(slow.log)))
+        real_put_many(client, table, items)
+
+    monkeypatch.setattr(deliveries_table, "put_many", recording)
+
+    # When a batch of two events fans out
+    invoke(webhooks, lambda_context, webhooks.put_event("t1"), webhooks.put_event("t1"))
+
+    # Then the fast subscriber's records were written before the slow one had its answers
+    assert writes[0] == ({fast_subscription.subscription_id}, 0)
+    assert len(writes) == 2
+
+
+def _slow_ok(request: Request) -> Response:
+    import time
+
+    time.sleep(0.5)
+    return Response("ok")
