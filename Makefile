@@ -22,8 +22,14 @@ package: setup  ## one zip per function: build/lambda/ (LocalStack) and build/aw
 init-scripts: setup  ## regenerate localstack/init/ready.d/*.sh from template.yaml (a unit test fails when they drift)
 	$(RUN) triggers init-scripts
 
-test: setup  ## run every suite (unit, integration, e2e)
-	$(RUN) pytest tests
+test: setup  ## run every suite: unit (in the background, its report last) beside integration + e2e
+	@mkdir -p .triggers
+	@$(RUN) pytest tests/unit -p no:cacheprovider > .triggers/unit-tests.log 2>&1 & unit=$$!; \
+	$(RUN) pytest tests/integration tests/e2e; others=$$?; \
+	wait $$unit; units=$$?; \
+	echo; echo "== unit tests (ran alongside; full log .triggers/unit-tests.log)"; \
+	grep -vE '^\{' .triggers/unit-tests.log | tail -n 40; \
+	exit $$(( others != 0 || units != 0 ))
 
 unit: setup  ## unit tests only (moto in-process)
 	$(RUN) pytest tests/unit
