@@ -25,10 +25,10 @@ init-scripts: setup  ## regenerate localstack/init/ready.d/*.sh from template.ya
 test: setup  ## run every suite: unit (in the background, its report last) beside integration + e2e
 	@mkdir -p .triggers
 	@$(RUN) pytest tests/unit -p no:cacheprovider > .triggers/unit-tests.log 2>&1 & unit=$$!; \
-	$(RUN) pytest tests/integration tests/e2e; others=$$?; \
+	$(RUN) pytest tests/e2e tests/integration; others=$$?; \
 	wait $$unit; units=$$?; \
 	echo; echo "== unit tests (ran alongside; full log .triggers/unit-tests.log)"; \
-	grep -vE '^\{' .triggers/unit-tests.log | tail -n 40; \
+	grep -vE '^\{' .triggers/unit-tests.log | tail -n 200; \
 	exit $$(( others != 0 || units != 0 ))
 
 unit: setup  ## unit tests only (moto in-process)
