@@ -4,7 +4,7 @@ Every command that calls the API goes through here (`subscribe`, `search`, `repl
 and `send` with its concurrent client), as does `triggers soak`. `triggers search` and
 `triggers replay` find events through `GET /v1/events?q=`; a replay then posts their ids, at
 most 100 per request, to `POST /v1/subscriptions/{id}/replay`, where the server checks the
-subscription's tenant, status and event types (processors/webhooks/replay.py).
+subscription's tenant, status and event types (ingest/core/lifecycle.py).
 """
 
 import re
