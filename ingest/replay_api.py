@@ -99,13 +99,7 @@ def replay(subscription_id: SubscriptionId) -> Response[str]:
             f"subscription {subscription_id} is disabled ({subscription.disabled_reason}); "
             "enable it before replaying"
         )
-    stores = lifecycle.Stores(
-        dynamodb=dynamodb_client(),
-        sqs=sqs_client(),
-        events_table=settings.events_table,
-        deliveries_table=settings.deliveries_table,
-        retry_queue_url=settings.retry_queue_url,
-    )
+    stores = lifecycle.Stores.of(dynamodb_client(), sqs_client(), settings)
     results = lifecycle.replay_events(stores, subscription, event_ids, datetime.now(UTC))
     outcomes: dict[str, int] = {}
     for result in results:

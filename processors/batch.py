@@ -25,15 +25,8 @@ class ItemFailures:
         for identifier in identifiers:
             self.fail(identifier, error)
 
-    def __contains__(self, identifier: str) -> bool:
-        return identifier in self.errors
-
     def __bool__(self) -> bool:
         return bool(self.errors)
-
-    @property
-    def identifiers(self) -> set[str]:
-        return set(self.errors)
 
     def check(self, record: DynamoDBRecord | SQSRecord) -> None:
         if isinstance(record, SQSRecord):

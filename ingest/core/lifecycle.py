@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
 
+    from ingest.core.settings import DeliverySettings, IngestSettings
+
 ReplayOutcome = Literal["queued", "in_progress", "not_found", "not_subscribed"]
 # A `retrying` delivery this far past its due time has lost its retry message: replay may reopen it.
 STALE_AFTER = timedelta(hours=1)
@@ -37,6 +39,12 @@ class Stores:
     events_table: str
     deliveries_table: str
     retry_queue_url: str
+
+    @classmethod
+    def of(
+        cls, dynamodb: "DynamoDBClient", sqs: "SQSClient", settings: "IngestSettings | DeliverySettings"
+    ) -> "Stores":
+        return cls(dynamodb, sqs, settings.events_table, settings.deliveries_table, settings.retry_queue_url)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,6 @@ from ingest.core.errors import (
 from ingest.core.events_table import EventItem
 from ingest.core.observability import logger
 from ingest.core.queues import DeadLetter, RetryMessage, schedule_retry
-from ingest.core.settings import DeliverySettings
 from ingest.core.subscriptions_table import get_subscription
 from processors.batch import ItemFailures
 from processors.webhooks.delivery import Deliverer, Outcome, count
@@ -162,24 +161,13 @@ def redrive_dead_letter(deliverer: Deliverer, letter: DeadLetter) -> Outcome:
         if delivery.tenant_id != letter.tenant_id:
             logger.warning("redrive skipped: letter names another tenant's delivery", extra=context)
             return "skipped"
-        lifecycle.redrive(
-            lifecycle_stores(settings, deliverer), delivery, tenant_id=letter.tenant_id, now=deliverer.clock()
-        )
+        stores = lifecycle.Stores.of(deliverer.dynamodb, deliverer.sqs, settings)
+        lifecycle.redrive(stores, delivery, tenant_id=letter.tenant_id, now=deliverer.clock())
     except (DeliveryConflict, DeliveryNotFound) as exc:
         logger.info("redrive skipped: the delivery is not failed", extra={**context, "reason": exc.detail})
         return "skipped"
     count("WebhookRedriven")
     return "retrying"
-
-
-def lifecycle_stores(settings: DeliverySettings, deliverer: Deliverer) -> lifecycle.Stores:
-    return lifecycle.Stores(
-        dynamodb=deliverer.dynamodb,
-        sqs=deliverer.sqs,
-        events_table=settings.events_table,
-        deliveries_table=settings.deliveries_table,
-        retry_queue_url=settings.retry_queue_url,
-    )
 
 
 def parse_retry_body(body: str) -> RetryMessage | DeadLetter:
