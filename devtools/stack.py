@@ -158,8 +158,16 @@ class EmbeddedStack:
     def _spawn(self, name: str, args: list[str], port: int, env: dict[str, str] | None = None) -> None:
         log = (self.state_dir / f"{name}.log").open("ab")
         self._log_files.append(log)
+        # Ctrl-C in a terminal signals the whole foreground process group: the servers get their
+        # own group, so `stop()` ends them after the ESM runner (which would otherwise log
+        # connection errors) rather than all at once.
         process = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            process_group=0,
         )
         self._processes.append(process)
         wait_for_port(port, timeout=30, process=process)

@@ -39,8 +39,9 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # Ctrl-C while starting: start() has already stopped what it began
         return 130
     stopping = threading.Event()
-    # Explicit handlers: a shell that starts `make up` in the background ignores SIGINT for it.
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # Explicit handlers: a shell that starts `make up` in the background ignores SIGINT for it;
+    # SIGHUP (the terminal closed) must stop the servers too, which run in their own group.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stopping.set())
     try:
         from ingest.core.api_keys_table import create_api_key

@@ -13,7 +13,8 @@
 #   RECEIVER_URL      webhook target as the functions reach it (required), e.g.
 #                     http://host.docker.internal:8787/webhook from LocalStack's Lambda containers
 #   RECEIVER_CONTROL  the same receiver as this script reaches it (default: RECEIVER_URL's origin)
-#   API_URL           ingest API (default: the ingest function's URL, `lambda get-function-url-config`)
+#   API_URL           ingest API (default: the running `make up`'s, else the ingest function's URL,
+#                     `lambda get-function-url-config`)
 #   STAGE             resource name stage (default local: triggers-local-*)
 #   SMOKE_TIMEOUT     seconds to wait for each asynchronous step (default 90)
 #   AWS_ENDPOINT_URL or LOCALSTACK_HOST as awslocal expects (default localhost:4566)
@@ -29,7 +30,8 @@ export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${A
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 export DISABLE_DEPRECATION_NOTICE="${DISABLE_DEPRECATION_NOTICE:-1}"  # awslocal's banner on every call
 # Without a venv activated, use the project's awslocal (and its AWS CLI v2) that `make up` installed.
-project_bin="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/.venv/bin"
+project_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+project_bin="$project_root/.venv/bin"
 if ! command -v awslocal >/dev/null 2>&1 && [ -x "$project_bin/awslocal" ]; then
   export PATH="$project_bin:$PATH"
 fi
@@ -102,6 +104,12 @@ for function in fanout indexer; do
 done
 
 step "API"
+# The embedded stack (`make up`) records its API URL in .triggers/stack.json; LocalStack serves a
+# function URL.
+embedded_state="${TRIGGERS_HOME:-$project_root/.triggers}/stack.json"
+if [ -z "${API_URL:-}" ] && [ -f "$embedded_state" ]; then
+  API_URL=$(sed -nE 's/^ *"api_url": *"([^"]+)".*/\1/p' "$embedded_state")
+fi
 if [ -z "${API_URL:-}" ]; then
   API_URL=$(awslocal lambda get-function-url-config --function-name "$prefix-ingest" \
     --query FunctionUrl --output text 2>/dev/null) || fail "no API_URL and no function URL for $prefix-ingest"
