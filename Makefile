@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/.tools/bin:/usr/bin:$(PATH)
 RUN := uv run --frozen --no-sync
 
-.PHONY: help setup up test unit integration e2e fuzz lint format bench clean package soak init-scripts
+.PHONY: help setup setup-python up test unit integration e2e fuzz lint format bench clean package package-localstack soak init-scripts
 
 help:  ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -13,13 +13,19 @@ help:  ## list targets
 setup:  ## install uv, Debian's AWS CLI v2 and the locked Python dependencies (idempotent)
 	@devtools/setup.sh
 
+setup-python:  ## install uv and the locked Python dependencies only (any Linux or macOS; no apt-get)
+	@devtools/setup.sh --python
+
 up: setup  ## start the embedded local stack in the foreground (Ctrl-C stops it)
 	$(RUN) triggers up
 
-package: setup  ## one zip per function: build/lambda/ (LocalStack) and build/aws/ (sam deploy); ARCH=x86_64 to override
+package: setup-python  ## one zip per function: build/lambda/ (LocalStack, this machine's arch; ARCH= to override) and build/aws/ (sam deploy, template's arch)
 	$(RUN) triggers package $(if $(ARCH),--arch $(ARCH))
 
-init-scripts: setup  ## regenerate localstack/init/ready.d/*.sh from template.yaml (a unit test fails when they drift)
+package-localstack: setup-python  ## build/lambda/ only (LocalStack), this machine's arch (ARCH=arm64|x86_64 to override); build/aws/ is left alone
+	$(RUN) triggers package --for localstack $(if $(ARCH),--arch $(ARCH))
+
+init-scripts: setup-python  ## regenerate localstack/init/ready.d/*.sh from template.yaml (a unit test fails when they drift)
 	$(RUN) triggers init-scripts
 
 test: setup  ## run every suite: unit (in the background, its report last) beside integration + e2e
@@ -48,7 +54,7 @@ fuzz: setup  ## long fuzz: schemathesis on the API (FUZZ_EXAMPLES=500) + propert
 lint: setup  ## ruff (check + format check), mypy, cfn-lint, the SAM transform of template.yaml
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy ingest processors devtools
+	$(RUN) mypy ingest processors devtools localstack/healthcheck.py
 	$(RUN) cfn-lint template.yaml
 	$(RUN) python -m devtools.sam_transform
 

@@ -26,6 +26,8 @@ WIDTH = 110
 OVERRIDABLE = {"RetrySchedule": "RETRY_SCHEDULE"}
 REGENERATE = "make init-scripts"
 MARK = re.compile(r"@@(\w+)@@")
+# Stands for the functions' architecture in their requests: the script reads it from the build.
+ARCHITECTURE = "\0architecture"
 LogicalIds = Mapping[tuple[str, str], str]
 
 
@@ -134,8 +136,11 @@ behind its alias (processors/indexer/index.py creates the same when they are mis
 
 def functions_script(resources: LocalResources, logical_ids: LogicalIds) -> str:
     template = resources.template
+    architectures = {arch for function in resources.functions for arch in function.request["Architectures"]}
     lines = [
         'build_dir="${LAMBDA_BUILD_DIR:-$(dirname "$0")/../../../build/lambda}"',
+        "# What `make package` built the zips for (this machine's architecture), else the template's.",
+        f'architecture=$(build_architecture "$build_dir" {word(min(architectures))})',
         *(
             f'{variable}="${{{variable}:-{template.parameters[parameter]}}}"  # {parameter}'
             for parameter, variable in OVERRIDABLE.items()
@@ -143,6 +148,7 @@ def functions_script(resources: LocalResources, logical_ids: LogicalIds) -> str:
         f"role_arn=$(ensure_role {word(resources.role)} {word(FUNCTION_ROLE_POLICY)})",
     ]
     variables = {str(template.parameters[parameter]): variable for parameter, variable in OVERRIDABLE.items()}
+    variables[ARCHITECTURE] = "architecture"
     environments = [function.request["Environment"]["Variables"] for function in resources.functions]
     for queue in resources.queues:
         url = template.ref(logical_ids["AWS::SQS::Queue", queue.name])
@@ -153,19 +159,21 @@ def functions_script(resources: LocalResources, logical_ids: LogicalIds) -> str:
         name = resources.domain["DomainName"]
         domain = logical_ids["AWS::OpenSearchService::Domain", name]
         variables[f"https://{template.get_att(domain, 'DomainEndpoint')}"] = "search_endpoint"
-        lines.append(f"search_endpoint=https://$(describe_domain {word(name)} Endpoint)")
+        # The URL create_index (03-opensearch.sh) uses: http, unsigned (see domain_url in lib.sh).
+        lines.append(f"search_endpoint=$(domain_url {word(name)})")
     lines.append("")
     for function in resources.functions:
         code = PurePosixPath(str(template.function_setting(function.logical_id, "CodeUri"))).stem
-        request = word(function.request, variables)
+        request = word({**function.request, "Architectures": [ARCHITECTURE]}, variables)
         lines.append(f'create_function {word(function.name)} "$build_dir/{code}.zip" "$role_arn" {request}')
         if function.log_retention_days is not None:
             lines.append(f"create_log_group {word(function.log_group)} {function.log_retention_days}")
         if function.http_api:
             lines.append(f"create_function_url {word(function.name)}")
-    summary = f"""Lambda functions, each from $LAMBDA_BUILD_DIR/<function>.zip (`make package`), with their
-log groups, and a function URL for each function behind the HTTP API (LocalStack's free tier has no
-HTTP API). The free tier enforces no IAM, so the functions share one role.
+    summary = f"""Lambda functions, each from $LAMBDA_BUILD_DIR/<function>.zip (`make package`) and for the
+architecture that build is for, with their log groups, and a function URL for each function behind
+the HTTP API (LocalStack's free tier has no HTTP API). The free tier enforces no IAM, so the
+functions share one role.
 Overridable from the environment: {", ".join(OVERRIDABLE.values())}."""
     return _script(template, summary, *lines)
 
@@ -182,10 +190,13 @@ def mappings_script(resources: LocalResources, logical_ids: LogicalIds) -> str:
             lines.append(f"{variable}=$(stream_arn {word(table.name)})")
     for spec in resources.mappings:
         source, request = word(spec.source_arn, variables), word(mapping_request(spec), variables)
-        lines.append(f"map {word(spec.function_name)} {source} {request}")
-    summary = """Event source mappings with every setting the template declares. Never run this against moto:
-mappings there make it invoke Lambdas through Docker and drop stream records (the embedded
-stack's local ESM runner reads them from template.yaml instead)."""
+        state = "" if spec.enabled else " Disabled"
+        lines.append(f"map {word(spec.function_name)} {source} {request}{state}")
+    summary = """Event source mappings with every setting the template declares, each waited for until it is
+Enabled. LocalStack accepts but does not honour BisectBatchOnFunctionError and
+ParallelizationFactor (see localstack/README.md). Never run this against moto: mappings there make
+it invoke Lambdas through Docker and drop stream records (the embedded stack's local ESM runner
+reads them from template.yaml instead)."""
     return _script(template, summary, *lines)
 
 

@@ -1,22 +1,27 @@
 """Build one Lambda zip per function of template.yaml, in two variants.
 
 - `build/lambda/<function>.zip`: the function's code, the runtime dependencies of pyproject.toml
-  (not the dev group) and Powertools, for LocalStack (its free tier ignores layers);
+  (not the dev group) and Powertools, for LocalStack (its free tier ignores layers), built for this
+  machine's architecture by default so LocalStack runs the functions without emulation;
 - `build/aws/<function>.zip`: the same without Powertools, which the function gets from the public
-  Powertools layer on AWS; these are the template's `CodeUri`s that `sam deploy` uploads.
+  Powertools layer on AWS; these are the template's `CodeUri`s that `sam deploy` uploads, always
+  built for the template's architecture.
 
-Dependencies are wheels for the template's Lambda runtime and architecture (manylinux), installed
-with uv (from its cache when it has them). A function's code is its handler module and every
-project module that module imports, directly or not, with the data files of their packages.
+Each variant directory also holds `architecture` (one line, e.g. `x86_64`): the Lambda
+architecture its wheels were built for, which LocalStack's 04-functions.sh creates the functions
+with. Dependencies are manylinux wheels for the Lambda runtime, installed with uv (from its cache
+when it has them). A function's code is its handler module and every project module that module
+imports, directly or not, with the data files of their packages.
 """
 
 import ast
 import os
+import platform
 import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -36,12 +41,21 @@ UNSHIPPED = ("bin",)
 LAYER_PROVIDED = ("aws_lambda_powertools",)
 # Variant -> whether it vendors what the layer provides.
 VARIANTS = {"lambda": True, "aws": False}
+LOCALSTACK_VARIANT, AWS_VARIANT = "lambda", "aws"
+# The file in each variant directory naming the architecture its wheels are for.
+ARCHITECTURE_FILE = "architecture"
 # Fixed timestamp for zip entries, so unchanged code gives an unchanged CodeSha256.
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 
 
 class PackageError(RuntimeError):
     """The Lambda packages could not be built."""
+
+
+def host_architecture(machine: str | None = None) -> str:
+    """The Lambda architecture this machine runs natively: arm64 on arm64/aarch64, x86_64 elsewhere."""
+    machine = (platform.machine() if machine is None else machine).lower()
+    return "arm64" if machine in ("arm64", "aarch64") else "x86_64"
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,14 @@ class LambdaTarget:
     def local(cls) -> "LambdaTarget":
         """This interpreter and platform: a build that imports here (tests)."""
         return cls(f"{sys.version_info.major}.{sys.version_info.minor}", "local")
+
+    def with_architecture(self, architecture: str) -> "LambdaTarget":
+        return LambdaTarget(self.python_version, architecture)
+
+    @property
+    def lambda_architecture(self) -> str:
+        """What the functions must be created with to run these wheels (`local`: this machine's)."""
+        return host_architecture() if self.architecture == "local" else self.architecture
 
     @property
     def platform(self) -> str | None:
@@ -224,35 +246,68 @@ def add_files(zip_path: Path, files: Iterable[Path], root: Path) -> None:
             _add(archive, path, path.relative_to(root).as_posix())
 
 
+def targets_for(template: Template, which: str = "all", arch: str | None = None) -> dict[str, LambdaTarget]:
+    """Variant -> target of a `triggers package` run.
+
+    `which` is `all`, `localstack` (build/lambda/ only) or `aws` (build/aws/ only). The LocalStack
+    build is for `arch`, by default this machine's architecture; the AWS build is always for the
+    template's, so what `sam deploy` uploads matches the functions' `Architectures`.
+    """
+    deployed = LambdaTarget.from_template(template)
+    if which == "aws" and arch not in (None, deployed.architecture):
+        raise PackageError(
+            f"build/aws/ is always built for the template's architecture ({deployed.architecture}); "
+            "--arch only applies to the LocalStack build (build/lambda/)"
+        )
+    targets = {}
+    if which in ("all", "localstack"):
+        targets[LOCALSTACK_VARIANT] = deployed.with_architecture(arch or host_architecture())
+    if which in ("all", "aws"):
+        targets[AWS_VARIANT] = deployed
+    if not targets:
+        raise PackageError(f"unknown build {which!r}: all, localstack or aws")
+    return targets
+
+
 def build(
-    target: LambdaTarget,
+    targets: Mapping[str, LambdaTarget],
     build_dir: Path = BUILD_DIR,
     template: Template | None = None,
-    variants: Iterable[str] = tuple(VARIANTS),
 ) -> dict[str, list[Path]]:
-    """Rebuild build_dir/<variant>/<function>.zip from scratch; returns the zips by variant.
+    """Rebuild build_dir/<variant>/<function>.zip for each variant of `targets`, and nothing else.
 
-    The dependencies are installed and compressed once per variant; each function's zip is a copy
-    of that base with its own code appended.
+    The dependencies are installed once per target and compressed once per variant; each
+    function's zip is a copy of that base with its own code appended. Variant directories not in
+    `targets` are left exactly as they are.
     """
     template = template or Template()
-    deps_dir = build_dir / ".deps"
-    shutil.rmtree(deps_dir, ignore_errors=True)
-    deps_dir.mkdir(parents=True)
-    install_dependencies(runtime_requirements(), deps_dir, target)
+    unknown = set(targets) - set(VARIANTS)
+    if unknown:
+        raise PackageError(f"unknown variant(s) {sorted(unknown)}: {sorted(VARIANTS)}")
+    requirements = runtime_requirements()
+    deps_dirs: dict[LambdaTarget, Path] = {}
     built: dict[str, list[Path]] = {}
-    for variant in variants:
-        variant_dir = build_dir / variant
-        shutil.rmtree(variant_dir, ignore_errors=True)
-        variant_dir.mkdir(parents=True)
-        base = build_dir / f".deps-{variant}.zip"
-        write_zip(deps_dir, base, include_layer_provided=VARIANTS[variant])
-        built[variant] = []
-        for function in functions(template):
-            zip_path = variant_dir / f"{function.name}.zip"
-            shutil.copyfile(base, zip_path)
-            add_files(zip_path, project_files(function.handler_module), REPO_ROOT)
-            built[variant].append(zip_path)
-        base.unlink()
-    shutil.rmtree(deps_dir)
+    try:
+        for variant, target in targets.items():
+            if target not in deps_dirs:
+                deps_dirs[target] = build_dir / f".deps-{len(deps_dirs)}"
+                shutil.rmtree(deps_dirs[target], ignore_errors=True)
+                deps_dirs[target].mkdir(parents=True)
+                install_dependencies(requirements, deps_dirs[target], target)
+            variant_dir = build_dir / variant
+            shutil.rmtree(variant_dir, ignore_errors=True)
+            variant_dir.mkdir(parents=True)
+            base = build_dir / f".deps-{variant}.zip"
+            write_zip(deps_dirs[target], base, include_layer_provided=VARIANTS[variant])
+            built[variant] = []
+            for function in functions(template):
+                zip_path = variant_dir / f"{function.name}.zip"
+                shutil.copyfile(base, zip_path)
+                add_files(zip_path, project_files(function.handler_module), REPO_ROOT)
+                built[variant].append(zip_path)
+            base.unlink()
+            (variant_dir / ARCHITECTURE_FILE).write_text(target.lambda_architecture + "\n")
+    finally:
+        for deps_dir in deps_dirs.values():
+            shutil.rmtree(deps_dir, ignore_errors=True)
     return built

@@ -36,18 +36,25 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")
 
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+DEFAULT_HOST = "127.0.0.1"
+# How containers (LocalStack's Lambda functions) name the Docker host: built into Docker Desktop,
+# added on Linux by LAMBDA_DOCKER_FLAGS in localstack/docker-compose.yml.
+CONTAINER_HOST = "host.docker.internal"
 
 
 def register_secret(target_url: str, secret: str, timeout: float = 2.0) -> bool:
     """Tell a `triggers receiver` behind `target_url` (on this machine) to verify with `secret`.
 
-    False when the URL is not on loopback or nothing there answers as a receiver.
+    A `host.docker.internal` URL (how LocalStack's functions reach this machine) is this machine's
+    receiver too: it is told through 127.0.0.1 on the same port. False when the URL is not on this
+    machine or nothing there answers as a receiver.
     """
     url = urlsplit(target_url)
-    if url.hostname not in LOOPBACK_HOSTS or url.scheme != "http":
+    if url.scheme != "http" or url.hostname not in LOOPBACK_HOSTS | {CONTAINER_HOST}:
         return False
-    request = urllib.request.Request(  # http on loopback only, checked above
-        f"http://{url.netloc}{CONTROL_PATH}/secrets",
+    netloc = f"127.0.0.1:{url.port or 80}" if url.hostname == CONTAINER_HOST else url.netloc
+    request = urllib.request.Request(  # http to this machine only, checked above
+        f"http://{netloc}{CONTROL_PATH}/secrets",
         data=json.dumps({"secret": secret}).encode(),
         headers={"content-type": "application/json"},
         method="POST",
@@ -57,6 +64,25 @@ def register_secret(target_url: str, secret: str, timeout: float = 2.0) -> bool:
             return 200 <= response.status < 300
     except (OSError, ValueError):
         return False
+
+
+def runs_in_containers(api_url: str) -> bool:
+    """Whether the API is LocalStack's: its functions then run in containers, not on this machine."""
+    host = urlsplit(api_url).hostname or ""
+    return host == "localhost.localstack.cloud" or host.endswith(".localhost.localstack.cloud")
+
+
+def container_target(target_url: str, api_url: str) -> str | None:
+    """The URL to subscribe instead, when the functions cannot reach `target_url`.
+
+    On LocalStack (function URL API) a loopback target is the function's own container; the Docker
+    host, where `triggers receiver` runs, is host.docker.internal.
+    """
+    url = urlsplit(target_url)
+    if not runs_in_containers(api_url) or url.hostname not in LOOPBACK_HOSTS:
+        return None
+    port = f":{url.port}" if url.port else ""
+    return url._replace(netloc=f"{CONTAINER_HOST}{port}").geturl()
 
 
 def parse_duration(text: str) -> float:
@@ -117,12 +143,17 @@ class Delivery:
 
 
 class Receiver:
-    """An HTTP server on 127.0.0.1 that takes webhook POSTs (any path)."""
+    """An HTTP server, on 127.0.0.1 unless told otherwise, that takes webhook POSTs (any path).
+
+    `host` other than loopback (e.g. 0.0.0.0) is for LocalStack only: its Lambda containers on
+    Linux reach the Docker host at its bridge address, not at 127.0.0.1.
+    """
 
     def __init__(
         self,
         secrets: Sequence[str] = (),
         *,
+        host: str = DEFAULT_HOST,
         port: int = 0,
         faults: Faults | None = None,
         say: Callable[[str], None] | None = None,
@@ -136,7 +167,8 @@ class Receiver:
         self._failures: dict[str | None, int] = {}
         self._failures_lock = threading.Lock()
         self._changed = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self.host = host
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -146,7 +178,18 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/webhook"
+        """How this machine reaches it (127.0.0.1 when it listens on every interface)."""
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        return f"http://{host}:{self.port}/webhook"
+
+    @property
+    def container_url(self) -> str:
+        """How LocalStack's Lambda containers reach it (when it listens where they can)."""
+        return f"http://{CONTAINER_HOST}:{self.port}/webhook"
+
+    @property
+    def loopback_only(self) -> bool:
+        return self.host in LOOPBACK_HOSTS
 
     @property
     def deliveries(self) -> list[Delivery]:

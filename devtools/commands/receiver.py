@@ -7,7 +7,13 @@ import signal
 import sys
 import threading
 
-from devtools.receiver import Faults, Receiver, parse_duration
+from devtools.receiver import DEFAULT_HOST, Faults, Receiver, parse_duration
+
+EXPOSED_WARNING = """\
+WARNING: listening on {host}, not 127.0.0.1. This is for LocalStack only: its Lambda containers
+reach this machine at the Docker bridge address. Anything that can reach {host}:{port} (on 0.0.0.0:
+other machines on your network) can post to this receiver and change its faults and secrets
+through /_receiver. Stop it when you are done."""
 
 
 def _rate(text: str) -> float:
@@ -28,15 +34,21 @@ def run(args: argparse.Namespace) -> int:
     secrets = args.secret or [s for s in os.environ.get("TRIGGERS_WEBHOOK_SECRET", "").split(",") if s]
     faults = Faults(status=args.status, fail_rate=args.fail_rate, latency=args.latency, gone=args.gone)
     try:
-        receiver = Receiver(secrets, port=args.port, faults=faults, say=lambda line: print(line, flush=True))
+        receiver = Receiver(
+            secrets, host=args.host, port=args.port, faults=faults, say=lambda line: print(line, flush=True)
+        )
     except OSError as exc:
-        print(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}", file=sys.stderr)
+        print(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     with receiver:
         checking = f"verifying with {len(secrets)} secret(s)" if secrets else "NOT verifying (no --secret)"
         print(f"Receiving webhooks at {receiver.url} ({checking}). Ctrl-C stops.", flush=True)
+        if not receiver.loopback_only:
+            print(EXPOSED_WARNING.format(host=args.host, port=receiver.port), file=sys.stderr, flush=True)
+            print(f"LocalStack's functions reach it at {receiver.container_url}:", flush=True)
+            print(f"  uv run triggers subscribe {receiver.container_url}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stopping.wait()
     return 0
@@ -46,12 +58,24 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     parser = commands.add_parser(
         "receiver",
         help="run a local webhook receiver on 127.0.0.1 (verifies Standard Webhooks signatures)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
             "Prints each delivery (id, type, verified, body summary) and answers 200, or 401 when a "
-            "--secret is given and no signature matches. Fault options make it fail on purpose."
+            "--secret is given and no signature matches. Fault options make it fail on purpose.\n\n"
+            "LocalStack: its Lambda containers reach this machine as http://host.docker.internal:PORT. "
+            "On Linux that name is the Docker bridge address, so the receiver must listen there: "
+            "--host 0.0.0.0 (every interface) or the bridge address (e.g. 172.17.0.1). Docker Desktop "
+            "(macOS, Windows) relays host.docker.internal to the host itself, where the default "
+            "127.0.0.1 usually works."
         ),
     )
-    parser.add_argument("--port", type=int, default=8787, help="port on 127.0.0.1 (default 8787)")
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help="address to listen on (default 127.0.0.1). LOCALSTACK ONLY: 0.0.0.0 or the Docker bridge "
+        "address so Lambda containers on Linux reach it; exposes the receiver beyond this machine",
+    )
+    parser.add_argument("--port", type=int, default=8787, help="port to listen on (default 8787)")
     parser.add_argument(
         "--secret",
         action="append",

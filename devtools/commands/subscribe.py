@@ -1,6 +1,7 @@
 """`triggers subscribe URL --types a,b`: subscribe a webhook through the HTTP API, print id and secret.
 
-When the URL is a `triggers receiver` on this machine, it is given the secret to verify with."""
+When the URL is a `triggers receiver` on this machine (127.0.0.1, or host.docker.internal as
+LocalStack's functions name this machine), it is given the secret to verify with."""
 
 import argparse
 
@@ -8,12 +9,22 @@ from rich.console import Console
 
 from devtools.api_client import NO_API_KEY, ApiError, api_client, subscribe
 from devtools.console import emit, fail
-from devtools.receiver import register_secret
+from devtools.receiver import container_target, register_secret
 
 
 def run(args: argparse.Namespace) -> int:
     if not args.target.api_key:
         return fail(args, NO_API_KEY, 2)
+    instead = container_target(args.url, args.target.api_url)
+    if instead:
+        # A loopback target on LocalStack is the function's own container: it can never be delivered.
+        return fail(
+            args,
+            f"the API is LocalStack's, whose functions run in containers where {args.url} is the "
+            f"container itself; for a receiver on this machine subscribe {instead} (on Linux run "
+            "`triggers receiver --host 0.0.0.0` so the containers reach it)",
+            2,
+        )
     event_types = [name.strip() for name in args.types.split(",") if name.strip()]
     try:
         with api_client(args.target) as client:
@@ -42,6 +53,10 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
         "subscribe",
         help="subscribe a webhook URL to event types; prints the id and the signing secret",
     )
-    parser.add_argument("url", help="target URL (loopback is allowed on the local stage)")
+    parser.add_argument(
+        "url",
+        help="target URL (loopback is allowed on the local stage; on LocalStack a receiver on this "
+        "machine is http://host.docker.internal:PORT/...)",
+    )
     parser.add_argument("--types", default="*", help="comma-separated event types, or * for all")
     parser.set_defaults(func=run)

@@ -37,6 +37,10 @@ if ! command -v awslocal >/dev/null 2>&1 && [ -x "$project_bin/awslocal" ]; then
 fi
 
 step() { printf '\n== %s\n' "$*"; }
+# sha256 of stdin as hex: GNU coreutils' sha256sum, or macOS's shasum.
+sha256_hex() {
+  if command -v sha256sum >/dev/null 2>&1; then sha256sum; else shasum -a 256; fi | cut -d' ' -f1
+}
 ok() { printf '   ok: %s\n' "$*"; }
 fail() {
   printf '\nSMOKE FAILED: %s\n' "$*" >&2
@@ -121,7 +125,7 @@ ok "$API_URL/health"
 
 step "API key (tenant $run_id)"
 api_key="trg_$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 43)"
-key_hash=$(printf '%s' "$api_key" | sha256sum | cut -d' ' -f1)
+key_hash=$(printf '%s' "$api_key" | sha256_hex)
 awslocal dynamodb put-item --table-name "$prefix-api-keys" --condition-expression 'attribute_not_exists(key_hash)' \
   --item "{\"key_hash\":{\"S\":\"$key_hash\"},\"tenant_id\":{\"S\":\"$run_id\"},\"key_hint\":{\"S\":\"${api_key:0:8}\"},\"created_at\":{\"S\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}}"
 ok "key stored as its SHA-256"

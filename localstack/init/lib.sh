@@ -2,6 +2,10 @@
 # creates, so a script can run again and change nothing. The values come from the scripts, which
 # devtools/initscripts.py generates from template.yaml (`make init-scripts`).
 
+# awscli-local >= 0.23 prints a deprecation banner (pointing to `lstk aws`) on every call unless
+# this is set (awscli-local's bin/awslocal, print_deprecation_notice).
+export DISABLE_DEPRECATION_NOTICE="${DISABLE_DEPRECATION_NOTICE:-1}"
+
 create_table() {  # name, CreateTable request
   if awslocal dynamodb describe-table --table-name "$1" >/dev/null 2>&1; then
     echo "table $1 exists"
@@ -40,6 +44,15 @@ describe_domain() {  # name, DomainStatus field
   awslocal opensearch describe-domain --domain-name "$1" --query "DomainStatus.$2" --output text
 }
 
+domain_url() {  # name: the URL the functions and create_index use for the domain
+  # Plain http: LocalStack serves the domain endpoint (OPENSEARCH_ENDPOINT_STRATEGY=domain,
+  # <name>.<region>.opensearch.localhost.localstack.cloud:4566) on http and https, but its
+  # certificate does not cover that name (localstack/localstack#9824), and an https endpoint makes
+  # the functions sign requests (ingest/core/opensearch_client.py). The functions' containers
+  # resolve *.localhost.localstack.cloud to LocalStack through its DNS server.
+  echo "http://$(describe_domain "$1" Endpoint)"
+}
+
 create_domain() {  # name, CreateDomain request
   if describe_domain "$1" DomainName >/dev/null 2>&1; then
     echo "domain $1 exists"
@@ -63,7 +76,7 @@ create_index() {  # domain, alias, first index, index template file
     fi
     sleep 5
   done
-  url="http://$(describe_domain "$1" Endpoint)"
+  url=$(domain_url "$1")
   curl -fsS "$url/_cluster/health?wait_for_status=yellow&timeout=120s" >/dev/null
   curl -fsS -X PUT "$url/_index_template/$2" -H 'Content-Type: application/json' --data-binary "@$4" >/dev/null
   echo "index template $2 applied from $4"
@@ -81,6 +94,22 @@ ensure_role() {  # name, assume-role policy: prints the role's ARN
     awslocal iam create-role --role-name "$1" --assume-role-policy-document "$2" --query Role.Arn --output text
 }
 
+build_architecture() {  # build directory, default: the architecture `make package` built it for
+  # (its `architecture` file), else the default (the template's). LocalStack starts the function's
+  # container for this platform; wheels of another one would need the host's QEMU.
+  local arch=""
+  if [ -f "$1/architecture" ]; then
+    arch=$(tr -d '[:space:]' <"$1/architecture")
+  fi
+  case "${arch:-$2}" in
+    arm64 | x86_64) echo "${arch:-$2}" ;;
+    *)
+      echo "$1/architecture says '$arch': expected arm64 or x86_64 (run \`make package\` again)" >&2
+      return 1
+      ;;
+  esac
+}
+
 create_function() {  # name, zip file, role ARN, CreateFunction request without role and code
   if awslocal lambda get-function --function-name "$1" >/dev/null 2>&1; then
     echo "function $1 exists"
@@ -91,7 +120,11 @@ create_function() {  # name, zip file, role ARN, CreateFunction request without 
     return 1
   fi
   awslocal lambda create-function --cli-input-json "$4" --role "$3" --zip-file "fileb://$2" >/dev/null
-  awslocal lambda wait function-active-v2 --function-name "$1"
+  # The first function pulls the Lambda runtime image before it turns Active; one waiter run gives
+  # up after 5 minutes, so allow three (a failed function fails each at once).
+  awslocal lambda wait function-active-v2 --function-name "$1" ||
+    awslocal lambda wait function-active-v2 --function-name "$1" ||
+    awslocal lambda wait function-active-v2 --function-name "$1"
   echo "function $1 created"
 }
 
@@ -115,14 +148,40 @@ stream_arn() {  # table
   awslocal dynamodbstreams list-streams --table-name "$1" --query 'Streams[0].StreamArn' --output text
 }
 
-map() {  # function, source ARN, CreateEventSourceMapping request
-  if awslocal lambda list-event-source-mappings --function-name "$1" --event-source-arn "$2" \
-    --query 'EventSourceMappings[].UUID' --output text | grep -q .; then
+map() {  # function, source ARN, CreateEventSourceMapping request[, state to wait for: Enabled]
+  local uuid
+  uuid=$(awslocal lambda list-event-source-mappings --function-name "$1" --event-source-arn "$2" \
+    --query 'EventSourceMappings[0].UUID' --output text)
+  if [ -n "$uuid" ] && [ "$uuid" != None ]; then
     echo "mapping $2 -> $1 exists"
-    return
+  else
+    uuid=$(awslocal lambda create-event-source-mapping --cli-input-json "$3" --query UUID --output text)
+    echo "mapping $2 -> $1 created"
   fi
-  awslocal lambda create-event-source-mapping --cli-input-json "$3" >/dev/null
-  echo "mapping $2 -> $1 created"
+  wait_for_mapping "$uuid" "${4:-Enabled}"
+}
+
+wait_for_mapping() {  # UUID, state. The AWS CLI has no `lambda wait` for mappings: poll.
+  local deadline=$((SECONDS + 300)) state
+  while :; do
+    state=$(awslocal lambda get-event-source-mapping --uuid "$1" --query State --output text)
+    case "$state" in
+      "$2")
+        echo "mapping $1 $state"
+        return
+        ;;
+      Creating | Enabling | Updating | Disabling) ;;
+      *)
+        echo "mapping $1 is $state, expected $2" >&2
+        return 1
+        ;;
+    esac
+    if ((SECONDS >= deadline)); then
+      echo "mapping $1 still $state after 300 s, expected $2" >&2
+      return 1
+    fi
+    sleep 2
+  done
 }
 
 put_alarm() {  # name, PutMetricAlarm request, then the settings every alarm shares as options

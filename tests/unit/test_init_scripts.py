@@ -24,12 +24,19 @@ FANOUT = f"triggers-{STAGE}-fanout"
 EVENTS = f"triggers-{STAGE}-events"
 RETRY_QUEUE = f"triggers-{STAGE}-delivery-retry"
 STREAM_ARN = f"arn:aws:dynamodb:us-east-1:000000000000:table/{EVENTS}/stream/2026-01-01T00:00:00.000"
-# Answers list-streams and records each create-event-source-mapping request (NUL-separated).
+# Answers list-streams, records each create-event-source-mapping request (NUL-separated) and each
+# mapping whose state is read; states come from $STATES (one per read, then Enabled).
 AWSLOCAL_STUB = f"""#!/bin/bash
 case "$1 $2" in
   "dynamodbstreams list-streams") echo "{STREAM_ARN}" ;;
-  "lambda list-event-source-mappings") [[ " ${{EXISTING_MAPPINGS:-}} " == *" $4 "* ]] && echo uuid || true ;;
-  "lambda create-event-source-mapping") printf '%s\\0' "$4" >>"$RECORD" ;;
+  "lambda list-event-source-mappings")
+    [[ " ${{EXISTING_MAPPINGS:-}} " == *" $4 "* ]] && echo "uuid-of-$4" || echo None ;;
+  "lambda create-event-source-mapping")
+    printf '%s\\0' "$4" >>"$RECORD"
+    echo "uuid-of-$(grep -o '"FunctionName": "[^"]*"' <<<"$4" | head -n1 | cut -d'"' -f4)" ;;
+  "lambda get-event-source-mapping")
+    echo "$4" >>"$RECORD.read"
+    if [ -s "$STATES" ]; then head -n1 "$STATES"; sed -i 1d "$STATES"; else echo Enabled; fi ;;
   *) echo "unexpected awslocal $*" >&2; exit 2 ;;
 esac
 """
@@ -56,23 +63,36 @@ def test_init_script_is_strict_executable_bash(name: str) -> None:
     assert subprocess.run(["bash", "-n", str(path)], capture_output=True, check=False).returncode == 0
 
 
-def run_mappings_script(tmp_path: Path, existing: str = "") -> list[dict[str, Any]]:
+def mappings_script_run(
+    tmp_path: Path, existing: str = "", states: tuple[str, ...] = ()
+) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]], list[str]]:
+    """05-mappings.sh against a stub awslocal: its result, the mappings it created and the UUIDs
+    whose state it read (in order)."""
     stub = tmp_path / "bin" / "awslocal"
     stub.parent.mkdir(exist_ok=True)
     stub.write_text(AWSLOCAL_STUB)
     stub.chmod(0o755)
     record = tmp_path / "requests"
     record.write_text("")
+    (tmp_path / "requests.read").write_text("")
+    (tmp_path / "states").write_text("".join(f"{state}\n" for state in states))
     env = {
         "PATH": f"{stub.parent}:/usr/bin:/bin",
         "RECORD": str(record),
+        "STATES": str(tmp_path / "states"),
         "EXISTING_MAPPINGS": existing,
     }
     result = subprocess.run(
         ["bash", str(INIT_DIR / "05-mappings.sh")], env=env, capture_output=True, text=True, check=False
     )
+    requests = [json.loads(request) for request in record.read_text().split("\0") if request]
+    return result, requests, (tmp_path / "requests.read").read_text().split()
+
+
+def run_mappings_script(tmp_path: Path, existing: str = "") -> list[dict[str, Any]]:
+    result, requests, _ = mappings_script_run(tmp_path, existing)
     assert result.returncode == 0, result.stderr
-    return [json.loads(request) for request in record.read_text().split("\0") if request]
+    return requests
 
 
 def test_mappings_script_creates_the_mappings_the_runner_runs(tmp_path: Path) -> None:
@@ -98,6 +118,32 @@ def test_mappings_script_leaves_existing_mappings_alone(tmp_path: Path) -> None:
         f"triggers-{STAGE}-retry",
         f"triggers-{STAGE}-indexer",
     ]
+
+
+def test_mappings_script_waits_until_each_mapping_is_enabled(tmp_path: Path) -> None:
+    # Given LocalStack reporting the first mapping Creating twice before it is Enabled
+    result, _, read = mappings_script_run(tmp_path, states=("Creating", "Creating"))
+
+    # Then the script reads each mapping's state until it is Enabled, and succeeds
+    assert result.returncode == 0, result.stderr
+    mappings = [f"uuid-of-triggers-{STAGE}-{name}" for name in ("fanout", "retry", "indexer")]
+    assert read == [mappings[0]] * 3 + mappings[1:]
+    assert all(f"mapping {uuid} Enabled" in result.stdout for uuid in mappings)
+
+
+def test_mappings_script_waits_for_existing_mappings_too(tmp_path: Path) -> None:
+    result, requests, read = mappings_script_run(tmp_path, existing=FANOUT, states=("Enabling",))
+
+    assert result.returncode == 0, result.stderr
+    assert FANOUT not in [request["FunctionName"] for request in requests]
+    assert read[:2] == [f"uuid-of-{FANOUT}"] * 2
+
+
+def test_mappings_script_fails_when_a_mapping_does_not_become_enabled(tmp_path: Path) -> None:
+    result, _, _ = mappings_script_run(tmp_path, states=("Creating", "Disabled"))
+
+    assert result.returncode != 0
+    assert f"mapping uuid-of-{FANOUT} is Disabled, expected Enabled" in result.stderr
 
 
 def changed_template(tmp_path: Path, old: str, new: str) -> Path:

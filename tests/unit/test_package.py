@@ -9,12 +9,15 @@ from pathlib import Path
 import pytest
 
 from devtools.package import (
+    ARCHITECTURE_FILE,
     LambdaTarget,
     PackageError,
     build,
     functions,
+    host_architecture,
     project_files,
     runtime_requirements,
+    targets_for,
     write_zip,
 )
 from devtools.template import REPO_ROOT, Template
@@ -104,7 +107,8 @@ def test_zip_without_layer_leaves_powertools_out(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def local_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]:
     """Both variants for this interpreter and platform (wheels from uv's cache when it has them)."""
-    return build(LambdaTarget.local(), tmp_path_factory.mktemp("build"), Template("dev"))
+    local = LambdaTarget.local()
+    return build({"lambda": local, "aws": local}, tmp_path_factory.mktemp("build"), Template("dev"))
 
 
 @pytest.mark.parametrize("function", sorted(HANDLER_MODULES))
@@ -149,7 +153,7 @@ def test_aws_zips_are_the_localstack_zips_without_powertools(local_build: dict[s
 
 def test_lambda_build_holds_aarch64_python312_wheels(tmp_path: Path) -> None:
     # When the deployable zips are built for the template's runtime and architecture
-    built = build(LambdaTarget.from_template(Template("dev")), tmp_path, Template("dev"), variants=("aws",))
+    built = build({"aws": LambdaTarget.from_template(Template("dev"))}, tmp_path, Template("dev"))
 
     # Then compiled dependencies are the Lambda platform's, not this machine's
     names = zipfile.ZipFile(built["aws"][0]).namelist()
@@ -166,3 +170,61 @@ def test_the_ingest_function_ships_no_processor_code_and_processors_no_routes() 
     assert not {path for path in ingest if path.startswith(("processors/", "devtools/"))}
     routes = {path for path in fanout if path.startswith("ingest/") and not path.startswith("ingest/core/")}
     assert routes <= {"ingest/__init__.py", "ingest/py.typed"}
+
+
+@pytest.mark.parametrize(
+    ("machine", "architecture"),
+    [
+        ("arm64", "arm64"),
+        ("aarch64", "arm64"),
+        ("AARCH64", "arm64"),
+        ("x86_64", "x86_64"),
+        ("AMD64", "x86_64"),
+    ],
+)
+def test_host_architecture_is_arm64_on_arm_machines_and_x86_64_elsewhere(
+    machine: str, architecture: str
+) -> None:
+    assert host_architecture(machine) == architecture
+
+
+def test_localstack_build_follows_the_host_and_the_aws_build_the_template(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given an x86_64 machine and a template whose functions are arm64
+    monkeypatch.setattr("platform.machine", lambda: "x86_64")
+
+    # When the targets of a default `triggers package` are chosen
+    targets = targets_for(Template("local"))
+
+    # Then LocalStack gets x86_64 wheels (no emulation) and sam deploy the template's arm64
+    assert targets == {"lambda": LambdaTarget("3.12", "x86_64"), "aws": LambdaTarget("3.12", "arm64")}
+    assert targets_for(Template("local"), "localstack", "arm64") == {"lambda": LambdaTarget("3.12", "arm64")}
+    assert targets_for(Template("local"), "aws") == {"aws": LambdaTarget("3.12", "arm64")}
+
+
+def test_the_aws_build_refuses_another_architecture() -> None:
+    with pytest.raises(PackageError, match="template's architecture"):
+        targets_for(Template("local"), "aws", "x86_64")
+
+
+def test_a_localstack_build_for_another_architecture_leaves_build_aws_untouched(tmp_path: Path) -> None:
+    # Given a build/aws/ from an earlier `make package`
+    aws_dir = tmp_path / "aws"
+    aws_dir.mkdir()
+    (aws_dir / "fanout.zip").write_bytes(b"the deployable zip")
+    os.utime(aws_dir / "fanout.zip", (1_000_000, 1_000_000))
+    before = {path.name: (path.read_bytes(), path.stat().st_mtime) for path in aws_dir.iterdir()}
+    other = "arm64" if host_architecture() == "x86_64" else "x86_64"
+
+    # When the LocalStack build is made for the architecture that is not this machine's default
+    built = build(targets_for(Template("local"), "localstack", other), tmp_path, Template("local"))
+
+    # Then build/lambda/ holds that architecture's wheels and says so; build/aws/ is as it was
+    assert set(built) == {"lambda"}
+    assert (tmp_path / "lambda" / ARCHITECTURE_FILE).read_text() == f"{other}\n"
+    names = zipfile.ZipFile(built["lambda"][0]).namelist()
+    machine = "aarch64" if other == "arm64" else "x86_64"
+    extensions = [name for name in names if name.startswith("pydantic_core/") and name.endswith(".so")]
+    assert extensions and all(f"cpython-312-{machine}-linux-gnu" in name for name in extensions)
+    assert {path.name: (path.read_bytes(), path.stat().st_mtime) for path in aws_dir.iterdir()} == before

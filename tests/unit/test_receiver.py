@@ -2,7 +2,10 @@
 
 import json
 import random
+import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,7 +16,7 @@ import requests
 from standardwebhooks import Webhook
 
 from devtools import cli
-from devtools.receiver import Faults, Receiver, parse_duration
+from devtools.receiver import Faults, Receiver, container_target, parse_duration, register_secret
 from ingest.core.subscriptions_table import new_secret
 
 SECRET = new_secret()
@@ -270,3 +273,109 @@ def test_a_secret_added_over_http_verifies_later_deliveries() -> None:
         refused = requests.post(control(receiver, "/secrets"), json={"nope": 1}, timeout=10)
 
     assert (before, added.status_code, after, refused.status_code) == (401, 200, 200, 400)
+
+
+def test_receiver_listens_on_loopback_by_default() -> None:
+    with Receiver() as receiver:
+        assert receiver._server.server_address[0] == "127.0.0.1"
+        assert receiver.loopback_only
+
+
+def test_receiver_listens_where_it_is_told_and_is_reached_at_127_0_0_1_and_by_containers() -> None:
+    # Given a receiver for LocalStack's containers, on every interface
+    with Receiver([SECRET], host="0.0.0.0") as receiver:
+        # When a signed delivery arrives at the URL this machine uses
+        response = post(receiver, signed_headers(SECRET))
+
+        # Then it listens on every interface, is reached on loopback, and names the container URL
+        assert receiver._server.server_address[0] == "0.0.0.0"
+        assert not receiver.loopback_only
+        assert receiver.url == f"http://127.0.0.1:{receiver.port}/webhook"
+        assert receiver.container_url == f"http://host.docker.internal:{receiver.port}/webhook"
+        assert response.status_code == 200
+
+
+def test_receiver_command_warns_loudly_when_it_listens_beyond_loopback() -> None:
+    # Given `triggers receiver --host 0.0.0.0` running
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devtools.cli", "receiver", "--host", "0.0.0.0", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(3)]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+
+    # Then it says where containers reach it, and warns that it is exposed
+    assert lines[0].startswith("Receiving webhooks at http://127.0.0.1:")
+    assert lines[2].strip().startswith("uv run triggers subscribe http://host.docker.internal:")
+    assert "WARNING: listening on 0.0.0.0, not 127.0.0.1. This is for LocalStack only" in err
+    assert process.returncode == 0
+
+
+def test_receiver_command_takes_a_host() -> None:
+    assert cli.build_parser().parse_args(["receiver"]).host == "127.0.0.1"
+    assert cli.build_parser().parse_args(["receiver", "--host", "0.0.0.0"]).host == "0.0.0.0"
+
+
+def test_a_host_docker_internal_target_is_this_machines_receiver(receiver: Receiver) -> None:
+    # Given a subscription target as LocalStack's functions name this machine
+    secret = new_secret()
+    target = f"http://host.docker.internal:{receiver.port}/webhook"
+
+    # When `triggers subscribe` hands its secret to the receiver
+    registered = register_secret(target, secret)
+
+    # Then the receiver on 127.0.0.1 verifies deliveries signed with it
+    assert registered
+    assert post(receiver, signed_headers(secret)).status_code == 200
+    assert receiver.deliveries[-1].verified is True
+
+
+@pytest.mark.parametrize(
+    ("target", "api_url", "instead"),
+    [
+        (
+            "http://127.0.0.1:8787/webhook",
+            "http://abc.lambda-url.us-east-1.localhost.localstack.cloud:4566",
+            "http://host.docker.internal:8787/webhook",
+        ),
+        (
+            "http://localhost/hook?x=1",
+            "http://localhost.localstack.cloud:4566",
+            "http://host.docker.internal/hook?x=1",
+        ),
+        ("http://127.0.0.1:8787/webhook", "http://127.0.0.1:3000", None),
+        (
+            "http://host.docker.internal:8787/webhook",
+            "http://x.lambda-url.us-east-1.localhost.localstack.cloud:4566",
+            None,
+        ),
+        (
+            "https://hooks.example.com/x",
+            "http://x.lambda-url.us-east-1.localhost.localstack.cloud:4566",
+            None,
+        ),
+    ],
+)
+def test_loopback_targets_are_redirected_to_the_docker_host_only_on_localstack(
+    target: str, api_url: str, instead: str | None
+) -> None:
+    assert container_target(target, api_url) == instead
+
+
+def test_subscribe_refuses_a_loopback_target_when_the_functions_run_in_localstack(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    api_url = "http://abc.lambda-url.us-east-1.localhost.localstack.cloud:4566"
+
+    code = cli.main(
+        ["subscribe", "http://127.0.0.1:8787/webhook", "--api-url", api_url, "--api-key", "trg_x"]
+    )
+
+    assert code == 2
+    assert "subscribe http://host.docker.internal:8787/webhook" in capsys.readouterr().err

@@ -3,9 +3,11 @@
 # edit: change template.yaml, then run `make init-scripts` (or `uv run triggers init-scripts`).
 # The helpers are in ../lib.sh; each looks before it creates, so the script can run again.
 #
-# Event source mappings with every setting the template declares. Never run this against moto:
-# mappings there make it invoke Lambdas through Docker and drop stream records (the embedded
-# stack's local ESM runner reads them from template.yaml instead).
+# Event source mappings with every setting the template declares, each waited for until it is
+# Enabled. LocalStack accepts but does not honour BisectBatchOnFunctionError and
+# ParallelizationFactor (see localstack/README.md). Never run this against moto: mappings there make
+# it invoke Lambdas through Docker and drop stream records (the embedded stack's local ESM runner
+# reads them from template.yaml instead).
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 
