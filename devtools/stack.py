@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -46,6 +46,10 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def default_state_dir() -> Path:
+    return Path(os.environ.get("TRIGGERS_HOME", REPO_ROOT / ".triggers"))
 
 
 def ensure_free(port: int, what: str) -> None:
@@ -90,11 +94,15 @@ class Ports:
 class EmbeddedStack:
     stage: str = "local"
     ports: Ports = field(default_factory=Ports)
-    state_dir: Path = REPO_ROOT / ".triggers"
+    # Logs and checkpoints; beside `.triggers/stack.json` (TRIGGERS_HOME moves both).
+    state_dir: Path = field(default_factory=default_state_dir)
     say: Callable[[str], None] = lambda line: None
     # Settings for the functions on top of the template's (e.g. a short RETRY_SCHEDULE).
     environment: dict[str, str] = field(default_factory=dict)
     template_path: Path = TEMPLATE_PATH
+    # At most this batching window for every mapping (tests not about the window shorten it);
+    # None keeps the template's.
+    batching_window_seconds: float | None = None
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _log_files: list[IO[bytes]] = field(default_factory=list)
     _api: LocalApiServer | None = None
@@ -123,7 +131,19 @@ class EmbeddedStack:
 
     def mappings(self) -> list[MappingSpec]:
         """The event source mappings the local ESM runner runs: the template's own."""
-        return load_mappings(self.template)
+        specs = load_mappings(self.template)
+        if self.batching_window_seconds is None:
+            return specs
+        limit = self.batching_window_seconds
+        return [
+            replace(spec, maximum_batching_window_seconds=min(spec.maximum_batching_window_seconds, limit))
+            for spec in specs
+        ]
+
+    @property
+    def batching_window(self) -> float:
+        """The longest batching window of the mappings the runner runs."""
+        return max(spec.maximum_batching_window_seconds for spec in self.mappings())
 
     def aws_environment(self) -> dict[str, str]:
         """What a process needs to reach this stack with boto3, awslocal or the AWS CLI."""

@@ -40,11 +40,20 @@ def clear_client_caches() -> None:
     runtime.reset()
 
 
+# The stream mappings' 5 s batching window, shortened for the suites: no test but the runner's
+# own window test (tests/integration/test_esm_runner.py, with the template's window) is about it.
+TEST_BATCHING_WINDOW_SECONDS = 1.0
+
+
 @pytest.fixture(scope="session")
 def embedded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
     """The real local stack on ephemeral loopback ports, shared by integration and e2e tests."""
     saved = dict(os.environ)
-    stack = EmbeddedStack(ports=Ports.ephemeral(), state_dir=tmp_path_factory.mktemp("stack"))
+    stack = EmbeddedStack(
+        ports=Ports.ephemeral(),
+        state_dir=tmp_path_factory.mktemp("stack"),
+        batching_window_seconds=TEST_BATCHING_WINDOW_SECONDS,
+    )
     with stack:
         yield stack
     os.environ.clear()

@@ -23,7 +23,7 @@ class MappingSpec:
     source_logical_id: str  # the table or queue resource
     source_arn: str
     batch_size: int
-    maximum_batching_window_seconds: int = 0
+    maximum_batching_window_seconds: float = 0
     starting_position: str | None = None
     function_response_types: tuple[str, ...] = ()
     bisect_batch_on_function_error: bool = False

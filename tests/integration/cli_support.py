@@ -65,8 +65,8 @@ def command_json(capsys: pytest.CaptureFixture[str]) -> Any:
     return json.loads(command_output(capsys)[0])
 
 
-def wait_for_stream_idle(stack: EmbeddedStack, quiet_seconds: float = 6.0, timeout: float = 120.0) -> None:
-    """Until no stream mapping has moved its checkpoint for longer than the batching window (5 s):
+def wait_for_stream_idle(stack: EmbeddedStack, timeout: float = 120.0) -> None:
+    """Until no stream mapping has moved its checkpoint for longer than the batching window:
     every record written so far has been through fanout and the indexer."""
-    if not wait_for_idle_streams(stack.state_dir, quiet_seconds, timeout):
+    if not wait_for_idle_streams(stack.state_dir, stack.batching_window + 1, timeout):
         raise AssertionError(f"the stream pollers were still busy after {timeout} s")
