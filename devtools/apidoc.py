@@ -73,7 +73,7 @@ def _parameters(operation: dict[str, Any]) -> list[str]:
         schema = parameter.get("schema", {})
         constraints = [
             f"{name} {_number(schema[name])}"
-            for name in ("minimum", "maximum", "minLength", "maxLength", "default")
+            for name in ("format", "minimum", "maximum", "minLength", "maxLength", "default")
             if name in schema
         ]
         where = parameter["in"] + (", required" if parameter.get("required") else "")

@@ -11,11 +11,10 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
 
-from ingest import idempotency, search
+from ingest import idempotency, openapi, search
 from ingest.bodies import request_text
 from ingest.core import events_table
 from ingest.core.api_keys_table import tenant_for_key
@@ -39,19 +38,19 @@ from ingest.core.models import (
     EventPage,
     Health,
     IsoDateTime,
-    Problem,
 )
 from ingest.core.observability import logger, metrics
 from ingest.core.opensearch_client import opensearch_client
 from ingest.core.settings import ingest_settings
 from ingest.ingestion import parse_events, store_events
+from ingest.replay_api import ReplayIn
 from ingest.replay_api import router as replay_router
+from ingest.responses import JSON, PROBLEM_JSON, json_body, no_content, ok, problem, problems
+from ingest.subscriptions_api import SubscriptionIn
 from ingest.subscriptions_api import router as subscriptions_router
 
 API_VERSION = "1.0.0"
 PUBLIC_PATHS = frozenset({"/health", "/v1/openapi.json"})
-PROBLEM_JSON = "application/problem+json"
-JSON = "application/json"
 
 app = APIGatewayHttpResolver(enable_validation=True)
 
@@ -194,31 +193,18 @@ def handle_unexpected(exc: Exception) -> Response[str]:
     return _problem(500, "https://triggers.dev/problems/internal", "Internal error", "unexpected error")
 
 
-def _problem_doc(description: str) -> OpenAPIResponse:
-    return {"description": description, "content": {PROBLEM_JSON: {"model": Problem}}}
-
-
-PROBLEM_RESPONSES: dict[int, OpenAPIResponse] = {
-    status: _problem_doc(title)
-    for status, title in {
-        400: "Malformed request",
-        401: "Missing or unknown API key",
-        404: "Not found (also for another tenant's id)",
-        422: "Schema violation",
-        503: "A backing store is temporarily unavailable; safe to retry",
-    }.items()
-}
-
-
-def _ok(model: Any, description: str = "OK") -> OpenAPIResponse:
-    return {"description": description, "content": {JSON: {"model": model}}}
-
-
 # `[{}]`: the empty requirement, OpenAPI's way to say a route needs no credentials.
 PUBLIC: list[dict[str, list[str]]] = [{}]
 
 
-@app.get("/health", tags=["meta"], summary="Liveness check (no authentication)", security=PUBLIC)
+@app.get(
+    "/health",
+    tags=["meta"],
+    summary="Liveness check (no authentication)",
+    operation_id="health",
+    security=PUBLIC,
+    responses={200: ok(Health)},
+)
 def health() -> Health:
     return Health(status="ok")
 
@@ -227,11 +213,33 @@ def health() -> Health:
     "/v1/openapi.json",
     tags=["meta"],
     summary="This API's OpenAPI document (no authentication)",
+    operation_id="get_openapi_document",
     security=PUBLIC,
     responses={200: {"description": "OpenAPI 3 document", "content": {JSON: {"schema": {"type": "object"}}}}},
 )
 def openapi_document() -> Response[str]:
     return _json(200, openapi_json())
+
+
+# `POST /v1/events` parses its own body, to keep each payload's bytes, and reads its own header.
+EVENT_OR_BATCH: dict[str, Any] = {
+    "oneOf": [
+        openapi.component_ref(EventIn),
+        {"type": "array", "items": openapi.component_ref(EventIn), "minItems": 1, "maxItems": MAX_BATCH},
+    ]
+}
+IDEMPOTENCY_KEY_HEADER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes a retry safe: same key and body replay the first response (200)",
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": idempotency.MAX_KEY_LENGTH,
+        "pattern": idempotency.KEY_PATTERN,
+    },
+}
 
 
 @app.post(
@@ -243,16 +251,15 @@ def openapi_document() -> Response[str]:
         "`payload` is stored exactly as sent. With `Idempotency-Key`, a retry with the same body "
         "returns the original ids with 200; a different body is a 409."
     ),
+    operation_id="ingest_events",
     responses={
-        201: _ok(AcceptedEvent | AcceptedBatch, "Stored (a batch returns `{data: [...]}`)"),
-        200: _ok(AcceptedEvent | AcceptedBatch, "Replay of an earlier request with the same Idempotency-Key"),
-        409: {
-            "description": "Idempotency-Key reused with another body",
-            "content": {PROBLEM_JSON: {"model": Problem}},
-        },
-        413: {"description": "Body or payload too large", "content": {PROBLEM_JSON: {"model": Problem}}},
-        **PROBLEM_RESPONSES,
+        200: ok(AcceptedEvent | AcceptedBatch, "Replay of an earlier request with the same Idempotency-Key"),
+        201: ok(AcceptedEvent | AcceptedBatch, "Stored (a batch returns `{data: [...]}`)"),
+        **problems(400, 401, 422, 503),
+        409: problem("Idempotency-Key reused with another body, or its first request still running"),
+        413: problem("Body or payload too large"),
     },
+    openapi_extensions={**json_body(EVENT_OR_BATCH), "parameters": [IDEMPOTENCY_KEY_HEADER]},
 )
 def post_events() -> Response[str]:
     settings = ingest_settings()
@@ -291,10 +298,11 @@ def post_events() -> Response[str]:
     "/v1/events",
     tags=["events"],
     summary="List events, newest first, by type, source and time range; `q` searches payloads",
+    operation_id="list_events",
     responses={
-        200: _ok(EventPage),
-        **PROBLEM_RESPONSES,
-        503: _problem_doc(f"{SearchUnavailable.title} (with `q`), or storage; safe to retry"),
+        200: ok(EventPage),
+        **problems(400, 401, 422),
+        503: problem(f"{SearchUnavailable.title} (with `q`), or storage; safe to retry"),
     },
 )
 def list_events(
@@ -326,7 +334,8 @@ def list_events(
     "/v1/events/<event_id>",
     tags=["events"],
     summary="One event, with its payload exactly as received",
-    responses={200: _ok(EventOut), **PROBLEM_RESPONSES},
+    operation_id="get_event",
+    responses={200: ok(EventOut), **problems(401, 404, 422, 503)},
 )
 def get_event(event_id: EventId) -> Response[str]:
     item = events_table.get_event(dynamodb_client(), ingest_settings().events_table, _tenant(), event_id)
@@ -337,7 +346,8 @@ def get_event(event_id: EventId) -> Response[str]:
     "/v1/inbox",
     tags=["inbox"],
     summary="Pending events, oldest first (polling consumers)",
-    responses={200: _ok(EventPage), **PROBLEM_RESPONSES},
+    operation_id="list_inbox",
+    responses={200: ok(EventPage), **problems(400, 401, 422, 503)},
 )
 def inbox(
     event_type: EventTypeFilter = None,
@@ -354,7 +364,8 @@ def inbox(
     "/v1/events/<event_id>/ack",
     tags=["inbox"],
     summary="Acknowledge an event: it leaves the inbox",
-    responses={200: _ok(EventOut), **PROBLEM_RESPONSES},
+    operation_id="acknowledge_event",
+    responses={200: ok(EventOut), **problems(401, 404, 422, 503)},
 )
 def acknowledge(event_id: EventId) -> Response[str]:
     item = events_table.set_status(
@@ -368,7 +379,8 @@ def acknowledge(event_id: EventId) -> Response[str]:
     "/v1/events/<event_id>",
     tags=["inbox"],
     summary="Delete an event",
-    responses={204: {"description": "Deleted"}, **PROBLEM_RESPONSES},
+    operation_id="delete_event",
+    responses={204: no_content("Deleted"), **problems(401, 404, 422, 503)},
 )
 def delete_event(event_id: EventId) -> Response[str]:
     events_table.delete_event(dynamodb_client(), ingest_settings().events_table, _tenant(), event_id)
@@ -377,8 +389,8 @@ def delete_event(event_id: EventId) -> Response[str]:
 
 
 def openapi_json() -> str:
-    """The OpenAPI document. `POST /v1/events` parses its own body (to keep payload bytes), so its
-    request schema is added here rather than inferred by Powertools; 204 responses carry no body."""
+    """The OpenAPI document, made exact by ingest.openapi (bodies the routes parse themselves,
+    parameters, the responses each route can give)."""
     spec = json.loads(
         app.get_openapi_json_schema(
             title="Triggers API",
@@ -388,30 +400,7 @@ def openapi_json() -> str:
             security=[{"bearerAuth": []}],
         )
     )
-    spec["components"]["schemas"]["EventIn"] = EventIn.model_json_schema()
-    event = {"$ref": "#/components/schemas/EventIn"}
-    batch = {"type": "array", "items": event, "minItems": 1, "maxItems": MAX_BATCH}
-    post = spec["paths"]["/v1/events"]["post"]
-    post["requestBody"] = {"required": True, "content": {JSON: {"schema": {"oneOf": [event, batch]}}}}
-    post["parameters"] = [
-        {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "required": False,
-            "description": "Makes a retry safe: same key and body replay the first response (200)",
-            "schema": {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": idempotency.MAX_KEY_LENGTH,
-                "pattern": idempotency.KEY_PATTERN,
-            },
-        }
-    ]
-    # Powertools documents the handler's return type as a body; a 204 has none (RFC 9110 15.3.5).
-    for operations in spec["paths"].values():
-        for operation in operations.values():
-            operation.get("responses", {}).get("204", {}).pop("content", None)
-    return json.dumps(spec, indent=2, ensure_ascii=False)
+    return openapi.dumps(openapi.finish(spec, body_models=(EventIn, SubscriptionIn, ReplayIn)))
 
 
 __all__ = ["app", "openapi_json"]

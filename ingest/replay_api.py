@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,14 +16,13 @@ from ingest.bodies import parse_json_model, request_text
 from ingest.core import lifecycle, subscriptions_table
 from ingest.core.clients import dynamodb_client, sqs_client
 from ingest.core.errors import SubscriptionDisabled
-from ingest.core.models import EventId, Problem
+from ingest.core.models import EventId
 from ingest.core.observability import logger
 from ingest.core.settings import IngestSettings, ingest_settings
+from ingest.responses import JSON, json_body, ok, problem, problems
 from ingest.subscriptions_api import SubscriptionId
 
 MAX_REPLAY_EVENTS = 100
-JSON = "application/json"
-PROBLEM_JSON = "application/problem+json"
 
 router = APIGatewayHttpRouter()
 
@@ -57,10 +55,6 @@ def parse_replay(body: str, settings: IngestSettings) -> list[str]:
     return list(dict.fromkeys(request.event_ids))
 
 
-def _problem(description: str) -> OpenAPIResponse:
-    return {"description": description, "content": {PROBLEM_JSON: {"model": Problem}}}
-
-
 @router.post(
     "/v1/subscriptions/<subscription_id>/replay",
     tags=["subscriptions"],
@@ -72,19 +66,14 @@ def _problem(description: str) -> OpenAPIResponse:
         "subscription is delivered for the first time. A delivery still pending or retrying is left "
         "alone (`in_progress`), so a repeated replay sends nothing twice."
     ),
+    operation_id="replay_events",
     responses={
-        202: {"description": "Outcome per event", "content": {JSON: {"model": ReplayOut}}},
-        400: _problem("Malformed request"),
-        401: _problem("Missing or unknown API key"),
-        404: _problem("No such subscription for this tenant"),
-        409: _problem("The subscription is disabled: enable it first"),
-        413: _problem("Body too large"),
-        422: _problem("Schema violation"),
-        503: _problem("A backing store is temporarily unavailable; safe to retry"),
+        202: ok(ReplayOut, "Outcome per event"),
+        **problems(400, 401, 413, 422, 503),
+        404: problem("No such subscription for this tenant"),
+        409: problem("The subscription is disabled: enable it first"),
     },
-    openapi_extensions={
-        "requestBody": {"required": True, "content": {JSON: {"schema": ReplayIn.model_json_schema()}}}
-    },
+    openapi_extensions=json_body(ReplayIn),
 )
 def replay(subscription_id: SubscriptionId) -> Response[str]:
     settings = ingest_settings()

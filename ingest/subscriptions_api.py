@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -20,10 +19,11 @@ from ingest.core import deliveries_table, events_table, subscriptions_table
 from ingest.core.clients import dynamodb_client
 from ingest.core.errors import ValidationFailed
 from ingest.core.ids import isoformat
-from ingest.core.models import EVENT_ID_PATTERN, EVENT_TYPE_PATTERN, SUBSCRIPTION_ID_PATTERN, Problem
+from ingest.core.models import EVENT_ID_PATTERN, EVENT_TYPE_PATTERN, SUBSCRIPTION_ID_PATTERN
 from ingest.core.observability import logger
 from ingest.core.settings import IngestSettings, ingest_settings
 from ingest.core.ssrf import BlockedDestination, check_url
+from ingest.responses import JSON, json_body, no_content, ok, problem, problems
 
 MAX_URL_LENGTH = 2048
 MAX_EVENT_TYPES = 50
@@ -134,9 +134,6 @@ class DeliveryPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` to fetch the next page; null at the end")
 
 
-JSON = "application/json"
-PROBLEM_JSON = "application/problem+json"
-
 router = APIGatewayHttpRouter()
 
 SubscriptionId = Annotated[
@@ -150,23 +147,6 @@ EventId = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(min_length=1, max_length=2048)]
-
-
-def _problem_doc(description: str) -> OpenAPIResponse:
-    return {"description": description, "content": {PROBLEM_JSON: {"model": Problem}}}
-
-
-def _ok(model: type[BaseModel], description: str = "OK") -> OpenAPIResponse:
-    return {"description": description, "content": {JSON: {"model": model}}}
-
-
-PROBLEMS: dict[int, OpenAPIResponse] = {
-    400: _problem_doc("Malformed request"),
-    401: _problem_doc("Missing or unknown API key"),
-    404: _problem_doc("Not found (also for another tenant's id)"),
-    422: _problem_doc("Schema violation"),
-    503: _problem_doc("A backing store is temporarily unavailable; safe to retry"),
-}
 
 
 def _json(status: int, model: BaseModel) -> Response[str]:
@@ -208,15 +188,13 @@ def parse_subscription(body: str, settings: IngestSettings) -> SubscriptionIn:
         "(besides rotate-secret). The same target_url and event types again is a 409 whose "
         "`subscription_id` names the existing subscription."
     ),
+    operation_id="create_subscription",
     responses={
-        201: _ok(SubscriptionWithSecret, "Subscribed"),
-        409: _problem_doc("Same target_url and event_types already subscribed"),
-        413: _problem_doc("Body too large"),
-        **PROBLEMS,
+        201: ok(SubscriptionWithSecret, "Subscribed"),
+        **problems(400, 401, 413, 422, 503),
+        409: problem("Same target_url and event_types already subscribed (`subscription_id` names it)"),
     },
-    openapi_extensions={
-        "requestBody": {"required": True, "content": {JSON: {"schema": SubscriptionIn.model_json_schema()}}}
-    },
+    openapi_extensions=json_body(SubscriptionIn),
 )
 def create_subscription() -> Response[str]:
     settings = ingest_settings()
@@ -235,7 +213,8 @@ def create_subscription() -> Response[str]:
     "/v1/subscriptions",
     tags=["subscriptions"],
     summary="List subscriptions (secrets are never listed)",
-    responses={200: _ok(SubscriptionList), **PROBLEMS},
+    operation_id="list_subscriptions",
+    responses={200: ok(SubscriptionList), **problems(401, 503)},
 )
 def list_subscriptions() -> Response[str]:
     items = subscriptions_table.list_subscriptions(dynamodb_client(), _table(), _tenant())
@@ -246,7 +225,8 @@ def list_subscriptions() -> Response[str]:
     "/v1/subscriptions/<subscription_id>",
     tags=["subscriptions"],
     summary="One subscription (without its secret)",
-    responses={200: _ok(SubscriptionOut), **PROBLEMS},
+    operation_id="get_subscription",
+    responses={200: ok(SubscriptionOut), **problems(401, 404, 422, 503)},
 )
 def get_subscription(subscription_id: SubscriptionId) -> Response[str]:
     item = subscriptions_table.get_subscription(dynamodb_client(), _table(), _tenant(), subscription_id)
@@ -257,7 +237,8 @@ def get_subscription(subscription_id: SubscriptionId) -> Response[str]:
     "/v1/subscriptions/<subscription_id>",
     tags=["subscriptions"],
     summary="Unsubscribe (Zapier REST hook unsubscribe)",
-    responses={204: {"description": "Deleted"}, **PROBLEMS},
+    operation_id="delete_subscription",
+    responses={204: no_content("Deleted"), **problems(401, 404, 422, 503)},
 )
 def delete_subscription(subscription_id: SubscriptionId) -> Response[str]:
     subscriptions_table.delete_subscription(dynamodb_client(), _table(), _tenant(), subscription_id)
@@ -269,7 +250,8 @@ def delete_subscription(subscription_id: SubscriptionId) -> Response[str]:
     "/v1/subscriptions/<subscription_id>/enable",
     tags=["subscriptions"],
     summary="Re-enable a subscription (after an automatic disable)",
-    responses={200: _ok(SubscriptionOut), **PROBLEMS},
+    operation_id="enable_subscription",
+    responses={200: ok(SubscriptionOut), **problems(401, 404, 422, 503)},
 )
 def enable_subscription(subscription_id: SubscriptionId) -> Response[str]:
     item = subscriptions_table.enable(dynamodb_client(), _table(), _tenant(), subscription_id)
@@ -285,7 +267,8 @@ def enable_subscription(subscription_id: SubscriptionId) -> Response[str]:
         "The new `secret` is shown once. Until `previous_secret_expires_at`, deliveries carry "
         "signatures with both secrets, so the receiver can switch at any time in that window."
     ),
-    responses={200: _ok(SubscriptionWithSecret), **PROBLEMS},
+    operation_id="rotate_subscription_secret",
+    responses={200: ok(SubscriptionWithSecret), **problems(401, 404, 422, 503)},
 )
 def rotate_secret(subscription_id: SubscriptionId) -> Response[str]:
     item = subscriptions_table.rotate_secret(
@@ -299,7 +282,8 @@ def rotate_secret(subscription_id: SubscriptionId) -> Response[str]:
     "/v1/subscriptions/<subscription_id>/deliveries",
     tags=["subscriptions"],
     summary="A subscription's deliveries, newest event first, with every attempt",
-    responses={200: _ok(DeliveryPage), **PROBLEMS},
+    operation_id="list_subscription_deliveries",
+    responses={200: ok(DeliveryPage), **problems(400, 401, 404, 422, 503)},
 )
 def subscription_deliveries(
     subscription_id: SubscriptionId, limit: Limit = 50, cursor: Cursor = None
@@ -318,7 +302,8 @@ def subscription_deliveries(
     "/v1/events/<event_id>/deliveries",
     tags=["events"],
     summary="An event's deliveries (one per subscription), with every attempt",
-    responses={200: _ok(DeliveryPage), **PROBLEMS},
+    operation_id="list_event_deliveries",
+    responses={200: ok(DeliveryPage), **problems(401, 404, 422, 503)},
 )
 def event_deliveries(event_id: EventId) -> Response[str]:
     settings, tenant_id = ingest_settings(), _tenant()

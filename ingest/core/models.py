@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 EventStatus = Literal["pending", "delivered", "acknowledged", "failed"]
 
@@ -70,15 +71,42 @@ class EventPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` to fetch the next page; null at the end")
 
 
-class Problem(BaseModel):
-    """RFC 9457 problem details."""
+def _left_out_when_absent(schema: dict[str, Any]) -> None:
+    # A member the API leaves out rather than sending null: documented without `null` or a default.
+    schema.pop("default", None)
 
-    type: str
+
+class FieldError(BaseModel):
+    field: str = Field(
+        description="Dotted path of the offending member or parameter (`target_url`, `3.payload`: "
+        "item 3 of a batch, `limit`)"
+    )
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details. The members after `detail` are present only where they apply."""
+
+    type: str = Field(description="Stable URI of the kind of problem: `https://triggers.dev/problems/<slug>`")
     title: str
     status: int
     detail: str
-    instance: str | None = None
-    errors: list[dict[str, Any]] | None = None
+    instance: str | SkipJsonSchema[None] = Field(
+        default=None, description="`urn:request:<request id>`", json_schema_extra=_left_out_when_absent
+    )
+    errors: list[FieldError] | SkipJsonSchema[None] = Field(
+        default=None, description="Schema violations, one per field", json_schema_extra=_left_out_when_absent
+    )
+    limit_bytes: int | SkipJsonSchema[None] = Field(
+        default=None,
+        description="The limit a payload exceeded (`payload-too-large`)",
+        json_schema_extra=_left_out_when_absent,
+    )
+    subscription_id: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="The subscription that already exists (`duplicate-subscription`)",
+        json_schema_extra=_left_out_when_absent,
+    )
 
 
 class Health(BaseModel):

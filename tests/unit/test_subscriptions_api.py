@@ -428,7 +428,9 @@ def test_subscription_deliveries_reject_a_limit_out_of_range(call: Call, created
 
 
 def test_openapi_documents_the_subscription_routes(call: Call) -> None:
-    paths = call("GET", "/v1/openapi.json").json()["paths"]
+    spec = call("GET", "/v1/openapi.json").json()
+    paths = spec["paths"]
     assert {"/v1/subscriptions", "/v1/subscriptions/{subscription_id}/rotate-secret"} <= set(paths)
     body_schema = paths["/v1/subscriptions"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    assert set(body_schema["required"]) == {"target_url", "event_types"}
+    assert body_schema == {"$ref": "#/components/schemas/SubscriptionIn"}
+    assert set(spec["components"]["schemas"]["SubscriptionIn"]["required"]) == {"target_url", "event_types"}

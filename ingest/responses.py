@@ -1,0 +1,59 @@
+"""What the routes document about their answers: the success body and each problem they can give.
+
+Every route lists exactly the statuses it can answer, no more: an authenticated route can answer
+401 and 503 (the key lookup), a route with parameters 422, a route with an id 404, a route with a
+body 400 and 413. tests/integration/test_openapi_exact.py reaches every documented response of
+every route over HTTP and checks it with schemathesis, so a status listed here that the code
+cannot produce fails there, and one the code produces but the route does not list fails the fuzz.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel
+
+from ingest.core.models import Problem
+from ingest.openapi import component_ref
+
+JSON = "application/json"
+PROBLEM_JSON = "application/problem+json"
+
+DESCRIPTIONS: dict[int, str] = {
+    400: "Malformed request",
+    401: "Missing or unknown API key",
+    404: "Not found (also for another tenant's id)",
+    413: "Body too large",
+    422: "Schema violation",
+    503: "A backing store is temporarily unavailable; safe to retry",
+}
+
+
+def ok(model: Any, description: str = "OK") -> OpenAPIResponse:
+    """A JSON success body (`model` may be a union of models)."""
+    return {"description": description, "content": {JSON: {"model": model}}}
+
+
+def no_content(description: str) -> OpenAPIResponse:
+    """A success without a body (204: RFC 9110 15.3.5)."""
+    return {"description": description}
+
+
+def problem(description: str) -> OpenAPIResponse:
+    """An RFC 9457 problem+json answer."""
+    return {"description": description, "content": {PROBLEM_JSON: {"model": Problem}}}
+
+
+def problems(*statuses: int) -> dict[int, OpenAPIResponse]:
+    """The problem answers of `statuses`, with their usual descriptions. Answers whose meaning
+    depends on the route (409) are added by the route with `problem(...)`."""
+    return {status: problem(DESCRIPTIONS[status]) for status in statuses}
+
+
+def json_body(body: type[BaseModel] | dict[str, Any]) -> dict[str, Any]:
+    """`openapi_extensions` of a route that parses its own JSON body: a model (a component schema
+    that ingest.openapi.finish adds) or a schema."""
+    schema = body if isinstance(body, dict) else component_ref(body)
+    return {"requestBody": {"required": True, "content": {JSON: {"schema": schema}}}}
+
+
+__all__ = ["JSON", "PROBLEM_JSON", "json_body", "no_content", "ok", "problem", "problems"]
