@@ -28,13 +28,18 @@ package-localstack: setup-python  ## build/lambda/ only (LocalStack), this machi
 init-scripts: setup-python  ## regenerate localstack/init/ready.d/*.sh from template.yaml (a unit test fails when they drift)
 	$(RUN) triggers init-scripts
 
-test: setup  ## run every suite: unit (in the background, its report last) beside integration + e2e
-	@mkdir -p .triggers
-	@$(RUN) pytest tests/unit -p no:cacheprovider > .triggers/unit-tests.log 2>&1 & unit=$$!; \
-	$(RUN) pytest tests/e2e tests/integration; others=$$?; \
+# The stack-bound suites wait more than they compute: four workers, each with its own embedded stack
+# on ephemeral ports, whole files per worker, the longest files handed out first.
+SLOW_TESTS := tests/e2e/test_readme.py tests/integration/test_bench_quick.py \
+	tests/integration/test_init_scripts_moto.py tests/e2e/test_faults_soak.py tests/e2e/test_smoke.py
+test: setup  ## run every suite: unit (2 workers, in the background, report last) beside integration + e2e (4 workers)
+	@mkdir -p .triggers; started=$$(date +%s); \
+	$(RUN) pytest tests/unit -p no:cacheprovider -n 2 > .triggers/unit-tests.log 2>&1 & unit=$$!; \
+	$(RUN) pytest -n 4 --dist loadfile $(SLOW_TESTS) tests/e2e tests/integration; others=$$?; \
 	wait $$unit; units=$$?; \
 	echo; echo "== unit tests (ran alongside; full log .triggers/unit-tests.log)"; \
 	grep -vE '^\{' .triggers/unit-tests.log | tail -n 200; \
+	echo "make test took $$(( $$(date +%s) - started )) s"; \
 	exit $$(( others != 0 || units != 0 ))
 
 unit: setup  ## unit tests only (moto in-process)
