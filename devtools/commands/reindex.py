@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     from ingest.core.settings import get_settings
 
     template = Template(args.stage)
-    table = template.physical_name("EventsTable")
+    table = args.table or template.physical_name("EventsTable")
     quiet = getattr(args, "json", False)
 
     def progress(report: ReindexReport) -> None:
@@ -74,5 +74,6 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
         ),
     )
     parser.add_argument("--tenant", help="only this tenant's events (a Query instead of a Scan)")
+    parser.add_argument("--table", help="events table to read, e.g. a restored one (default: the stage's)")
     parser.add_argument("--page-size", type=positive, default=100, help="events per read and per _bulk")
     parser.set_defaults(func=run)

@@ -110,9 +110,10 @@ def test_a_one_word_query_also_finds_events_by_the_start_of_their_type_or_source
 
     index(api, by_type, by_source, other)
 
-    # Then the word finds both, newest first, and a two-word query stays a payload search
+    # Then the word finds both, newest first, and every word of a query must match somewhere
     assert ids(search_until(api, 2, q=word)) == [by_source, by_type]
     assert ids(search_until(api, 0, q=f"{word} more")) == []
+    assert ids(search_until(api, 1, q=f"{word} x.y")) == [by_source]
 
 
 def test_search_result_is_the_event_exactly_as_listed(api: ApiClient, index: Index) -> None:
