@@ -48,6 +48,22 @@ def test_search_prints_the_matching_events_as_json(
     assert result["data"][0]["payload"] == {"note": f"{word} 4"}
 
 
+def test_search_takes_field_scoped_queries(
+    api: ApiClient,
+    stack: EmbeddedStack,
+    five_matching: tuple[str, list[str]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    word, ids = five_matching
+
+    code, exact = run_json(capsys, cli(api, stack, "search", f'payload.note:"{word} 3" event_type:cli.*'))
+    _, prefix = run_json(capsys, cli(api, stack, "search", f'payload.note:{word}* -payload.note:"{word} 0"'))
+
+    assert code == 0
+    assert [event["id"] for event in exact["data"]] == [ids[1]]
+    assert [event["id"] for event in prefix["data"]] == ids[:4]
+
+
 def test_search_pages_with_limit_and_cursor(
     api: ApiClient,
     stack: EmbeddedStack,
@@ -104,6 +120,8 @@ def test_search_with_an_unknown_key_fails_with_the_api_reason(
     ("argv", "code", "message"),
     [
         (["x" * 300], 1, "HTTP 422 validation-failed"),
+        (["tenant_id:other"], 1, "HTTP 400 invalid-query"),
+        (['"unbalanced'], 1, "HTTP 400 invalid-query"),
         (["x", "--since", "yesterday-ish"], 2, "not a time or duration"),
     ],
 )
