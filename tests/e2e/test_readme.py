@@ -216,6 +216,7 @@ def default_ports_free() -> Iterator[None]:
     yield
 
 
+@pytest.mark.timeout(900)  # two `make up`s, 1,050 deliveries, smoke.sh: minutes on a busy machine
 def test_every_readme_line_and_every_printed_command_works_in_a_new_shell(
     default_ports_free: None, tmp_path: Path
 ) -> None:

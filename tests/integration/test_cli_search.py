@@ -7,7 +7,7 @@ import pytest
 from devtools.cli import main
 from devtools.stack import EmbeddedStack
 from tests.e2e.conftest import post_events, wait_until
-from tests.integration.cli_support import cli, run_json
+from tests.integration.cli_support import cli, command_output, run_json
 from tests.integration.conftest import ApiClient
 
 
@@ -92,7 +92,7 @@ def test_search_shows_a_table_for_people(
     code = main(cli(api, stack, "search", word, "--type", "cli.search", "--no-color"))
 
     assert code == 0
-    out = capsys.readouterr().out
+    out = command_output(capsys)[0]
     assert all(event_id in out for event_id in ids)
     assert "5 event(s)" in out
 
@@ -103,7 +103,7 @@ def test_search_without_matches_says_so(
     code = main(cli(api, stack, "search", f"nothing{uuid.uuid4().hex}"))
 
     assert code == 0
-    assert "no events match" in capsys.readouterr().out
+    assert "no events match" in command_output(capsys)[0]
 
 
 def test_search_with_an_unknown_key_fails_with_the_api_reason(
