@@ -427,11 +427,13 @@ def rotate_secret(
     concurrent rotation or migration makes this one read again rather than lose a secret.
     """
     secret = new_secret()
+    context = {"tenant_id": tenant_id, "subscription_id": subscription_id}
+    ciphertext = None
     for _ in range(ROTATE_ATTEMPTS):
         current = get_subscription(client, table, tenant_id, subscription_id)
-        context = current.encryption_context
+        ciphertext = ciphertext or key.encrypt(secret, context)
         values: dict[str, Any] = {
-            ":secret": {"S": key.encrypt(secret, context)},
+            ":secret": {"S": ciphertext},
             ":expires_at": {"N": str(int(now.timestamp()) + grace_seconds)},
         }
         if current.secret_ciphertext is not None:
