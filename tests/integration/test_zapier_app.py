@@ -98,6 +98,8 @@ def test_the_apps_tests_all_pass_against_the_stack(node_run: NodeRun) -> None:
     assert node_run.summary["pass"] == node_run.summary["tests"], node_run.summary
     for outcome in ("fail", "cancelled", "skipped", "todo"):
         assert node_run.summary[outcome] == 0, node_run.output[-20000:]
+    # A skipped suite is not counted as skipped: it shows as `# SKIP` on its line.
+    assert "# SKIP" not in node_run.output, node_run.output[-20000:]
 
 
 def test_the_push_and_the_sample_are_the_fanouts_envelope_of_the_stored_event(

@@ -60,19 +60,21 @@ const readBody = (request) =>
     request.on('error', reject);
   });
 
-// Zapier's side of a REST hook: a URL that catches what the fanout POSTs and answers 200.
+// Zapier's side of a REST hook: a URL that catches what the fanout POSTs and answers 200, or
+// `status` when set (Zapier answers 410 Gone once the Zap is deleted).
 const startHookCatcher = async () => {
   const caught = [];
   const waiting = [];
+  const hook = { status: 200 };
   const server = http.createServer(async (request, response) => {
     const push = { headers: request.headers, body: await readBody(request) };
     caught.push(push);
     waiting.splice(0).forEach((wake) => wake());
-    response.writeHead(200, { 'content-type': 'application/json' });
-    response.end('{"status":"success"}');
+    response.writeHead(hook.status, { 'content-type': 'application/json' });
+    response.end(hook.status === 200 ? '{"status":"success"}' : '{"status":"gone"}');
   });
   const origin = await listen(server);
-  return {
+  return Object.assign(hook, {
     url: `${origin}/hooks/catch/123456/abcdef/`,
     caught,
     // The first push whose body satisfies `match`; rejects after `timeoutMs` (a failure, not a
@@ -98,7 +100,23 @@ const startHookCatcher = async () => {
       }
     },
     close: () => new Promise((resolve) => server.close(resolve)),
-  };
+  });
+};
+
+// Polls `probe` until it returns something truthy; rejects after `timeoutMs` (a failure, not a
+// measurement).
+const waitFor = async (probe, what, timeoutMs = 120000) => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) {
+      return value;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 };
 
 // A stand-in API answering every request with `answer(request)` = {status, headers, body}; it
@@ -134,4 +152,5 @@ module.exports = {
   startHookCatcher,
   startStub,
   uniqueType,
+  waitFor,
 };

@@ -10,7 +10,7 @@ const { after, before, describe, it } = require('node:test');
 const zapier = require('zapier-platform-core');
 
 const App = require('../index');
-const { NEEDS_STACK, api, appError, authData, report, startHookCatcher, uniqueType } = require('./support');
+const { NEEDS_STACK, api, appError, authData, report, startHookCatcher, uniqueType, waitFor } = require('./support');
 
 const appTester = zapier.createAppTester(App);
 const newEvent = App.triggers.new_event.operation;
@@ -140,5 +140,38 @@ describe('a Zap on "New Event"', { skip: NEEDS_STACK }, () => {
         return true;
       },
     );
+  });
+});
+
+describe('a Zap whose hook URL answered 410 Gone', { skip: NEEDS_STACK }, () => {
+  it('is disabled by the fanout, and subscribing the hook URL again turns it back on', async () => {
+    const hook = await startHookCatcher();
+    const type = uniqueType('gone');
+    const bundle = { authData: authData(), inputData: { event_types: [type] }, targetUrl: hook.url };
+    try {
+      // Given a subscription whose hook answered 410, which disables it at once
+      const first = await appTester(newEvent.performSubscribe, bundle);
+      hook.status = 410;
+      await appTester(sendEvent.perform, { authData: authData(), inputData: { event_type: type, payload: '{}' } });
+      await hook.next((body) => body.type === type);
+      await waitFor(
+        async () => (await api(`/v1/subscriptions/${first.id}`)).json.status === 'disabled',
+        'the subscription to be disabled',
+      );
+      // When the Zap is turned on again with the same hook URL
+      hook.status = 200;
+      const again = await appTester(newEvent.performSubscribe, bundle);
+      // Then it adopts the same subscription, active again, and the next event is pushed
+      assert.equal(again.id, first.id);
+      assert.equal(again.status, 'active');
+      const sent = await appTester(sendEvent.perform, {
+        authData: authData(),
+        inputData: { event_type: type, payload: '{"n": 2}' },
+      });
+      await hook.next((body) => body.id === sent.id);
+      await appTester(newEvent.performUnsubscribe, { ...bundle, subscribeData: again });
+    } finally {
+      await hook.close();
+    }
   });
 });

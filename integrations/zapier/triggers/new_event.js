@@ -40,11 +40,17 @@ const subscribe = async (z, bundle) => {
   if (response.status === 201) {
     return stored(response.data);
   }
-  // Zapier retried a subscribe whose answer it lost: the API names the subscription it made.
+  // The hook URL is already subscribed to these types (Zapier retried a subscribe whose answer
+  // it lost, or turns a Zap back on): the API names that subscription, which this Zap adopts,
+  // turning it back on if deliveries to the hook had disabled it.
   const { subscriptionId } = problemOf(response);
   if (response.status === 409 && typeof subscriptionId === 'string') {
-    const existing = await z.request({ url: `${base}/v1/subscriptions/${encodeURIComponent(subscriptionId)}` });
-    return stored(existing.data);
+    const url = `${base}/v1/subscriptions/${encodeURIComponent(subscriptionId)}`;
+    const existing = (await z.request({ url })).data;
+    if (existing.status !== 'disabled') {
+      return stored(existing);
+    }
+    return stored((await z.request({ url: `${url}/enable`, method: 'POST' })).data);
   }
   throw apiError(z, response);
 };
