@@ -69,3 +69,10 @@ if ! /usr/bin/aws --version 2>/dev/null | grep -q '^aws-cli/2'; then
 fi
 # Inside the project venv `aws` is always v2, so awslocal never picks up a PyPI awscli v1.
 ln -sf /usr/bin/aws .venv/bin/aws
+
+# The Zapier app's tests (tests/integration/test_zapier_app.py) run on Node.js; they install the
+# app's locked npm packages themselves (`npm ci` in integrations/zapier, skipped when up to date).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing Debian's nodejs and npm (the Zapier app's tests)" >&2
+  apt_install nodejs npm
+fi
