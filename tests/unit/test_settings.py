@@ -44,7 +44,7 @@ def test_each_function_reads_only_its_own_variables() -> None:
 @pytest.mark.parametrize(
     ("model", "missing"),
     [
-        (IngestSettings, "API_KEYS_TABLE, IDEMPOTENCY_TABLE, RETRY_QUEUE_URL"),
+        (IngestSettings, "API_KEYS_TABLE, IDEMPOTENCY_TABLE, RETRY_QUEUE_URL, TENANTS_TABLE"),
         (DeliverySettings, "DELIVERY_DLQ_URL, RETRY_QUEUE_URL"),
         (IndexerSettings, "INDEX_DLQ_URL"),
     ],
