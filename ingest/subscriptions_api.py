@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ingest.bodies import parse_json_model, request_text
-from ingest.core import deliveries_table, events_table, subscriptions_table
+from ingest.core import deliveries_table, events_table, subscriptions_table, tenants_table
 from ingest.core.clients import dynamodb_client
 from ingest.core.errors import ValidationFailed
 from ingest.core.ids import isoformat
@@ -206,11 +206,16 @@ def parse_subscription(body: str, settings: IngestSettings) -> SubscriptionIn:
         'Body: `{"target_url": "https://…", "event_types": ["order.created"]}` (`["*"]` for all). '
         "The response carries the Standard Webhooks signing `secret`: the only time it is shown "
         "(besides rotate-secret). The same target_url and event types again is a 409 whose "
-        "`subscription_id` names the existing subscription."
+        "`subscription_id` names the existing subscription. A tenant has at most its quota of "
+        "subscriptions (100 by default): one more is a 409 `subscription-quota-exceeded` naming the "
+        "`limit`; delete one first."
     ),
     responses={
         201: _ok(SubscriptionWithSecret, "Subscribed"),
-        409: _problem_doc("Same target_url and event_types already subscribed"),
+        409: _problem_doc(
+            "Same target_url and event_types already subscribed (`duplicate-subscription`), or the "
+            "tenant's subscription quota is reached (`subscription-quota-exceeded`)"
+        ),
         413: _problem_doc("Body too large"),
         **PROBLEMS,
     },
@@ -219,10 +224,16 @@ def parse_subscription(body: str, settings: IngestSettings) -> SubscriptionIn:
     },
 )
 def create_subscription() -> Response[str]:
-    settings = ingest_settings()
+    settings, tenant_id = ingest_settings(), _tenant()
     request = parse_subscription(request_text(router.current_event), settings)
+    quota = tenants_table.get_limits(dynamodb_client(), settings.tenants_table, tenant_id).max_subscriptions
     item = subscriptions_table.create_subscription(
-        dynamodb_client(), settings.subscriptions_table, _tenant(), request.target_url, request.event_types
+        dynamodb_client(),
+        settings.subscriptions_table,
+        tenant_id,
+        request.target_url,
+        request.event_types,
+        max_subscriptions=settings.max_subscriptions_per_tenant if quota is None else quota,
     )
     logger.info(
         "subscription created",
