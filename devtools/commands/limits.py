@@ -62,6 +62,12 @@ def count(minimum: int) -> Any:
     return parse
 
 
+def limit_name(text: str) -> str:
+    if text not in SETTABLE:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a limit ({', '.join(SETTABLE)})")
+    return text
+
+
 def _tables(args: argparse.Namespace) -> tuple[str, str]:
     template = Template(args.stage)
     return template.physical_name("TenantsTable"), template.physical_name("SubscriptionsTable")
@@ -170,7 +176,7 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     reset_parser.add_argument(
         "limits",
         nargs="*",
-        choices=SETTABLE,
+        type=limit_name,
         metavar="LIMIT",
         default=argparse.SUPPRESS,
         help=f"which limits ({', '.join(SETTABLE)}); none: all of them",
