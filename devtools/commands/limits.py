@@ -133,7 +133,7 @@ def reset(args: argparse.Namespace) -> int:
     return _update(args, {}, names)
 
 
-def _update(args: argparse.Namespace, values: dict[str, float | int], names: tuple[str, ...]) -> int:
+def _update(args: argparse.Namespace, values: dict[str, float], names: tuple[str, ...]) -> int:
     try:
         limits = tenants_table.update_limits(
             args.target.client("dynamodb"), _tables(args)[0], args.tenant, values, names

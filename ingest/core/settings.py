@@ -110,8 +110,8 @@ class IngestSettings(CoreSettings):
     # Defaults of every tenant's limits; `triggers limits set` overrides them per tenant.
     rate_limit_ingest_per_second: float = Field(default=100.0, gt=0, le=100_000)
     rate_limit_ingest_burst: int = Field(default=200, ge=1, le=1_000_000)
-    rate_limit_management_per_second: float = Field(default=25.0, gt=0, le=100_000)
-    rate_limit_management_burst: int = Field(default=50, ge=1, le=1_000_000)
+    rate_limit_management_per_second: float = Field(default=100.0, gt=0, le=100_000)
+    rate_limit_management_burst: int = Field(default=200, ge=1, le=1_000_000)
     max_subscriptions_per_tenant: int = Field(default=100, ge=0, le=100_000)
     # Tokens one function instance takes from a shared bucket at a time (at most), and how long
     # it may keep unused ones; a tenant's limits are re-read after `rate_limit_settings_seconds`.

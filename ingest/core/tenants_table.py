@@ -11,6 +11,7 @@ Items (PK `tenant_id`, SK `record`):
   one. The item expires (TTL `expires_at`) a day after its bucket was last full again.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -90,7 +91,7 @@ def update_limits(
     client: "DynamoDBClient",
     table: str,
     tenant_id: str,
-    values: dict[str, float | int],
+    values: Mapping[str, float],
     reset: tuple[str, ...] = (),
 ) -> TenantLimits:
     """Set some overrides and drop others (back to the default); returns the tenant's overrides.

@@ -180,8 +180,8 @@ def test_show_gives_the_defaults_of_a_tenant_without_overrides(
     assert shown["limits"] == {
         "ingest_per_second": {"value": 100.0, "source": "default"},
         "ingest_burst": {"value": 200, "source": "default"},
-        "management_per_second": {"value": 25.0, "source": "default"},
-        "management_burst": {"value": 50, "source": "default"},
+        "management_per_second": {"value": 100.0, "source": "default"},
+        "management_burst": {"value": 200, "source": "default"},
         "max_subscriptions": {"value": 100, "source": "default"},
     }
 
