@@ -3,7 +3,8 @@
 Every input event ends in exactly one bucket of the `Summary`: accepted (201), duplicate (200:
 an `Idempotency-Key` replay), rejected (an HTTP error, by status and problem type), failed (no
 HTTP answer, by transport error), not sent (the run stopped: the key was refused or Ctrl-C),
-or invalid (a JSONL line that is not JSON, never sent).
+or invalid (a JSONL line that is not JSON, never sent). A request refused with 429 (the tenant's
+rate limit) stored nothing, so it is sent again after its `Retry-After`; `throttled` counts those waits.
 """
 
 import asyncio
@@ -103,10 +104,21 @@ def requests_for(events: list[str], batch: int) -> Iterator[Request]:
         yield Request(len(chunk), "[" + ",".join(chunk) + "]", True)
 
 
+# A 429's Retry-After is honoured up to this many seconds (a hostile value cannot stall the run).
+MAX_RETRY_AFTER_SECONDS = 60.0
+
+
+def retry_after_seconds(response: httpx.Response) -> float:
+    """The wait a 429 asks for: its Retry-After in whole seconds (1 when absent or not a number)."""
+    value = response.headers.get("retry-after", "").strip()
+    return min(float(value), MAX_RETRY_AFTER_SECONDS) if value.isascii() and value.isdigit() else 1.0
+
+
 @dataclass
 class Summary:
     events: int = 0
     requests: int = 0
+    throttled: int = 0
     accepted: int = 0
     duplicates: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
@@ -135,6 +147,7 @@ class Summary:
             "ok": self.ok,
             "events": self.events,
             "requests": self.requests,
+            "throttled": self.throttled,
             "accepted": self.accepted,
             "duplicates": self.duplicates,
             "rejected": sum(self.rejected.values()),
@@ -221,16 +234,22 @@ class Sender:
         headers = {"content-type": "application/json"}
         if self.dedupe:
             headers["Idempotency-Key"] = idempotency_key(request.body)
-        summary.requests += 1
-        summary.in_flight += request.events
-        started = time.perf_counter()
-        try:
-            response = await client.post("/v1/events", content=request.body.encode(), headers=headers)
-        except httpx.HTTPError as exc:
+        while True:
+            summary.requests += 1
+            summary.in_flight += request.events
+            started = time.perf_counter()
+            try:
+                response = await client.post("/v1/events", content=request.body.encode(), headers=headers)
+            except httpx.HTTPError as exc:
+                summary.in_flight -= request.events
+                summary.failed[type(exc).__name__] += request.events
+                return
             summary.in_flight -= request.events
-            summary.failed[type(exc).__name__] += request.events
-            return
-        summary.in_flight -= request.events
+            if response.status_code != 429 or stop.is_set():
+                break
+            # Rate limited: nothing was stored; wait as the API asks and send the same request again.
+            summary.throttled += 1
+            await asyncio.sleep(retry_after_seconds(response))
         summary.latencies_ms.append((time.perf_counter() - started) * 1000)
         if response.status_code in (200, 201):
             try:

@@ -17,10 +17,11 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPe
 from ingest import idempotency, openapi, search, search_query
 from ingest.bodies import request_text
 from ingest.core import events_table
-from ingest.core.api_keys_table import tenant_for_key
+from ingest.core.api_keys_table import hash_key, tenant_for_key
 from ingest.core.clients import dynamodb_client
 from ingest.core.errors import (
     MalformedRequest,
+    RateLimited,
     SearchUnavailable,
     StoreUnavailable,
     TriggersError,
@@ -43,6 +44,8 @@ from ingest.core.observability import logger, metrics
 from ingest.core.opensearch_client import opensearch_client
 from ingest.core.settings import ingest_settings
 from ingest.ingestion import parse_events, store_events
+from ingest.keycache import refused_keys
+from ingest.ratelimit import Decision, policy_for, rate_limiter
 from ingest.replay_api import ReplayIn
 from ingest.replay_api import router as replay_router
 from ingest.responses import JSON, PROBLEM_JSON, json_body, no_content, ok, problem, problems
@@ -91,7 +94,16 @@ def _problem(status: int, type_: str, title: str, detail: str, **extensions: Any
     if request_id:
         problem["instance"] = f"urn:request:{request_id}"
     problem.update({key: value for key, value in extensions.items() if value is not None})
-    return Response(status_code=status, content_type=PROBLEM_JSON, body=json.dumps(problem))
+    response = Response(status_code=status, content_type=PROBLEM_JSON, body=json.dumps(problem))
+    return _with_rate_limit(response)
+
+
+def _with_rate_limit(response: Response[Any]) -> Response[Any]:
+    """The `RateLimit` and `RateLimit-Policy` headers of the request's budget, once it was metered."""
+    decision = app.context.get("rate_limit")
+    if isinstance(decision, Decision):
+        response.headers.update(decision.headers())
+    return response
 
 
 def _json(status: int, body: str) -> Response[str]:
@@ -114,19 +126,41 @@ def _authenticated_tenant(router: APIGatewayHttpResolver) -> str:
     scheme, _, api_key = header.partition(" ")
     if scheme.lower() != "bearer" or not api_key.strip():
         raise Unauthorized("send `Authorization: Bearer <api key>`")
+    # A key refused a moment ago is refused again without a read; valid keys are read every time.
+    key_hash = hash_key(api_key.strip())
+    if key_hash in refused_keys():
+        raise Unauthorized("unknown or revoked API key")
     tenant_id = tenant_for_key(dynamodb_client(), ingest_settings().api_keys_table, api_key.strip())
     if tenant_id is None:
+        refused_keys().add(key_hash)
         raise Unauthorized("unknown or revoked API key")
+    return tenant_id
+
+
+def _admit(router: APIGatewayHttpResolver) -> str:
+    """Authenticate the request and take it from its tenant's rate limit (RateLimited when spent)."""
+    tenant_id = _authenticated_tenant(router)
+    router.append_context(tenant_id=tenant_id)
+    logger.append_keys(tenant_id=tenant_id)
+    event = router.current_event
+    decision = rate_limiter().check(tenant_id, policy_for(event.http_method, event.path))
+    router.append_context(rate_limit=decision)
+    if not decision.allowed:
+        limit = decision.limit
+        raise RateLimited(
+            f"this tenant's {limit.policy} requests are limited to {limit.rate:g}/s (bursts of "
+            f"{limit.burst}); retry in {decision.retry_after} s",
+            decision.headers(),
+            **{"violated-policies": [limit.policy]},
+        )
     return tenant_id
 
 
 def authenticate(router: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
     if router.current_event.path in PUBLIC_PATHS:
         return next_middleware(router)
-    tenant_id = _authenticated_tenant(router)
-    router.append_context(tenant_id=tenant_id)
-    logger.append_keys(tenant_id=tenant_id)
-    return next_middleware(router)
+    _admit(router)
+    return _with_rate_limit(next_middleware(router))
 
 
 app.use(middlewares=[authenticate])
@@ -141,7 +175,9 @@ def handle_domain_error(exc: TriggersError) -> Response[str]:
         logger.info("request rejected", extra={"problem": exc.slug, "status": exc.status})
     else:
         logger.warning("request failed", extra={"problem": exc.slug, "detail": exc.detail})
-    return _problem(exc.status, exc.type, exc.title, exc.detail, **exc.extensions)
+    response = _problem(exc.status, exc.type, exc.title, exc.detail, **exc.extensions)
+    response.headers.update(exc.headers)
+    return response
 
 
 @app.exception_handler(RequestValidationError)
@@ -150,7 +186,7 @@ def handle_validation_error(exc: RequestValidationError) -> Response[str]:
     # anonymous caller gets 401 rather than a description of the schema.
     if app.current_event.path not in PUBLIC_PATHS and "tenant_id" not in app.context:
         try:
-            _authenticated_tenant(app)
+            _admit(app)
         except TriggersError as error:
             return handle_domain_error(error)
     errors = [field_error(error, skip=1) for error in exc.errors()]
@@ -201,6 +237,29 @@ def handle_not_found(exc: NotFoundError) -> Response[str]:
 def handle_unexpected(exc: Exception) -> Response[str]:
     logger.exception("unhandled error")
     return _problem(500, "https://triggers.dev/problems/internal", "Internal error", "unexpected error")
+
+
+# The rate-limit headers (draft-ietf-httpapi-ratelimit-headers), on every authenticated response.
+RATE_LIMIT_HEADERS: dict[str, dict[str, Any]] = {
+    "RateLimit-Policy": {
+        "description": (
+            'The tenant\'s budget for this kind of request: `"ingest"` (POST /v1/events) or `"management"` '
+            "(every other route); `q` requests, refilled in `w` seconds (a token bucket: `q/w` per second)"
+        ),
+        "required": True,
+        "schema": {"type": "string", "example": '"ingest";q=200;w=2'},
+    },
+    "RateLimit": {
+        "description": "Requests left now (`r`, an estimate); seconds until the budget is whole again (`t`)",
+        "required": True,
+        "schema": {"type": "string", "example": '"ingest";r=0;t=1'},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before the next request of this kind",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    },
+}
 
 
 # `[{}]`: the empty requirement, OpenAPI's way to say a route needs no credentials.
@@ -410,6 +469,17 @@ def openapi_json() -> str:
             security=[{"bearerAuth": []}],
         )
     )
+    # Every authenticated route may answer 429 when its tenant's rate limit is spent.
+    spec.setdefault("components", {})["headers"] = RATE_LIMIT_HEADERS
+    rate_limited = {
+        "description": "The tenant's rate limit for this kind of request is spent; retry after `Retry-After`",
+        "headers": {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS},
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            if operation.get("security") != PUBLIC:
+                operation.setdefault("responses", {})["429"] = rate_limited
     return openapi.dumps(openapi.finish(spec, body_models=(EventIn, SubscriptionIn, ReplayIn)))
 
 

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ingest.bodies import parse_json_model, request_text
-from ingest.core import deliveries_table, events_table, subscriptions_table
+from ingest.core import deliveries_table, events_table, subscriptions_table, tenants_table
 from ingest.core.clients import dynamodb_client
 from ingest.core.credentials import credential_key
 from ingest.core.errors import ValidationFailed
@@ -189,26 +189,34 @@ def parse_subscription(body: str, settings: IngestSettings) -> SubscriptionIn:
         'Body: `{"target_url": "https://…", "event_types": ["order.created"]}` (`["*"]` for all). '
         "The response carries the Standard Webhooks signing `secret`: the only time it is shown "
         "(besides rotate-secret). The same target_url and event types again is a 409 whose "
-        "`subscription_id` names the existing subscription."
+        "`subscription_id` names the existing subscription. A tenant has at most its quota of "
+        "subscriptions (100 by default): one more is a 409 `subscription-quota-exceeded` naming the "
+        "`limit`; delete one first."
     ),
     operation_id="create_subscription",
     responses={
         201: ok(SubscriptionWithSecret, "Subscribed"),
         **problems(400, 401, 413, 422, 503),
-        409: problem("Same target_url and event_types already subscribed (`subscription_id` names it)"),
+        409: problem(
+            "Same target_url and event_types already subscribed (`duplicate-subscription`, "
+            "`subscription_id` names it), or the tenant's subscription quota is reached "
+            "(`subscription-quota-exceeded`)"
+        ),
     },
     openapi_extensions=json_body(SubscriptionIn),
 )
 def create_subscription() -> Response[str]:
-    settings = ingest_settings()
+    settings, tenant_id = ingest_settings(), _tenant()
     request = parse_subscription(request_text(router.current_event), settings)
+    quota = tenants_table.get_limits(dynamodb_client(), settings.tenants_table, tenant_id).max_subscriptions
     issued = subscriptions_table.create_subscription(
         dynamodb_client(),
         settings.subscriptions_table,
-        _tenant(),
+        tenant_id,
         request.target_url,
         request.event_types,
         credential_key(settings.secrets_key_id),
+        max_subscriptions=settings.max_subscriptions_per_tenant if quota is None else quota,
     )
     item = issued.subscription
     logger.info(

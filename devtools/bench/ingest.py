@@ -9,6 +9,7 @@ concurrent requests; one client uses the single in-process environment `make up`
 """
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -18,9 +19,15 @@ from devtools.bench.context import BenchContext, event_body
 from devtools.bench.core import Figure, Sample
 from devtools.bench.footprint import cpu_components
 from devtools.bench.load import Send, blocking, closed_loop, http_client, open_loop, run
+from ingest.core import tenants_table
 
 SCENARIO = "1. ingest"
 BATCH = 25
+# The flooding tenant's ingest limit (requests/s, and as many at once), what it offers (x10), and
+# the quiet tenant's steady rate of single POSTs.
+FLOOD_LIMIT = 20
+FLOOD_FACTOR = 5
+QUIET_RATE = 10
 
 
 def _api_send(client: Any, size: int) -> Send:
@@ -126,9 +133,87 @@ def run_scenario(context: BenchContext) -> list[Figure]:
                     },
                 )
             )
+    figures.append(_flood(context))
     if context.settings.sustained_seconds:
         figures += _sustained(context)
     return figures
+
+
+def _flood(context: BenchContext) -> Figure:
+    """A quiet tenant's latency alone, then while another tenant floods far past its rate limit."""
+    settings = context.settings
+    seconds = settings.round_seconds * 2
+    quiet_id, quiet_key = context.new_tenant("quiet")
+    flood_id, flood_key = context.new_tenant("flood")
+    limit = {"ingest_per_second": FLOOD_LIMIT, "ingest_burst": FLOOD_LIMIT}
+    tenants_table.update_limits(context.dynamodb, context.app_settings.tenants_table, flood_id, limit)
+    api_url = context.pooled_api_url
+    flood_rate = FLOOD_LIMIT * FLOOD_FACTOR
+    statuses: Counter[int] = Counter()
+    cpu = {"alone": 0.0, "beside": 0.0}
+    context.say(f"ingest: quiet tenant at {QUIET_RATE}/s, alone then beside a tenant offering {flood_rate}/s")
+
+    async def measured(side: str, loop: Any) -> Sample:
+        before = sum(cpu_components(context).values())
+        sample: Sample = await loop
+        cpu[side] += sum(cpu_components(context).values()) - before
+        return sample
+
+    async def rounds() -> tuple[Sample, Sample]:
+        alone, beside = Sample(0.0), Sample(0.0)
+        quiet_headers = {"authorization": f"Bearer {quiet_key}"}
+        flood_headers = {"authorization": f"Bearer {flood_key}"}
+        async with (
+            http_client(api_url, quiet_headers, 8) as quiet,
+            http_client(api_url, flood_headers, 32) as flooder,
+        ):
+            quiet_send = _api_send(quiet, 1)
+            body = event_body(0)
+
+            async def flood_send(_index: int) -> int:
+                response = await flooder.post("/v1/events", json=body)
+                statuses[response.status_code] += 1
+                return 1
+
+            await closed_loop(quiet_send, 1, min(1.0, settings.round_seconds))  # warm connections
+            for _ in range(settings.rounds):
+                await asyncio.to_thread(context.wait_for_idle_pipeline, 1.5, 60.0)
+                alone = alone.merge(await measured("alone", open_loop(quiet_send, QUIET_RATE, seconds, 8)))
+                await asyncio.to_thread(context.wait_for_idle_pipeline, 1.5, 60.0)
+                flood = asyncio.create_task(open_loop(flood_send, flood_rate, seconds + 1.0, 32))
+                # The flood is on, its burst spent, before the quiet tenant starts.
+                await asyncio.sleep(0.5)
+                beside = beside.merge(await measured("beside", open_loop(quiet_send, QUIET_RATE, seconds, 8)))
+                await flood
+        return alone, beside
+
+    alone, beside = run(rounds())
+    p95 = "p95_ms"
+    return Figure(
+        scenario=SCENARIO,
+        name=(
+            f"two tenants, one flooding ({flood_rate} POSTs/s offered against its {FLOOD_LIMIT}/s limit): "
+            f"quiet tenant's p95 at {QUIET_RATE} POSTs/s"
+        ),
+        unit="ms",
+        measured=beside.summary()[p95],
+        baseline=alone.summary()[p95],
+        baseline_name="the quiet tenant alone, same schedule",
+        better="lower",
+        target=1 / 1.5,
+        target_text="p95 ≤ 1.5x unloaded",
+        details={
+            "measured": beside.summary(),
+            "baseline": alone.summary(),
+            "flooder_statuses": {str(status): count for status, count in sorted(statuses.items())},
+            # What the flood added to the whole local system's CPU (every process, the load driver
+            # included) per flooding request, over the quiet rounds; the machine has 2 shared cores.
+            "cpu_ms_per_flooding_request": round(
+                (cpu["beside"] - cpu["alone"]) * 1000 / max(1, flood_rate * seconds * settings.rounds), 2
+            ),
+            "tenants": {"quiet": quiet_id, "flooding": flood_id},
+        },
+    )
 
 
 def _sustained(context: BenchContext) -> list[Figure]:

@@ -118,6 +118,11 @@ def _human(result: dict[str, Any], api_url: str) -> Callable[[Console], None]:
             out.print(
                 f"  latency  p50 {latency['p50']} ms   p95 {latency['p95']} ms   max {latency['max']} ms"
             )
+        if result["throttled"]:
+            out.print(
+                f"  [yellow]{result['throttled']:>6}[/] requests rate limited (429): sent again after "
+                "their Retry-After"
+            )
         if result["duplicates"]:
             out.print(
                 f"  [yellow]{result['duplicates']:>6}[/] duplicates "

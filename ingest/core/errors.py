@@ -24,6 +24,11 @@ class TriggersError(Exception):
     def type(self) -> str:
         return PROBLEM_BASE + self.slug
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Response headers that go with the problem (none by default)."""
+        return {}
+
 
 class MalformedRequest(TriggersError):
     status, slug, title = 400, "malformed-request", "Malformed request"
@@ -63,6 +68,26 @@ class IdempotencyConflict(TriggersError):
 
 class DuplicateSubscription(TriggersError):
     status, slug, title = 409, "duplicate-subscription", "Subscription already exists"
+
+
+class SubscriptionQuotaExceeded(TriggersError):
+    """The tenant has as many subscriptions as its quota allows: delete one, or raise the quota."""
+
+    status, slug, title = 409, "subscription-quota-exceeded", "Subscription quota reached"
+
+
+class RateLimited(TriggersError):
+    """The tenant's rate limit for this kind of request is spent; `headers` say when to retry."""
+
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+    def __init__(self, detail: str, headers: dict[str, str], **extensions: Any) -> None:
+        super().__init__(detail, **extensions)
+        self._headers = headers
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return dict(self._headers)
 
 
 class PayloadTooLarge(TriggersError):

@@ -33,6 +33,7 @@ def local_resources(stage: str) -> dict[str, str]:
         "api_keys_table": f"triggers-{stage}-api-keys",
         "idempotency_table": f"triggers-{stage}-idempotency",
         "secrets_key_id": f"alias/triggers-{stage}-secrets",
+        "tenants_table": f"triggers-{stage}-tenants",
         "opensearch_endpoint": "http://127.0.0.1:9200",
         # Queue URLs depend on the endpoint; locally an empty one means "not configured".
         "retry_queue_url": "",
@@ -107,6 +108,22 @@ class IngestSettings(CoreSettings):
     max_payload_bytes: int = Field(default=64 * 1024, ge=1, le=350 * 1024)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, le=6 * 1024 * 1024)
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    # Tenants' limits and their shared rate-limit buckets (docs/guarantees.md "Rate limits").
+    tenants_table: str
+    # Defaults of every tenant's limits; `triggers limits set` overrides them per tenant.
+    rate_limit_ingest_per_second: float = Field(default=100.0, gt=0, le=100_000)
+    rate_limit_ingest_burst: int = Field(default=200, ge=1, le=1_000_000)
+    rate_limit_management_per_second: float = Field(default=100.0, gt=0, le=100_000)
+    rate_limit_management_burst: int = Field(default=200, ge=1, le=1_000_000)
+    max_subscriptions_per_tenant: int = Field(default=100, ge=0, le=100_000)
+    # Tokens one function instance takes from a shared bucket at a time (at most), and how long
+    # it may keep unused ones; a tenant's limits are re-read after `rate_limit_settings_seconds`.
+    rate_limit_lease_max: int = Field(default=10, ge=1, le=1000)
+    rate_limit_lease_seconds: float = Field(default=1.0, gt=0, le=60)
+    rate_limit_settings_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # Unknown or revoked keys are refused from memory for this long (at most this many keys).
+    refused_key_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
+    refused_key_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)
 
 
 class DeliverySettings(CoreSettings):

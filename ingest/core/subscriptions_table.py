@@ -15,6 +15,12 @@ plaintext leaves this module only in what create and rotate return, once. Items 
 encryption hold `secret`/`previous_secret` in plaintext: they are read as they are until
 `triggers secrets migrate` (`plaintext_items`, `encrypt_plaintext`) has replaced them, and a
 rotation encrypts them on the way.
+
+The version item also counts the tenant's subscriptions (`subscription_count`): create adds one
+on the condition that the count is below the tenant's quota, delete takes one away, each in the
+transaction that writes the subscription, so concurrent creates can never exceed the quota. A
+tenant whose version item has no count yet (subscriptions made before the count existed) is
+counted once, on the condition that its version did not move while it was counted.
 """
 
 import base64
@@ -30,7 +36,12 @@ from pydantic import BaseModel, model_validator
 
 from ingest.core.batching import batch_get
 from ingest.core.credentials import CredentialKey, StoredCredential
-from ingest.core.errors import DuplicateSubscription, StoreUnavailable, SubscriptionNotFound
+from ingest.core.errors import (
+    DuplicateSubscription,
+    StoreUnavailable,
+    SubscriptionNotFound,
+    SubscriptionQuotaExceeded,
+)
 from ingest.core.ids import isoformat, new_event_id
 
 if TYPE_CHECKING:
@@ -43,6 +54,9 @@ SECRET_BYTES = 32
 ALL_EVENTS = "*"
 VERSION_KEY = "version"
 ROTATE_ATTEMPTS = 3
+COUNT = "subscription_count"
+# Writes a create or delete tries when other changes of the same tenant keep moving its version item.
+COUNT_ATTEMPTS = 5
 
 SubscriptionStatus = Literal["active", "disabled"]
 
@@ -160,6 +174,75 @@ def _cancellation_codes(exc: Exception) -> list[str | None]:
     return [reason.get("Code") for reason in response.get("CancellationReasons", [])]
 
 
+def _cancelled_item(exc: Exception, index: int) -> dict[str, Any]:
+    """The item as it was when the transaction's `index`-th condition failed ({} if absent)."""
+    reasons = (getattr(exc, "response", {}) or {}).get("CancellationReasons", [])
+    return (reasons[index].get("Item") if index < len(reasons) else None) or {}
+
+
+def _count_version(
+    table: str, tenant_id: str, expression: str, condition: str, values: dict[str, Any]
+) -> Any:
+    """The transaction item that bumps the version and changes the count, on a condition."""
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": _key(tenant_id, VERSION_KEY),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": {":one": {"N": "1"}, **values},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def _add_one(table: str, tenant_id: str, limit: int | None, uncounted: dict[str, Any] | None) -> Any:
+    """Count a new subscription: below `limit` (None: no limit). `uncounted` is the version item as
+    read when it had no count yet: then the tenant's subscriptions are counted here, and the count
+    is set only if the version has not moved since."""
+    if uncounted is None:
+        if limit is None:
+            return _count_version(
+                table, tenant_id, f"ADD version :one, {COUNT} :one", f"attribute_exists({COUNT})", {}
+            )
+        below = {":limit": {"N": str(limit)}}
+        return _count_version(table, tenant_id, f"ADD version :one, {COUNT} :one", f"{COUNT} < :limit", below)
+    return _count_version(
+        table,
+        tenant_id,
+        f"SET {COUNT} = :count ADD version :one",
+        f"attribute_not_exists({COUNT}) AND "
+        + ("version = :version" if "version" in uncounted else "attribute_not_exists(version)"),
+        {":count": {"N": str(uncounted["count"] + 1)}}
+        | ({":version": uncounted["version"]} if "version" in uncounted else {}),
+    )
+
+
+def _count(client: "DynamoDBClient", table: str, tenant_id: str) -> int:
+    """How many subscriptions the tenant has (a consistent query; only for tenants not counted yet)."""
+    params: Any = {
+        "TableName": table,
+        "KeyConditionExpression": "tenant_id = :tenant AND begins_with(subscription_id, :prefix)",
+        "ExpressionAttributeValues": {":tenant": {"S": tenant_id}, ":prefix": {"S": ID_PREFIX}},
+        "Select": "COUNT",
+        "ConsistentRead": True,
+    }
+    try:
+        return sum(int(page["Count"]) for page in client.get_paginator("query").paginate(**params))
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("count", exc) from exc
+
+
+def subscription_count(client: "DynamoDBClient", table: str, tenant_id: str) -> int:
+    """How many subscriptions the tenant has, as its quota counts them."""
+    try:
+        response = client.get_item(TableName=table, Key=_key(tenant_id, VERSION_KEY), ConsistentRead=True)
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("read", exc) from exc
+    counter = response.get("Item", {}).get(COUNT)
+    return int(counter["N"]) if counter else _count(client, table, tenant_id)
+
+
 def versions(client: "DynamoDBClient", table: str, tenant_ids: Iterable[str]) -> dict[str, int]:
     """Each tenant's subscriptions version (0 before its first change), read consistently."""
     wanted = list(dict.fromkeys(tenant_ids))
@@ -177,12 +260,14 @@ def create_subscription(
     target_url: str,
     event_types: list[str],
     key: CredentialKey,
+    max_subscriptions: int | None = None,
 ) -> Issued:
     """Store a new active subscription with a fresh secret, encrypted with `key`.
 
     Raises DuplicateSubscription (carrying the existing id) when the tenant already has one
-    with the same target URL and the same set of event types; CredentialUnavailable when KMS
-    does not encrypt (nothing is stored).
+    with the same target URL and the same set of event types; SubscriptionQuotaExceeded when it
+    has `max_subscriptions` already (None: no quota); CredentialUnavailable when KMS does not
+    encrypt (nothing is stored).
     """
     now = datetime.now(UTC)
     subscription_id = ID_PREFIX + new_event_id(now)
@@ -198,30 +283,56 @@ def create_subscription(
     )
     guard = guard_key(target_url, event_types)
     new_item = "attribute_not_exists(subscription_id)"
-    try:
-        client.transact_write_items(
-            TransactItems=[
-                {"Put": {"TableName": table, "Item": item.to_ddb(), "ConditionExpression": new_item}},
-                {
-                    "Put": {
-                        "TableName": table,
-                        "Item": {**_key(tenant_id, guard), "owner_id": {"S": item.subscription_id}},
-                        "ConditionExpression": new_item,
-                    }
-                },
-                _bump_version(table, tenant_id),
-            ]
-        )
-    except client.exceptions.TransactionCanceledException as exc:
-        if "ConditionalCheckFailed" not in _cancellation_codes(exc):
+    uncounted: dict[str, Any] | None = None
+    for _ in range(COUNT_ATTEMPTS):
+        try:
+            client.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": table, "Item": item.to_ddb(), "ConditionExpression": new_item}},
+                    {
+                        "Put": {
+                            "TableName": table,
+                            "Item": {**_key(tenant_id, guard), "owner_id": {"S": item.subscription_id}},
+                            "ConditionExpression": new_item,
+                        }
+                    },
+                    _add_one(table, tenant_id, max_subscriptions, uncounted),
+                ]
+            )
+        except client.exceptions.TransactionCanceledException as exc:
+            codes = _cancellation_codes(exc)
+            if "ConditionalCheckFailed" in codes[:2]:
+                existing = _guard_owner(client, table, tenant_id, guard)
+                raise DuplicateSubscription(
+                    "a subscription with this target_url and these event_types exists",
+                    subscription_id=existing,
+                ) from exc
+            if codes[2:3] != ["ConditionalCheckFailed"]:
+                raise _unavailable("create", exc) from exc
+            counter = _cancelled_item(exc, 2)
+            if COUNT in counter:
+                count = int(counter[COUNT]["N"])
+                if max_subscriptions is not None and count >= max_subscriptions:
+                    raise _quota_exceeded(count, max_subscriptions) from exc
+                uncounted = None  # counted meanwhile, or another create got there first: try again
+                continue
+            uncounted = {"count": _count(client, table, tenant_id)}
+            if "version" in counter:
+                uncounted["version"] = counter["version"]
+            if max_subscriptions is not None and uncounted["count"] >= max_subscriptions:
+                raise _quota_exceeded(uncounted["count"], max_subscriptions) from exc
+            continue
+        except (ClientError, BotoCoreError) as exc:
             raise _unavailable("create", exc) from exc
-        existing = _guard_owner(client, table, tenant_id, guard)
-        raise DuplicateSubscription(
-            "a subscription with this target_url and these event_types exists", subscription_id=existing
-        ) from exc
-    except (ClientError, BotoCoreError) as exc:
-        raise _unavailable("create", exc) from exc
-    return Issued(item, secret)
+        return Issued(item, secret)
+    raise StoreUnavailable("subscriptions table create failed: the tenant's subscriptions kept changing")
+
+
+def _quota_exceeded(count: int, limit: int) -> SubscriptionQuotaExceeded:
+    return SubscriptionQuotaExceeded(
+        f"this tenant has {count} subscriptions and may have {limit}: delete one, or ask for a higher quota",
+        limit=limit,
+    )
 
 
 def _guard_owner(client: "DynamoDBClient", table: str, tenant_id: str, guard: str) -> str | None:
@@ -283,34 +394,55 @@ def delete_subscription(client: "DynamoDBClient", table: str, tenant_id: str, su
     """Delete a subscription and its duplicate guard together."""
     item = get_subscription(client, table, tenant_id, subscription_id)
     guard = guard_key(item.target_url, item.event_types)
-    try:
-        client.transact_write_items(
-            TransactItems=[
-                {
-                    "Delete": {
-                        "TableName": table,
-                        "Key": _key(tenant_id, subscription_id),
-                        "ConditionExpression": "attribute_exists(subscription_id)",
-                    }
-                },
-                {
-                    "Delete": {
-                        "TableName": table,
-                        "Key": _key(tenant_id, guard),
-                        "ConditionExpression": "attribute_not_exists(owner_id) OR owner_id = :owner",
-                        "ExpressionAttributeValues": {":owner": {"S": subscription_id}},
-                    }
-                },
-                _bump_version(table, tenant_id),
-            ]
+    zero = {":zero": {"N": "0"}}
+    counted = True  # first assume the version item counts (and then takes one away)
+    for _ in range(COUNT_ATTEMPTS):
+        uncount = (
+            _count_version(table, tenant_id, f"ADD version :one, {COUNT} :minus", f"{COUNT} > :zero", zero)
+            if counted
+            else _count_version(
+                table,
+                tenant_id,
+                "ADD version :one",
+                f"attribute_not_exists({COUNT}) OR {COUNT} <= :zero",
+                zero,
+            )
         )
-    except client.exceptions.TransactionCanceledException as exc:
-        reasons = _cancellation_codes(exc)
-        if reasons and reasons[0] == "ConditionalCheckFailed":
-            raise _not_found(subscription_id) from exc
-        raise _unavailable("delete", exc) from exc
-    except (ClientError, BotoCoreError) as exc:
-        raise _unavailable("delete", exc) from exc
+        if counted:
+            uncount["Update"]["ExpressionAttributeValues"][":minus"] = {"N": "-1"}
+        try:
+            client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Delete": {
+                            "TableName": table,
+                            "Key": _key(tenant_id, subscription_id),
+                            "ConditionExpression": "attribute_exists(subscription_id)",
+                        }
+                    },
+                    {
+                        "Delete": {
+                            "TableName": table,
+                            "Key": _key(tenant_id, guard),
+                            "ConditionExpression": "attribute_not_exists(owner_id) OR owner_id = :owner",
+                            "ExpressionAttributeValues": {":owner": {"S": subscription_id}},
+                        }
+                    },
+                    uncount,
+                ]
+            )
+        except client.exceptions.TransactionCanceledException as exc:
+            reasons = _cancellation_codes(exc)
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise _not_found(subscription_id) from exc
+            if reasons[2:3] != ["ConditionalCheckFailed"]:
+                raise _unavailable("delete", exc) from exc
+            counted = not counted  # the count appeared or was never there: the other form
+            continue
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable("delete", exc) from exc
+        return
+    raise StoreUnavailable("subscriptions table delete failed: the tenant's subscriptions kept changing")
 
 
 def _update(

@@ -40,7 +40,7 @@ from schemathesis.specs.openapi.checks import (
 from devtools.commands.openapi import DEFAULT_OUTPUT
 from devtools.stack import EmbeddedStack
 from ingest import search_query
-from ingest.core import ssrf
+from ingest.core import ssrf, tenants_table
 from ingest.core.api_keys_table import create_api_key
 from ingest.core.errors import InvalidQuery
 from ingest.core.ssrf import BlockedDestination
@@ -114,8 +114,14 @@ class StoredItems:
 @pytest.fixture(scope="session")
 def fuzz_tenant(stack: EmbeddedStack, aws_client: Callable[[str], Any]) -> FuzzTenant:
     tenant_id = f"fuzz-{uuid.uuid4().hex[:12]}"
+    dynamodb = aws_client("dynamodb")
+    # The fuzzer sends as fast as the stack answers: its limits are raised so that every answer is
+    # about the request itself (a 429 to a valid request would fail positive data acceptance).
+    unlimited = {"ingest_per_second": 100_000, "ingest_burst": 1_000_000}
+    unlimited |= {"management_per_second": 100_000, "management_burst": 1_000_000}
+    tenants_table.update_limits(dynamodb, stack.template.physical_name("TenantsTable"), tenant_id, unlimited)
     table = stack.template.physical_name("ApiKeysTable")
-    return FuzzTenant(tenant_id, create_api_key(aws_client("dynamodb"), table, tenant_id))
+    return FuzzTenant(tenant_id, create_api_key(dynamodb, table, tenant_id))
 
 
 @pytest.fixture(scope="session")

@@ -44,7 +44,7 @@ def test_each_function_reads_only_its_own_variables() -> None:
 @pytest.mark.parametrize(
     ("model", "missing"),
     [
-        (IngestSettings, "API_KEYS_TABLE, IDEMPOTENCY_TABLE, RETRY_QUEUE_URL, SECRETS_KEY_ID"),
+        (IngestSettings, "API_KEYS_TABLE, IDEMPOTENCY_TABLE, RETRY_QUEUE_URL, SECRETS_KEY_ID, TENANTS_TABLE"),
         (DeliverySettings, "DELIVERY_DLQ_URL, RETRY_QUEUE_URL, SECRETS_KEY_ID"),
         (IndexerSettings, "INDEX_DLQ_URL"),
     ],

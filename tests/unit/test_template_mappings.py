@@ -4,7 +4,7 @@ DESIGN.md "Stream processing semantics": batch 10, window 5 s, ReportBatchItemFa
 records older than a day dropped to the stream DLQ, one batch per shard at a time, fanout on
 INSERT with 10 retries, indexer on INSERT/MODIFY/REMOVE retrying until the day is over (an
 OpenSearch outage must not send index updates to the stream DLQ; docs/decisions.md). The retry
-queue: batch 10, window 1 s.
+queue: batch 10, window 1 s, at most as many concurrent invocations as the retry function reserves.
 """
 
 import copy
@@ -39,6 +39,14 @@ DESIGN: dict[str, dict[str, Any]] = {
         "BatchSize": 10,
         "MaximumBatchingWindowInSeconds": 1,
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        # Never more concurrent invocations than the retry function's reservation (issue 17).
+        "ScalingConfig": {
+            "Fn::If": [
+                "ReservesRetryConcurrency",
+                {"MaximumConcurrency": {"Ref": "RetryReservedConcurrency"}},
+                {"Ref": "AWS::NoValue"},
+            ]
+        },
     },
 }
 

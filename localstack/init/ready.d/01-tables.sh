@@ -40,6 +40,14 @@ create_table triggers-local-subscriptions '{"TableName": "triggers-local-subscri
     {"AttributeName": "subscription_id", "KeyType": "RANGE"}],
   "SSESpecification": {"Enabled": true}}'
 enable_pitr triggers-local-subscriptions
+create_table triggers-local-tenants '{"TableName": "triggers-local-tenants", "BillingMode": "PAY_PER_REQUEST",
+  "AttributeDefinitions": [{"AttributeName": "tenant_id", "AttributeType": "S"},
+    {"AttributeName": "record", "AttributeType": "S"}],
+  "KeySchema": [{"AttributeName": "tenant_id", "KeyType": "HASH"},
+    {"AttributeName": "record", "KeyType": "RANGE"}],
+  "SSESpecification": {"Enabled": true}}'
+enable_ttl triggers-local-tenants expires_at
+enable_pitr triggers-local-tenants
 create_table triggers-local-deliveries '{"TableName": "triggers-local-deliveries", "BillingMode": "PAY_PER_REQUEST",
   "AttributeDefinitions": [{"AttributeName": "event_id", "AttributeType": "S"},
     {"AttributeName": "subscription_id", "AttributeType": "S"}],

@@ -33,7 +33,7 @@ create_function triggers-local-ingest "$build_dir/ingest.zip" "$role_arn" '{"Fun
       "INDEX_ALIAS": "events", "POWERTOOLS_SERVICE_NAME": "ingest", "ALLOW_LOOPBACK_WEBHOOKS": "true",
       "WEBHOOK_PRIVATE_HOSTS": "host.docker.internal", "API_KEYS_TABLE": "triggers-local-api-keys",
       "IDEMPOTENCY_TABLE": "triggers-local-idempotency", "SECRETS_KEY_ID": "alias/triggers-local-secrets",
-      "RETRY_QUEUE_URL": "'"${delivery_retry_url}"'"}}}'
+      "TENANTS_TABLE": "triggers-local-tenants", "RETRY_QUEUE_URL": "'"${delivery_retry_url}"'"}}}'
 create_log_group /aws/lambda/triggers-local-ingest 30
 create_function_url triggers-local-ingest
 create_function triggers-local-fanout "$build_dir/fanout.zip" "$role_arn" '{"FunctionName": "triggers-local-fanout",
