@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 
 from devtools.commands.openapi import DEFAULT_OUTPUT
 from devtools.stack import EmbeddedStack
-from ingest.core import subscriptions_table
+from ingest.core import subscriptions_table, tenants_table
 from ingest.core.api_keys_table import create_api_key, hash_key
 from ingest.core.clients import dynamodb_client
 from ingest.core.settings import get_settings
@@ -62,6 +62,7 @@ class Request:
     body: bytes | None = None
     authenticated: bool = True
     store_fails: bool = False
+    throttled: bool = False  # sent with a key whose tenant's rate limit is spent
 
 
 @dataclass
@@ -71,6 +72,7 @@ class Tenant:
     stack: EmbeddedStack
     tenant_id: str
     api_key: str
+    throttled_key: str = ""  # another tenant's, limited to one request per policy a day
 
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = {"Authorization": f"Bearer {self.api_key}", **kwargs.pop("headers", {})}
@@ -198,6 +200,8 @@ def recipe_for(method: str, path: str, status: int) -> Recipe | None:
         return lambda t: success(t, method, path)
     if status == 401:  # no key, whatever else is wrong
         return lambda t: Request(unknown_ids(path), authenticated=False)
+    if status == 429:  # the tenant's budget for this kind of request is spent
+        return lambda t: Request(unknown_ids(path), throttled=True)
     if status == 503:  # the key lookup fails
         return lambda t: Request(unknown_ids(path), store_fails=True)
     if "{" in path and status == 404:  # an id no tenant has (another tenant's: test_security_http.py)
@@ -210,8 +214,26 @@ def recipe_for(method: str, path: str, status: int) -> Recipe | None:
 @pytest.fixture(scope="module")
 def tenant(stack: EmbeddedStack, aws_client: Callable[[str], Any]) -> Tenant:
     tenant_id = f"exact-{uuid.uuid4().hex[:12]}"
+    dynamodb = aws_client("dynamodb")
     table = stack.template.physical_name("ApiKeysTable")
-    return Tenant(stack, tenant_id, create_api_key(aws_client("dynamodb"), table, tenant_id))
+    throttled_tenant = f"{tenant_id}-throttled"
+    one_a_day = {"burst": 1, "per_second": 1 / 86_400}
+    tenants_table.update_limits(
+        dynamodb,
+        stack.template.physical_name("TenantsTable"),
+        throttled_tenant,
+        {
+            f"{policy}_{name}": value
+            for policy in ("ingest", "management")
+            for name, value in one_a_day.items()
+        },
+    )
+    return Tenant(
+        stack,
+        tenant_id,
+        create_api_key(dynamodb, table, tenant_id),
+        throttled_key=create_api_key(dynamodb, table, throttled_tenant),
+    )
 
 
 @contextmanager
@@ -237,8 +259,10 @@ def send(tenant: Tenant, method: str, path: str, request: Request) -> requests.R
     if request.body is not None:
         headers.setdefault("Content-Type", "application/json")
     if request.authenticated:
-        headers["Authorization"] = f"Bearer {tenant.api_key}"
+        headers["Authorization"] = f"Bearer {tenant.throttled_key if request.throttled else tenant.api_key}"
     url = tenant.stack.api_url + path.format(**request.path_parameters)
+    if request.throttled:  # spend the one request of the day (of this kind), if still there
+        requests.request(method, url, params=request.query, headers=headers, data=request.body, timeout=30)
     if not request.store_fails:
         return requests.request(
             method, url, params=request.query, headers=headers, data=request.body, timeout=30
