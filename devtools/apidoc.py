@@ -26,7 +26,7 @@ BODY_EXAMPLES: dict[tuple[str, str], Any] = {
 }
 # Query strings worth showing, by operation.
 QUERY_EXAMPLES: dict[tuple[str, str], str] = {
-    ("get", "/v1/events"): "?event_type=order.created&limit=10&q=42",
+    ("get", "/v1/events"): "?event_type=order.created&limit=10&q=payload.order_id:42",
     ("get", "/v1/inbox"): "?limit=10",
 }
 

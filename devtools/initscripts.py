@@ -103,6 +103,17 @@ def _variable(resources: LocalResources, name: str, suffix: str) -> str:
     return f"{name.removeprefix(f'triggers-{resources.template.stage}-').replace('-', '_')}_{suffix}"
 
 
+def keys_script(resources: LocalResources) -> str:
+    lines = [
+        f"create_key {word(key.alias)} {word(key.request)} {str(key.rotation).lower()}"
+        for key in resources.keys
+    ]
+    summary = """KMS keys with their rotation and alias, before anything that uses them (the functions name
+each key by its alias). The template's key policies name IAM roles, which LocalStack's free tier
+neither creates nor enforces: they are left out."""
+    return _script(resources.template, summary, *lines)
+
+
 def tables_script(resources: LocalResources) -> str:
     lines = []
     for table in resources.tables:
@@ -248,7 +259,10 @@ def render(template: Template | None = None) -> dict[str, str]:
     logical_ids = {
         (spec["Type"], template.physical_name(name)): name for name, spec in template.resources.items()
     }
-    scripts = {"01-tables.sh": tables_script(resources), "02-queues.sh": queues_script(resources)}
+    scripts = {}
+    if resources.keys:
+        scripts["00-keys.sh"] = keys_script(resources)
+    scripts |= {"01-tables.sh": tables_script(resources), "02-queues.sh": queues_script(resources)}
     if resources.domain is not None:
         scripts["03-opensearch.sh"] = opensearch_script(resources, resources.domain)
     scripts["04-functions.sh"] = functions_script(resources, logical_ids)

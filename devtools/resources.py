@@ -26,6 +26,10 @@ NOT_LOCAL = frozenset({"AWS::Serverless::HttpApi", "AWS::IAM::Role", "AWS::Cloud
 NOT_LOCAL_DOMAIN_SETTINGS = ("AccessPolicies",)
 # Table properties that are not CreateTable parameters but calls of their own.
 TABLE_SETTINGS = ("TimeToLiveSpecification", "PointInTimeRecoverySpecification")
+# Key properties that are not CreateKey parameters: rotation is a call of its own, the deletion
+# window a parameter of ScheduleKeyDeletion, and the key policy names IAM roles, which a local
+# stack does not create (neither moto nor LocalStack's free tier enforces IAM).
+KEY_SETTINGS = ("EnableKeyRotation", "PendingWindowInDays", "KeyPolicy")
 FUNCTION_ROLE_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
@@ -44,6 +48,13 @@ class Table:
     @property
     def name(self) -> str:
         return str(self.request["TableName"])
+
+
+@dataclass(frozen=True)
+class Key:
+    alias: str  # how the functions name the key, and how a script finds it again
+    request: dict[str, Any]  # CreateKey
+    rotation: bool
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,7 @@ class LocalResources:
     """What a local stack creates from the template, in creation order within each kind."""
 
     template: Template
+    keys: list[Key]
     tables: list[Table]
     queues: list[Queue]
     domain: dict[str, Any] | None  # CreateDomain
@@ -93,6 +105,7 @@ def read_resources(template: Template) -> LocalResources:
     domain = _domain(domains[0]) if domains else None
     return LocalResources(
         template=template,
+        keys=_keys(template),
         tables=[_table(properties) for properties in template.tables().values()],
         queues=_queues(template),
         domain=domain,
@@ -107,6 +120,19 @@ def read_resources(template: Template) -> LocalResources:
             if not _measures_what_is_not_local(template, name)
         ],
     )
+
+
+def _keys(template: Template) -> list[Key]:
+    """The KMS keys, each found by its alias (a local key has a random id)."""
+    aliases = template.of_type("AWS::KMS::Alias").values()
+    keys = []
+    for name, properties in template.of_type("AWS::KMS::Key").items():
+        named = [str(alias["AliasName"]) for alias in aliases if alias["TargetKeyId"] == name]
+        if len(named) != 1:
+            raise ValueError(f"a local key needs exactly one alias to be found by: {name} has {named}")
+        request = {key: value for key, value in properties.items() if key not in KEY_SETTINGS}
+        keys.append(Key(named[0], request, bool(properties.get("EnableKeyRotation"))))
+    return keys
 
 
 def _table(properties: dict[str, Any]) -> Table:
@@ -264,6 +290,15 @@ def placeholder_code() -> bytes:
     return buffer.getvalue()
 
 
+def create_keys(kms: Any, resources: LocalResources) -> None:
+    """KMS keys with their rotation and alias."""
+    for key in resources.keys:
+        key_id = kms.create_key(**key.request)["KeyMetadata"]["KeyId"]
+        if key.rotation:
+            kms.enable_key_rotation(KeyId=key_id)
+        kms.create_alias(AliasName=key.alias, TargetKeyId=key_id)
+
+
 def create_tables(dynamodb: Any, resources: LocalResources) -> None:
     """Tables with their TTL and point-in-time recovery."""
     for table in resources.tables:
@@ -293,6 +328,7 @@ def create_resources(
     stack's OpenSearch endpoint and retry schedule), so tools reading a function's configuration
     see what its in-process handler runs with.
     """
+    create_keys(client("kms"), resources)
     create_tables(client("dynamodb"), resources)
     for queue in resources.queues:
         client("sqs").create_queue(QueueName=queue.name, Attributes=queue.attributes)

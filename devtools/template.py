@@ -145,7 +145,15 @@ class Template:
             return self.parameters[name]
         resource = self.resources[name]
         properties = resource.get("Properties", {})
-        for key in ("TableName", "QueueName", "FunctionName", "LogGroupName", "DomainName", "TopicName"):
+        for key in (
+            "TableName",
+            "QueueName",
+            "FunctionName",
+            "LogGroupName",
+            "DomainName",
+            "TopicName",
+            "AliasName",
+        ):
             if key in properties:
                 value = self.resolve(properties[key])
                 if resource["Type"] == "AWS::SQS::Queue":

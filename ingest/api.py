@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
 
-from ingest import idempotency, openapi, search
+from ingest import idempotency, openapi, search, search_query
 from ingest.bodies import request_text
 from ingest.core import events_table
 from ingest.core.api_keys_table import tenant_for_key
@@ -68,8 +68,18 @@ SearchText = Annotated[
         max_length=search.MAX_QUERY_CHARS,
         pattern=search.QUERY_PATTERN,
         description=(
-            'Full-text search in payloads (all words must match; `"phrase"`, `-not`, `pre*`); '
-            "a single word also matches the start of the event type or source (`order` finds `order.created`)"
+            "Search (through OpenSearch, a few seconds behind). Terms separated by spaces must all "
+            "match; `a OR b` (or `a | b`) matches either; `-term` excludes. A word matches the payload "
+            "text or the start of the event type or source (`order` finds `order.created`); "
+            '`"blue widget"` is a phrase in the payload text; `pre*` a prefix. Fields: '
+            "`payload.customer.id:42` (a payload value at any depth, exact, numbers compared by value; "
+            "array positions are left out of the path: `payload.items.sku:A1`), `event_type:order.*`, "
+            "`source:shop`, `status:failed` (exact, or a prefix with a final `*`), `payload:word` "
+            '(payload text only); quote a value with spaces or `:` (`payload.name:"Blue Co"`). '
+            f"At most {search_query.MAX_CLAUSES} terms and {search_query.MAX_QUERY_DEPTH} keys after "
+            "`payload.`; "
+            "anything else (other fields, `*` not at the end, unbalanced quotes, parentheses) is a "
+            "400 `invalid-query`"
         ),
     ),
 ]
@@ -297,7 +307,7 @@ def post_events() -> Response[str]:
 @app.get(
     "/v1/events",
     tags=["events"],
-    summary="List events, newest first, by type, source and time range; `q` searches payloads",
+    summary="List events, newest first, by type, source and time range; `q` searches them",
     operation_id="list_events",
     responses={
         200: ok(EventPage),

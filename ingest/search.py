@@ -1,7 +1,8 @@
-"""Full-text search of a tenant's events through the OpenSearch alias the indexer writes.
+"""Search of a tenant's events through the OpenSearch alias the indexer writes.
 
-Every query is filtered by the caller's tenant_id; results come newest first (event ids are
-ULIDs) and page with `search_after`, in the same EventPage shape as the DynamoDB listing.
+`q` is parsed by `ingest.search_query` into clauses on known fields; the server adds the caller's
+tenant_id filter to every query. Results come newest first (event ids are ULIDs) and page with
+`search_after`, in the same EventPage shape as the DynamoDB listing.
 """
 
 import base64
@@ -15,14 +16,11 @@ from ingest.core.errors import MalformedRequest, SearchUnavailable
 from ingest.core.events_table import EventItem, EventPage, EventQuery
 from ingest.core.ids import isoformat
 from ingest.core.observability import logger
+from ingest.search_query import PATHS_FIELD, parse
 
 MAX_QUERY_CHARS = 256
 # At least one visible character, and no control characters.
 QUERY_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
-SEARCHED_FIELDS = ["payload"]
-# Keyword fields a query also matches, whole or by prefix (`q=order` finds `order.created`).
-NAMED_FIELDS = ["event_type", "source"]
-QUERY_FLAGS = "AND|OR|NOT|PHRASE|PREFIX|PRECEDENCE|WHITESPACE|ESCAPE"
 _BAD_CURSOR = "cursor is not one this API issued"
 
 
@@ -45,6 +43,9 @@ def decode_cursor(cursor: str, tenant_id: str) -> list[str]:
 
 
 def search_body(tenant_id: str, text: str, query: EventQuery) -> dict[str, Any]:
+    """The OpenSearch request of a search: `text` parsed (InvalidQuery if it cannot be), always
+    within the tenant."""
+    matches, excluded = parse(text).filters()
     filters: list[dict[str, Any]] = [{"term": {"tenant_id": tenant_id}}]
     if query.event_type is not None:
         filters.append({"term": {"event_type": query.event_type}})
@@ -55,43 +56,22 @@ def search_body(tenant_id: str, text: str, query: EventQuery) -> dict[str, Any]:
         filters.append(
             {"range": {"received_at": {op: isoformat(at) for op, at in bounds.items() if at is not None}}}
         )
+    conditions: dict[str, Any] = {"filter": [*filters, *matches]}
+    if excluded:
+        conditions["must_not"] = excluded
     body: dict[str, Any] = {
-        "query": {
-            "bool": {
-                "filter": filters,
-                "should": [
-                    {
-                        "simple_query_string": {
-                            "query": text,
-                            "fields": SEARCHED_FIELDS,
-                            "default_operator": "and",
-                            "flags": QUERY_FLAGS,
-                        }
-                    },
-                    *_named(text),
-                ],
-                "minimum_should_match": 1,
-            }
-        },
+        "query": {"bool": conditions},
         "sort": [{"event_id": "desc"}],
         "size": query.limit + 1,
+        "_source": {"excludes": [PATHS_FIELD]},
     }
     if query.cursor:
         body["search_after"] = decode_cursor(query.cursor, tenant_id)
     return body
 
 
-def _named(text: str) -> list[dict[str, Any]]:
-    """A one-word query also matches an event type or source it equals or begins."""
-    word = text.strip()
-    if any(character.isspace() for character in word):
-        return []
-    return [{"prefix": {field: word}} for field in NAMED_FIELDS]
-
-
 def search_events(client: OpenSearch, alias: str, tenant_id: str, text: str, query: EventQuery) -> EventPage:
-    """A tenant's events whose payload matches `text`, or whose type or source begins with it (one
-    word), newest first, one page at a time."""
+    """A tenant's events matching `text` (see `ingest.search_query`), newest first, one page at a time."""
     body = search_body(tenant_id, text, query)
     try:
         response = client.search(index=alias, body=body)

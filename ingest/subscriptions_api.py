@@ -1,6 +1,7 @@
 """Webhook subscription routes (Zapier REST hooks) and delivery history.
 
-The signing secret leaves the API only in the responses of create and rotate-secret.
+The signing secret leaves the API only in the responses of create and rotate-secret; it is
+stored encrypted (the API may encrypt with the secrets key, never decrypt: no route needs to).
 A second create with the same target URL and event types is a 409 naming the existing id,
 so a subscribe retried by Zapier neither duplicates deliveries nor loses the original id.
 """
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ingest.bodies import parse_json_model, request_text
 from ingest.core import deliveries_table, events_table, subscriptions_table
 from ingest.core.clients import dynamodb_client
+from ingest.core.credentials import credential_key
 from ingest.core.errors import ValidationFailed
 from ingest.core.ids import isoformat
 from ingest.core.models import EVENT_ID_PATTERN, EVENT_TYPE_PATTERN, SUBSCRIPTION_ID_PATTERN
@@ -102,11 +104,12 @@ class SubscriptionWithSecret(SubscriptionOut):
     )
 
     @classmethod
-    def from_item(cls, item: subscriptions_table.SubscriptionItem) -> "SubscriptionWithSecret":
+    def from_issued(cls, issued: subscriptions_table.Issued) -> "SubscriptionWithSecret":
+        item = issued.subscription
         expires_at = item.previous_secret_expires_at
         return cls(
             **SubscriptionOut.from_item(item).model_dump(),
-            secret=item.secret,
+            secret=issued.secret,
             previous_secret_expires_at=isoformat(datetime.fromtimestamp(expires_at, UTC))
             if expires_at
             else None,
@@ -199,14 +202,20 @@ def parse_subscription(body: str, settings: IngestSettings) -> SubscriptionIn:
 def create_subscription() -> Response[str]:
     settings = ingest_settings()
     request = parse_subscription(request_text(router.current_event), settings)
-    item = subscriptions_table.create_subscription(
-        dynamodb_client(), settings.subscriptions_table, _tenant(), request.target_url, request.event_types
+    issued = subscriptions_table.create_subscription(
+        dynamodb_client(),
+        settings.subscriptions_table,
+        _tenant(),
+        request.target_url,
+        request.event_types,
+        credential_key(settings.secrets_key_id),
     )
+    item = issued.subscription
     logger.info(
         "subscription created",
         extra={"subscription_id": item.subscription_id, "event_types": item.event_types},
     )
-    return _json(201, SubscriptionWithSecret.from_item(item))
+    return _json(201, SubscriptionWithSecret.from_issued(issued))
 
 
 @router.get(
@@ -271,11 +280,17 @@ def enable_subscription(subscription_id: SubscriptionId) -> Response[str]:
     responses={200: ok(SubscriptionWithSecret), **problems(401, 404, 422, 503)},
 )
 def rotate_secret(subscription_id: SubscriptionId) -> Response[str]:
-    item = subscriptions_table.rotate_secret(
-        dynamodb_client(), _table(), _tenant(), subscription_id, datetime.now(UTC)
+    settings = ingest_settings()
+    issued = subscriptions_table.rotate_secret(
+        dynamodb_client(),
+        settings.subscriptions_table,
+        _tenant(),
+        subscription_id,
+        datetime.now(UTC),
+        credential_key(settings.secrets_key_id),
     )
     logger.info("subscription secret rotated", extra={"subscription_id": subscription_id})
-    return _json(200, SubscriptionWithSecret.from_item(item))
+    return _json(200, SubscriptionWithSecret.from_issued(issued))
 
 
 @router.get(

@@ -17,6 +17,7 @@ os.environ["TRIGGERS_HOME"] = tempfile.mkdtemp(prefix="triggers-tests-")
 
 from devtools.runner.lambda_context import LocalLambdaContext
 from devtools.stack import EmbeddedStack, Ports
+from tests.iam_audit import AccessRecorder, Permissions
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -49,6 +50,8 @@ TEST_BATCHING_WINDOW_SECONDS = 1.0
 def embedded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
     """The real local stack on ephemeral loopback ports, shared by integration and e2e tests."""
     saved = dict(os.environ)
+    recorder = AccessRecorder()
+    recorder.attach()
     stack = EmbeddedStack(
         ports=Ports.ephemeral(),
         state_dir=tmp_path_factory.mktemp("stack"),
@@ -56,6 +59,9 @@ def embedded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedde
     )
     with stack:
         yield stack
+    # moto does not enforce IAM: check here that each function's role allows what it did.
+    denied = Permissions(stack.template).denied(recorder.accesses)
+    assert not denied, "calls the template's roles do not allow:\n  " + "\n  ".join(denied)
     os.environ.clear()
     os.environ.update(saved)
     clear_client_caches()

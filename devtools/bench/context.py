@@ -17,6 +17,7 @@ from devtools.runner.esm import wait_for_idle_streams
 from devtools.runner.mappings import function_spec
 from devtools.stack import EmbeddedStack, free_port
 from ingest.core.api_keys_table import create_api_key
+from ingest.core.credentials import CredentialKey
 from ingest.core.events_table import EventItem
 from ingest.core.settings import Settings as AppSettings
 from ingest.core.settings import get_settings
@@ -78,6 +79,12 @@ class BenchContext:
             endpoint_url=self.stack.aws_url,
             config=Config(max_pool_connections=connections, retries={"mode": "standard", "max_attempts": 3}),
         )
+
+    @cached_property
+    def secrets_key(self) -> CredentialKey:
+        """The key the API encrypts signing secrets with, for subscriptions made directly."""
+        kms = boto3.client("kms", endpoint_url=self.stack.aws_url)
+        return CredentialKey(kms, self.app_settings.secrets_key_id)
 
     def new_tenant(self, prefix: str = "bench") -> tuple[str, str]:
         """(tenant id, API key) of a fresh tenant."""

@@ -192,6 +192,7 @@ def run_scenario(context: BenchContext) -> list[Figure]:
                 tenant_id,
                 receiver.url,
                 [EVENT_TYPE],
+                context.secrets_key,
             )
         raw_tenants = [f"{tenant_id}-raw" for tenant_id, _ in tenants]
         drain = window + 30.0 if settings.quick else window + 90.0

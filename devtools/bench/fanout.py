@@ -1,7 +1,8 @@
 """Scenario 2, fan-out: one stream batch of 10 events x 10 subscribers, each endpoint adding 50 ms.
 
 The fanout handler is invoked in-process with a DynamoDB stream event, as the ESM runner would
-(claims, signing, delivery records and status updates included). Baselines send the same signed
+(signing, delivery records and status updates included; the signing secrets are decrypted with KMS in
+the warm-up batch and cached after, as on a warm Lambda). Baselines send the same signed
 envelopes: a naive loop (one request after another, a new connection each), and a pooled async
 client running one in-order chain per subscriber concurrently, which is the least the order
 guarantee allows (per subscriber, event n+1 goes after event n's answer).
@@ -40,7 +41,7 @@ from devtools.receiver import Faults, Receiver
 from devtools.runner.lambda_context import LocalLambdaContext, invoked_function
 from devtools.runner.mappings import function_spec
 from ingest.core.events_table import EventItem
-from ingest.core.subscriptions_table import SubscriptionItem, create_subscription
+from ingest.core.subscriptions_table import Issued, create_subscription
 from processors.webhooks.signing import envelope, signed_headers
 
 SCENARIO = "2. fan-out"
@@ -52,12 +53,12 @@ POOLED_TARGET = 0.8
 
 
 def _requests(
-    items: list[EventItem], subscriptions: list[SubscriptionItem]
+    items: list[EventItem], subscriptions: list[Issued]
 ) -> list[list[tuple[str, str, dict[str, str]]]]:
     """Per subscriber, in event order: (url, body, signed headers) of each delivery."""
     now = datetime.now(UTC)
     chains = []
-    for subscription in subscriptions:
+    for subscription, secret in subscriptions:
         chain = []
         for item in items:
             body = envelope(item)
@@ -65,7 +66,7 @@ def _requests(
                 (
                     subscription.target_url,
                     body,
-                    signed_headers(item.event_id, body, [subscription.secret], now),
+                    signed_headers(item.event_id, body, [secret], now),
                 )
             )
         chains.append(chain)
@@ -159,11 +160,16 @@ def run_scenario(context: BenchContext) -> list[Figure]:
     try:
         subscriptions = [
             create_subscription(
-                context.dynamodb, settings.subscriptions_table, tenant_id, receiver.url, [EVENT_TYPE]
+                context.dynamodb,
+                settings.subscriptions_table,
+                tenant_id,
+                receiver.url,
+                [EVENT_TYPE],
+                context.secrets_key,
             )
             for receiver in receivers
         ]
-        measured.touching |= {subscription.subscription_id for subscription in subscriptions}
+        measured.touching |= {subscription.subscription_id for subscription, _ in subscriptions}
         with calls.attached(dynamodb_client(), sqs_client()):
             for repeat in range(context.settings.fanout_repeats + 1):  # the first one warms caches and pools
                 context.say(f"fan-out: batch {repeat + 1} of {context.settings.fanout_repeats + 1}")

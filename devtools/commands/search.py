@@ -1,4 +1,4 @@
-"""`triggers search QUERY`: full-text search of the tenant's events (`GET /v1/events?q=`)."""
+"""`triggers search QUERY`: search the tenant's events (`GET /v1/events?q=`): text and fields."""
 
 import argparse
 import json
@@ -77,10 +77,17 @@ def add_query_options(parser: argparse.ArgumentParser) -> None:
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     parser = commands.add_parser(
         "search",
-        help='search events by payload text (all words must match; "phrase", -not, pre*)',
-        description="Full-text search of your events through the API (GET /v1/events?q=), newest first.",
+        help='search events: payload words, "phrase", pre*, field:value (payload.customer.id:42), OR, -not',
+        description=(
+            "Search your events through the API (GET /v1/events?q=), newest first. Terms must all "
+            "match; `a OR b` either; `-term` excludes. Fields: payload.<path>:value (exact, any depth), "
+            "event_type:order.*, source:shop, status:failed, payload:word. The syntax is in docs/api.md."
+        ),
     )
-    parser.add_argument("query", help="search text, e.g. 'o-1001' or '\"blue shoes\" -refund'")
+    parser.add_argument(
+        "query",
+        help="e.g. 'o-1001', '\"blue shoes\" -refund' or 'payload.customer.id:42 event_type:order.*'",
+    )
     add_query_options(parser)
     parser.add_argument("--until", help="received at or before: ISO 8601 time, or a duration ago")
     parser.add_argument("--limit", type=positive_int, default=50, help="at most this many events")

@@ -12,6 +12,7 @@ from ingest.core.runtime import runtime
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_kms import KMSClient
     from mypy_boto3_sqs import SQSClient
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
@@ -25,3 +26,8 @@ def dynamodb_client() -> "DynamoDBClient":
 @runtime.cached
 def sqs_client() -> "SQSClient":
     return boto3.client("sqs", config=_CONFIG)
+
+
+@runtime.cached
+def kms_client() -> "KMSClient":
+    return boto3.client("kms", config=_CONFIG)

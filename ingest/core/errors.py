@@ -29,6 +29,12 @@ class MalformedRequest(TriggersError):
     status, slug, title = 400, "malformed-request", "Malformed request"
 
 
+class InvalidQuery(MalformedRequest):
+    """A search query (`q`) outside the documented syntax: a 400 that says what is wrong."""
+
+    slug, title = "invalid-query", "Invalid search query"
+
+
 class Unauthorized(TriggersError):
     status, slug, title = 401, "unauthorized", "Missing or unknown API key"
 

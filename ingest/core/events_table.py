@@ -4,7 +4,7 @@ import base64
 import binascii
 import contextvars
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -113,6 +113,26 @@ def get_event(client: "DynamoDBClient", table: str, tenant_id: str, event_id: st
     if "Item" not in response:
         raise EventNotFound(f"no event {event_id}")
     return EventItem.from_ddb(response["Item"])
+
+
+def scan_events(
+    client: "DynamoDBClient", table: str, tenant_id: str | None = None, page_size: int = 100
+) -> Iterator[list[EventItem]]:
+    """Every event, or one tenant's, a page at a time, read consistently (for re-indexing)."""
+    params: dict[str, Any] = {"TableName": table, "Limit": page_size, "ConsistentRead": True}
+    if tenant_id is not None:
+        params["KeyConditionExpression"] = "tenant_id = :tenant"
+        params["ExpressionAttributeValues"] = {":tenant": {"S": tenant_id}}
+    while True:
+        try:
+            response = client.query(**params) if tenant_id is not None else client.scan(**params)
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable("scan", exc) from exc
+        yield [EventItem.from_ddb(item) for item in response.get("Items", [])]
+        last_key = response.get("LastEvaluatedKey")
+        if not last_key:
+            return
+        params["ExclusiveStartKey"] = last_key
 
 
 def encode_cursor(last_key: dict[str, Any]) -> str:

@@ -32,6 +32,7 @@ def local_resources(stage: str) -> dict[str, str]:
         "deliveries_table": f"triggers-{stage}-deliveries",
         "api_keys_table": f"triggers-{stage}-api-keys",
         "idempotency_table": f"triggers-{stage}-idempotency",
+        "secrets_key_id": f"alias/triggers-{stage}-secrets",
         "opensearch_endpoint": "http://127.0.0.1:9200",
         # Queue URLs depend on the endpoint; locally an empty one means "not configured".
         "retry_queue_url": "",
@@ -101,6 +102,8 @@ class IngestSettings(CoreSettings):
     api_keys_table: str
     idempotency_table: str
     retry_queue_url: str
+    # The KMS key (alias) subscriber credentials are encrypted with; the API encrypts only.
+    secrets_key_id: str
     max_payload_bytes: int = Field(default=64 * 1024, ge=1, le=350 * 1024)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, le=6 * 1024 * 1024)
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
@@ -112,6 +115,8 @@ class DeliverySettings(CoreSettings):
     FUNCTION: ClassVar[str] = "fanout/retry"
     retry_queue_url: str
     delivery_dlq_url: str
+    # The KMS key (alias) signing secrets are decrypted with; pinned on every Decrypt.
+    secrets_key_id: str
     retry_schedule: str = Field(default="5s,5m,30m,2h,5h,10h,10h", pattern=RETRY_SCHEDULE_PATTERN)
     retry_jitter_ratio: float = Field(default=0.2, ge=0, lt=1)
     retry_after_cap_seconds: int = Field(default=3600, ge=0)

@@ -8,20 +8,28 @@ Each tenant also has a version item (SK `version`). Every change that affects de
 delete, disable, enable, rotate, the start and end of a failure streak) bumps it in the same
 transaction, so a reader that finds the version unchanged knows its copy of the tenant's
 subscriptions is current (the fanout's cache, see docs/guarantees.md).
+
+Signing secrets are stored encrypted (`secret_ciphertext`, `previous_secret_ciphertext`: KMS
+ciphertext under the context `{tenant_id, subscription_id}`, ingest/core/credentials.py); the
+plaintext leaves this module only in what create and rotate return, once. Items written before
+encryption hold `secret`/`previous_secret` in plaintext: they are read as they are until
+`triggers secrets migrate` (`plaintext_items`, `encrypt_plaintext`) has replaced them, and a
+rotation encrypts them on the way.
 """
 
 import base64
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 from ingest.core.batching import batch_get
+from ingest.core.credentials import CredentialKey, StoredCredential
 from ingest.core.errors import DuplicateSubscription, StoreUnavailable, SubscriptionNotFound
 from ingest.core.ids import isoformat, new_event_id
 
@@ -34,6 +42,7 @@ SECRET_PREFIX = "whsec_"  # noqa: S105  # the Standard Webhooks prefix, not a se
 SECRET_BYTES = 32
 ALL_EVENTS = "*"
 VERSION_KEY = "version"
+ROTATE_ATTEMPTS = 3
 
 SubscriptionStatus = Literal["active", "disabled"]
 
@@ -42,13 +51,17 @@ _deserializer = TypeDeserializer()
 
 
 class SubscriptionItem(BaseModel):
-    """A webhook subscription as stored. `secret` is the Standard Webhooks signing secret."""
+    """A webhook subscription as stored. Its Standard Webhooks signing secret is KMS ciphertext
+    (`secret_ciphertext`; during a rotation also `previous_secret_ciphertext`); `secret` and
+    `previous_secret` are the plaintext of items written before encryption, until migrated."""
 
     tenant_id: str
     subscription_id: str
     target_url: str
     event_types: list[str]
-    secret: str
+    secret_ciphertext: str | None = None
+    previous_secret_ciphertext: str | None = None
+    secret: str | None = None
     previous_secret: str | None = None
     previous_secret_expires_at: int | None = None
     status: SubscriptionStatus = "active"
@@ -57,15 +70,34 @@ class SubscriptionItem(BaseModel):
     created_at: str
     updated_at: str
 
+    @model_validator(mode="after")
+    def _has_a_secret(self) -> Self:
+        if self.secret_ciphertext is None and self.secret is None:
+            raise ValueError("a subscription has a signing secret")
+        return self
+
+    @property
+    def encryption_context(self) -> dict[str, str]:
+        """What its credentials are encrypted under: KMS decrypts them for this owner only."""
+        return {"tenant_id": self.tenant_id, "subscription_id": self.subscription_id}
+
+    @property
+    def encrypted(self) -> bool:
+        """No plaintext secret left in the item (false only for items written before encryption)."""
+        return self.secret is None and self.previous_secret is None
+
     def matches(self, event_type: str) -> bool:
         return ALL_EVENTS in self.event_types or event_type in self.event_types
 
-    def signing_secrets(self, now: datetime) -> list[str]:
-        """The secrets to sign with: the current one, plus the previous one during its grace period."""
+    def signing_secrets(self, now: datetime) -> list[StoredCredential]:
+        """The secrets to sign with, as stored: the current one, plus the previous one during its
+        grace period. The signing functions decrypt them (processors/webhooks/delivery.py)."""
+        secrets = [_stored(self.secret_ciphertext, self.secret)]
         expires_at = self.previous_secret_expires_at
-        if self.previous_secret and expires_at is not None and now.timestamp() < expires_at:
-            return [self.secret, self.previous_secret]
-        return [self.secret]
+        previous = _stored(self.previous_secret_ciphertext, self.previous_secret)
+        if previous.value and expires_at is not None and now.timestamp() < expires_at:
+            secrets.append(previous)
+        return secrets
 
     def to_ddb(self) -> dict[str, Any]:
         stored = self.model_dump(exclude_none=True)
@@ -74,6 +106,20 @@ class SubscriptionItem(BaseModel):
     @classmethod
     def from_ddb(cls, item: dict[str, Any]) -> "SubscriptionItem":
         return cls.model_validate({name: _deserializer.deserialize(value) for name, value in item.items()})
+
+
+def _stored(ciphertext: str | None, plaintext: str | None) -> StoredCredential:
+    if ciphertext is not None:
+        return StoredCredential(ciphertext)
+    return StoredCredential(plaintext or "", encrypted=False)
+
+
+class Issued(NamedTuple):
+    """A subscription just created or rotated, and its new signing secret in plaintext: the only
+    time the secret is available outside the signing functions."""
+
+    subscription: SubscriptionItem
+    secret: str
 
 
 def new_secret() -> str:
@@ -125,20 +171,28 @@ def versions(client: "DynamoDBClient", table: str, tenant_ids: Iterable[str]) ->
 
 
 def create_subscription(
-    client: "DynamoDBClient", table: str, tenant_id: str, target_url: str, event_types: list[str]
-) -> SubscriptionItem:
-    """Store a new active subscription with a fresh secret.
+    client: "DynamoDBClient",
+    table: str,
+    tenant_id: str,
+    target_url: str,
+    event_types: list[str],
+    key: CredentialKey,
+) -> Issued:
+    """Store a new active subscription with a fresh secret, encrypted with `key`.
 
     Raises DuplicateSubscription (carrying the existing id) when the tenant already has one
-    with the same target URL and the same set of event types.
+    with the same target URL and the same set of event types; CredentialUnavailable when KMS
+    does not encrypt (nothing is stored).
     """
     now = datetime.now(UTC)
+    subscription_id = ID_PREFIX + new_event_id(now)
+    secret = new_secret()
     item = SubscriptionItem(
         tenant_id=tenant_id,
-        subscription_id=ID_PREFIX + new_event_id(now),
+        subscription_id=subscription_id,
         target_url=target_url,
         event_types=event_types,
-        secret=new_secret(),
+        secret_ciphertext=key.encrypt(secret, {"tenant_id": tenant_id, "subscription_id": subscription_id}),
         created_at=isoformat(now),
         updated_at=isoformat(now),
     )
@@ -167,7 +221,7 @@ def create_subscription(
         ) from exc
     except (ClientError, BotoCoreError) as exc:
         raise _unavailable("create", exc) from exc
-    return item
+    return Issued(item, secret)
 
 
 def _guard_owner(client: "DynamoDBClient", table: str, tenant_id: str, guard: str) -> str | None:
@@ -362,19 +416,102 @@ def rotate_secret(
     tenant_id: str,
     subscription_id: str,
     now: datetime,
+    key: CredentialKey,
     grace_seconds: int = 86400,
-) -> SubscriptionItem:
-    """Issue a new secret; the current one stays valid (signed alongside) for `grace_seconds`."""
-    _update(
-        client,
-        table,
-        tenant_id,
-        subscription_id,
-        "SET previous_secret = secret, secret = :secret, previous_secret_expires_at = :expires_at, "
-        "updated_at = :updated_at",
-        {
-            ":secret": {"S": new_secret()},
+) -> Issued:
+    """Issue a new secret; the current one stays valid (signed alongside) for `grace_seconds`.
+
+    Both are stored encrypted: the current ciphertext moves to `previous_secret_ciphertext` as it
+    is (same owner, same context); an item still holding a plaintext secret (written before
+    encryption) has it encrypted on the way. The write is conditional on the secret read, so a
+    concurrent rotation or migration makes this one read again rather than lose a secret.
+    """
+    secret = new_secret()
+    context = {"tenant_id": tenant_id, "subscription_id": subscription_id}
+    ciphertext = None
+    for _ in range(ROTATE_ATTEMPTS):
+        current = get_subscription(client, table, tenant_id, subscription_id)
+        ciphertext = ciphertext or key.encrypt(secret, context)
+        values: dict[str, Any] = {
+            ":secret": {"S": ciphertext},
             ":expires_at": {"N": str(int(now.timestamp()) + grace_seconds)},
-        },
-    )
-    return get_subscription(client, table, tenant_id, subscription_id)
+        }
+        if current.secret_ciphertext is not None:
+            values[":previous"] = values[":current"] = {"S": current.secret_ciphertext}
+            condition = "secret_ciphertext = :current"
+        else:
+            plaintext = current.secret or ""
+            values[":previous"] = {"S": key.encrypt(plaintext, context)}
+            values[":current"] = {"S": plaintext}
+            condition = "secret = :current"
+        rotated = _update(
+            client,
+            table,
+            tenant_id,
+            subscription_id,
+            "SET previous_secret_ciphertext = :previous, secret_ciphertext = :secret, "
+            "previous_secret_expires_at = :expires_at, updated_at = :updated_at "
+            "REMOVE secret, previous_secret",
+            values,
+            condition=condition,
+        )
+        if rotated:
+            return Issued(get_subscription(client, table, tenant_id, subscription_id), secret)
+    raise StoreUnavailable(f"subscription {subscription_id} kept changing during its rotation; retry")
+
+
+def plaintext_items(client: "DynamoDBClient", table: str) -> Iterator[SubscriptionItem]:
+    """Every subscription still holding a plaintext secret (written before encryption), by Scan.
+
+    Items encrypted meanwhile no longer match, so a migration that stopped resumes where it was.
+    """
+    params: dict[str, Any] = {
+        "TableName": table,
+        "FilterExpression": "begins_with(subscription_id, :prefix) "
+        "AND (attribute_exists(secret) OR attribute_exists(previous_secret))",
+        "ExpressionAttributeValues": {":prefix": {"S": ID_PREFIX}},
+        "ConsistentRead": True,
+    }
+    try:
+        for page in client.get_paginator("scan").paginate(**params):
+            yield from (SubscriptionItem.from_ddb(item) for item in page.get("Items", []))
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("scan", exc) from exc
+
+
+def encrypt_plaintext(
+    client: "DynamoDBClient", table: str, item: SubscriptionItem, key: CredentialKey
+) -> bool:
+    """Replace the item's plaintext secret(s) with their ciphertext under its context.
+
+    Conditional on the plaintext being what was read: False (nothing written) when the item was
+    rotated, migrated or deleted meanwhile. The value of each secret is unchanged, so deliveries
+    sign as before and the tenant's version is not bumped (no cache needs reloading).
+    """
+    context = item.encryption_context
+    sets: list[str] = []
+    conditions = ["attribute_exists(subscription_id)"]
+    values: dict[str, Any] = {}
+    for plaintext, attribute in ((item.secret, "secret"), (item.previous_secret, "previous_secret")):
+        if plaintext is None:
+            conditions.append(f"attribute_not_exists({attribute})")
+            continue
+        sets.append(f"{attribute}_ciphertext = :{attribute}_ciphertext")
+        conditions.append(f"{attribute} = :{attribute}")
+        values[f":{attribute}"] = {"S": plaintext}
+        values[f":{attribute}_ciphertext"] = {"S": key.encrypt(plaintext, context)}
+    if not sets:
+        return False
+    try:
+        client.update_item(
+            TableName=table,
+            Key=_key(item.tenant_id, item.subscription_id),
+            UpdateExpression=f"SET {', '.join(sets)} REMOVE secret, previous_secret",
+            ConditionExpression=" AND ".join(conditions),
+            ExpressionAttributeValues=values,
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("update", exc) from exc
+    return True

@@ -6,6 +6,20 @@
 # this is set (awscli-local's bin/awslocal, print_deprecation_notice).
 export DISABLE_DEPRECATION_NOTICE="${DISABLE_DEPRECATION_NOTICE:-1}"
 
+create_key() {  # alias, CreateKey request, "true" to rotate the key material yearly
+  if awslocal kms describe-key --key-id "$1" >/dev/null 2>&1; then
+    echo "key $1 exists"
+    return
+  fi
+  local key_id
+  key_id=$(awslocal kms create-key --cli-input-json "$2" --query KeyMetadata.KeyId --output text)
+  if [ "$3" = true ]; then
+    awslocal kms enable-key-rotation --key-id "$key_id"
+  fi
+  awslocal kms create-alias --alias-name "$1" --target-key-id "$key_id"
+  echo "key $1 created"
+}
+
 create_table() {  # name, CreateTable request
   if awslocal dynamodb describe-table --table-name "$1" >/dev/null 2>&1; then
     echo "table $1 exists"

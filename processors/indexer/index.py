@@ -1,8 +1,10 @@
 """The search index: its template (index_template.json), versioned index, alias and document shape.
 
 Writers and readers go through the alias (`events`), which points at one versioned index
-(`events-v1`). A mapping change ships as a new version: create `events-v2`, reindex, move the alias.
-The LocalStack init script PUTs the same template body with curl.
+(`events-v1`). A field added to the template reaches the live index through `ensure_index` (an
+additive mapping change; `triggers reindex` fills it in for documents indexed before). A change to
+an existing field ships as a new version: create `events-v2`, reindex, move the alias. The
+LocalStack init script PUTs the same template body with curl.
 """
 
 import json
@@ -12,6 +14,7 @@ from typing import Any
 from opensearchpy import OpenSearch, RequestError
 
 from ingest.core.events_table import EventItem
+from ingest.core.payload_fields import payload_fields
 
 TEMPLATE_PATH = Path(__file__).with_name("index_template.json")
 INDEX_VERSION = 1
@@ -29,15 +32,19 @@ def template_body(alias: str) -> dict[str, Any]:
 
 
 def document(item: EventItem) -> dict[str, Any]:
-    """The indexed document of an event: the stored item itself (`payload` stays the producer's text)."""
-    return item.model_dump(exclude_none=True)
+    """The indexed document of an event: the stored item itself (`payload` stays the producer's
+    text), and its payload's `path=value` entries for field-scoped search."""
+    return {**item.model_dump(exclude_none=True), "payload_fields": payload_fields(item.payload)}
 
 
 def ensure_index(client: OpenSearch, alias: str) -> None:
-    """Create the template, the versioned index and the alias unless the alias exists. Idempotent."""
+    """Put the template; create the versioned index and the alias unless the alias exists, else
+    put the template's mapping on it (fields added since it was created). Idempotent."""
+    body = template_body(alias)
+    client.indices.put_index_template(name=alias, body=body)
     if client.indices.exists_alias(name=alias):
+        client.indices.put_mapping(index=alias, body=body["template"]["mappings"])
         return
-    client.indices.put_index_template(name=alias, body=template_body(alias))
     index = versioned_index(alias)
     try:
         client.indices.create(index=index)

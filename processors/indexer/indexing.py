@@ -19,7 +19,7 @@ stream retry through `batchItemFailures`.
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
 DELETE_VERSION = 10**18
+VersionType = Literal["external", "external_gte"]
 SUCCESS = {"index": frozenset({200, 201, 409}), "delete": frozenset({200, 404, 409})}
 REJECTED = 400
 
@@ -62,11 +63,13 @@ class Change:
         item = EventItem.from_ddb(stream["NewImage"])
         return cls(record, stream["SequenceNumber"], item.event_id, item)
 
-    def actions(self) -> list[dict[str, Any]]:
-        """Its `_bulk` lines. No `_index`: the request names the alias in its path, the one index
-        the domain's access policy lets the indexer write to (`rest.action.multi.allow_explicit_index`
-        is false there, so a body naming an index is refused)."""
-        meta = {"_id": self.event_id, "version_type": "external"}
+    def actions(self, version_type: VersionType = "external") -> list[dict[str, Any]]:
+        """The `_bulk` lines of this change. No `_index`: the request names the alias in its path,
+        the one index the domain's access policy lets the indexer write to
+        (`rest.action.multi.allow_explicit_index` is false there, so a body naming an index is
+        refused). `external_gte` rewrites a document at the same rev (a reindex filling in new
+        fields) and still never overwrites a newer one."""
+        meta = {"_id": self.event_id, "version_type": version_type}
         if self.item is None:
             return [{"delete": {**meta, "version": DELETE_VERSION}}]
         return [{"index": {**meta, "version": self.item.rev}}, document(self.item)]
@@ -135,19 +138,25 @@ def index_batch(
 
 
 def index_changes(
-    changes: list[Change], client: OpenSearch, alias: str
+    changes: list[Change], client: OpenSearch, alias: str, version_type: VersionType = "external"
 ) -> tuple[IndexOutcome, list[Rejection]]:
-    """One `_bulk` of `changes` without dead-lettering: for re-indexing what the index DLQ holds."""
+    """One `_bulk` of `changes` without dead-lettering: for re-indexing what the index DLQ holds,
+    or the events table (`triggers reindex`, with `external_gte`)."""
     outcome = IndexOutcome()
     rejections: list[Rejection] = []
-    _bulk(changes, client, alias, outcome, rejections)
+    _bulk(changes, client, alias, outcome, rejections, version_type)
     return outcome, rejections
 
 
 def _bulk(
-    changes: list[Change], client: OpenSearch, alias: str, outcome: IndexOutcome, rejections: list[Rejection]
+    changes: list[Change],
+    client: OpenSearch,
+    alias: str,
+    outcome: IndexOutcome,
+    rejections: list[Rejection],
+    version_type: VersionType = "external",
 ) -> None:
-    body = [line for change in changes for line in change.actions()]
+    body = [line for change in changes for line in change.actions(version_type)]
     try:
         _ensure_index_once(client, alias)
         response = client.bulk(body=body, index=alias, require_alias=True)

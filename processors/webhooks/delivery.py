@@ -17,6 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ingest.core import subscriptions_table
 from ingest.core.clients import dynamodb_client, sqs_client
+from ingest.core.credentials import CredentialUnreadable, credential_key
 from ingest.core.deliveries_table import Attempt, DeliveryItem, record_attempt
 from ingest.core.errors import DeliveryConflict, SubscriptionNotFound
 from ingest.core.events_table import EventItem
@@ -27,7 +28,7 @@ from ingest.core.settings import DeliverySettings, delivery_settings
 from ingest.core.ssrf import BlockedDestination, check_url
 from ingest.core.subscriptions_table import SubscriptionItem
 from processors.webhooks.schedule import due_at, next_delay, parse_retry_after, parse_schedule
-from processors.webhooks.signing import envelope, signed_headers
+from processors.webhooks.signing import SigningSecrets, envelope, signed_headers
 from processors.webhooks.transport import Response, Sender, TransportSettings
 
 if TYPE_CHECKING:
@@ -67,12 +68,13 @@ def utc_now() -> datetime:
 
 @dataclass
 class Deliverer:
-    """What a delivery attempt needs: clients, settings, the HTTP sender, a clock."""
+    """What a delivery attempt needs: clients, settings, the HTTP sender, the signing secrets, a clock."""
 
     dynamodb: "DynamoDBClient"
     sqs: "SQSClient"
     settings: DeliverySettings
     sender: Sender
+    secrets: SigningSecrets
     clock: Callable[[], datetime] = utc_now
     rng: random.Random = field(default_factory=random.Random)
 
@@ -86,7 +88,18 @@ class Deliverer:
             )
         except BlockedDestination as exc:
             return Response(None, 0, error=f"BlockedDestination: {exc}")
-        headers = signed_headers(event.event_id, body, subscription.signing_secrets(at), at)
+        try:
+            secrets = self.secrets.of(subscription, at)
+        except CredentialUnreadable as exc:
+            # The subscriber's data, not the pipeline, is broken: retried and dead-lettered like a
+            # failed attempt (a rotation issues a readable secret), never blocking the stream.
+            count("SigningSecretUnreadable")
+            logger.error(
+                "signing secret cannot be decrypted; not sent",
+                extra={"subscription_id": subscription.subscription_id, "error": exc.detail},
+            )
+            return Response(None, 0, error=f"CredentialUnreadable: {exc.detail}")
+        headers = signed_headers(event.event_id, body, secrets, at)
         return self.sender.post(target, body.encode(), headers)
 
     def attempt(
@@ -303,4 +316,10 @@ def _failing_since(subscription: SubscriptionItem | None) -> datetime | None:
 def default_deliverer() -> Deliverer:
     """The process-wide deliverer (clients and connection pools reused across invocations)."""
     settings = delivery_settings()
-    return Deliverer(dynamodb_client(), sqs_client(), settings, Sender(transport_settings(settings)))
+    return Deliverer(
+        dynamodb_client(),
+        sqs_client(),
+        settings,
+        Sender(transport_settings(settings)),
+        SigningSecrets(credential_key(settings.secrets_key_id)),
+    )

@@ -149,6 +149,15 @@ def wait_for(probe: Callable[[], Any], what: str, timeout: float = 120) -> Any:
         time.sleep(0.5)
 
 
+def is_problem(output: str) -> bool:
+    """curl exits 0 on a 4xx: an RFC 9457 problem in its output is what says it failed."""
+    try:
+        body = json.loads(output)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("status"), int) and body["status"] >= 400
+
+
 def receiver_status() -> dict[str, Any]:
     status: dict[str, Any] = requests.get(RECEIVER, timeout=5).json()
     return status
@@ -216,6 +225,7 @@ def default_ports_free() -> Iterator[None]:
     yield
 
 
+@pytest.mark.timeout(900)  # two `make up`s, 1,050 deliveries, smoke.sh: minutes on a busy machine
 def test_every_readme_line_and_every_printed_command_works_in_a_new_shell(
     default_ports_free: None, tmp_path: Path
 ) -> None:
@@ -276,6 +286,7 @@ def test_every_readme_line_and_every_printed_command_works_in_a_new_shell(
                 background.append(start_following(shell, line, tmp_path / f"bg-{len(background)}.log"))
                 continue
             output = shell.run(line)
+            assert not is_problem(output), f"`{command}` was refused: {output}"
             if "q=order" in command:
                 # Search is near real time: the indexer's batching window, then a refresh.
                 found = wait_for(
@@ -294,7 +305,8 @@ def test_every_readme_line_and_every_printed_command_works_in_a_new_shell(
                 log_path = tmp_path / f"printed-{len(background)}.log"
                 background.append(start_following(shell, command, log_path))
                 continue
-            shell.run(command)
+            output = shell.run(command)
+            assert not is_problem(output), f"`{command}` was refused: {output}"
     finally:
         for process in background:
             interrupt(process, timeout=30)

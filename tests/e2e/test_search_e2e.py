@@ -55,6 +55,33 @@ def test_batch_of_25_becomes_searchable_for_its_tenant_only(new_tenant: Callable
     assert [hit["id"] for hit in bob_hits] == bob_ids
 
 
+def test_field_scoped_queries_find_each_tenants_own_events_through_the_pipeline(
+    new_tenant: Callable[[], ApiClient],
+) -> None:
+    # Given two tenants posting the same nested payloads through the API (the runner indexes them)
+    alice, bob = new_tenant(), new_tenant()
+    word = unique_word()
+    events = [
+        {"event_type": "order.created", "payload": {"w": word, "customer": {"id": 42, "tier": "gold"}}},
+        {"event_type": "order.paid", "payload": {"w": word, "customer": {"id": 7, "tier": "gold"}}},
+        {"event_type": "refund.created", "payload": {"w": word, "note": "blue widget returned"}},
+    ]
+    alice_ids = post_events(alice, events)
+    bob_ids = post_events(bob, events)
+    wait_until(found_exactly(alice, word, 3), "alice's 3 events")
+    wait_until(found_exactly(bob, word, 3), "bob's 3 events")
+
+    # Then each query form finds the same events for each tenant, from its own events only
+    def hits(api: ApiClient, q: str) -> list[str]:
+        return [hit["id"] for hit in found(api, q)]
+
+    for api, (created, paid, refund) in ((alice, alice_ids), (bob, bob_ids)):
+        assert hits(api, "payload.customer.id:42") == [created]
+        assert hits(api, "event_type:order.* payload.customer.tier:gold") == [paid, created]
+        assert hits(api, f'{word} "blue widget"') == [refund]
+        assert hits(api, f"{word} -event_type:order.*") == [refund]
+
+
 def test_acknowledge_and_delete_reach_the_index(api: ApiClient) -> None:
     # Given an indexed event
     word = unique_word()

@@ -36,7 +36,8 @@ def wait_for_state(up: RunningUp, timeout: float = 180) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if up.process.poll() is not None:
-            raise AssertionError(f"triggers up exited with {up.process.returncode}")
+            log = (up.home / "up.log").read_text()[-3000:]
+            raise AssertionError(f"triggers up exited with {up.process.returncode}:\n{log}")
         if up.state_file.exists():
             return dict(json.loads(up.state_file.read_text()))
         time.sleep(0.5)

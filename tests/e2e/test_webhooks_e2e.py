@@ -20,6 +20,7 @@ from tests.e2e.conftest import (
     wait_until,
 )
 from tests.integration.conftest import ApiClient
+from tests.secret_scan import leaks, scan_all
 
 pytestmark = pytest.mark.e2e
 
@@ -210,3 +211,42 @@ def test_a_hanging_subscriber_does_not_hold_up_the_others(api: ApiClient, config
             assert delivery["state"] == "retrying"
             assert delivery["next_attempt_at"]
             assert delivery["attempts"][0]["status_code"] is None
+
+
+def test_deliveries_verify_end_to_end_while_a_table_scan_shows_no_secret(
+    api: ApiClient, configure: Configure, aws_client: Callable[[str], Any], stack: EmbeddedStack
+) -> None:
+    with Receiver() as receiver, Receiver() as newcomer:
+        # Given a subscriber whose receiver verifies with the secret the API returned
+        subscription = subscribe(api, receiver.url, ["order.created"])
+        receiver.add_secret(subscription["secret"])
+        (first,) = post_events(api, [{"event_type": "order.created", "payload": {"n": 1}}])
+        assert [delivery.verified for delivery in receiver.wait_for(1, timeout=60)] == [True]
+
+        # When its secret is rotated, another subscriber joins, and an event follows
+        rotated = api.post(f"/v1/subscriptions/{subscription['id']}/rotate-secret")
+        assert rotated.status_code == 200, rotated.text
+        new_secret = rotated.json()["secret"]
+        other = subscribe(api, newcomer.url, ["order.created"])
+        newcomer.add_secret(other["secret"])
+        (second,) = post_events(api, [{"event_type": "order.created", "payload": {"n": 2}}])
+
+        # Then the receiver still verifies with the old secret, and each secret of the rotation
+        # verifies the second delivery on its own (two signatures); the newcomer verifies too
+        deliveries = receiver.wait_for(2, timeout=60)
+        assert [(delivery.webhook_id, delivery.verified) for delivery in deliveries] == [
+            (first, True),
+            (second, True),
+        ]
+        assert len(deliveries[1].headers["webhook-signature"].split(" ")) == 2
+        for secret in (subscription["secret"], new_secret):
+            SvixWebhook(secret).verify(deliveries[1].body, deliveries[1].headers)
+        joined = newcomer.wait_for(1, timeout=60)
+        assert [(delivery.webhook_id, delivery.verified) for delivery in joined] == [(second, True)]
+
+    # And no attribute of any item of the subscriptions table holds any of the three secrets
+    table = stack.template.physical_name("SubscriptionsTable")
+    items = scan_all(aws_client("dynamodb"), table)
+    mine = {item["subscription_id"]["S"] for item in items if item["tenant_id"]["S"] == api.tenant_id}
+    assert {subscription["id"], other["id"]} <= mine
+    assert leaks(items, [subscription["secret"], new_secret, other["secret"]]) == []

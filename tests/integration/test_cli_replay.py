@@ -15,7 +15,7 @@ from ingest.core.settings import get_settings
 from ingest.core.subscriptions_table import disable
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import Configure, deliveries_of, post_events, subscribe, wait_until
-from tests.integration.cli_support import cli, run_json, wait_for_stream_idle
+from tests.integration.cli_support import cli, command_output, run_json, wait_for_stream_idle
 from tests.integration.conftest import ApiClient
 
 configure = e2e.configure
@@ -137,7 +137,7 @@ def test_replay_dry_run_lists_the_events_and_sends_nothing(
     code = main(cli(api, stack, "replay", "--query", word, "--subscription", subscription["id"], "--dry-run"))
 
     assert code == 0
-    out = capsys.readouterr().out
+    out = command_output(capsys)[0]
     assert event_id in out
     assert "dry run: nothing replayed" in out
     assert deliveries_of(api, event_id) == {}

@@ -7,7 +7,7 @@ import pytest
 from devtools.cli import main
 from devtools.stack import EmbeddedStack
 from tests.e2e.conftest import post_events, wait_until
-from tests.integration.cli_support import cli, run_json
+from tests.integration.cli_support import cli, command_output, run_json
 from tests.integration.conftest import ApiClient
 
 
@@ -48,6 +48,22 @@ def test_search_prints_the_matching_events_as_json(
     assert result["data"][0]["payload"] == {"note": f"{word} 4"}
 
 
+def test_search_takes_field_scoped_queries(
+    api: ApiClient,
+    stack: EmbeddedStack,
+    five_matching: tuple[str, list[str]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    word, ids = five_matching
+
+    code, exact = run_json(capsys, cli(api, stack, "search", f'payload.note:"{word} 3" event_type:cli.*'))
+    _, prefix = run_json(capsys, cli(api, stack, "search", f'payload.note:{word}* -payload.note:"{word} 0"'))
+
+    assert code == 0
+    assert [event["id"] for event in exact["data"]] == [ids[1]]
+    assert [event["id"] for event in prefix["data"]] == ids[:4]
+
+
 def test_search_pages_with_limit_and_cursor(
     api: ApiClient,
     stack: EmbeddedStack,
@@ -76,7 +92,7 @@ def test_search_shows_a_table_for_people(
     code = main(cli(api, stack, "search", word, "--type", "cli.search", "--no-color"))
 
     assert code == 0
-    out = capsys.readouterr().out
+    out = command_output(capsys)[0]
     assert all(event_id in out for event_id in ids)
     assert "5 event(s)" in out
 
@@ -87,7 +103,7 @@ def test_search_without_matches_says_so(
     code = main(cli(api, stack, "search", f"nothing{uuid.uuid4().hex}"))
 
     assert code == 0
-    assert "no events match" in capsys.readouterr().out
+    assert "no events match" in command_output(capsys)[0]
 
 
 def test_search_with_an_unknown_key_fails_with_the_api_reason(
@@ -104,6 +120,8 @@ def test_search_with_an_unknown_key_fails_with_the_api_reason(
     ("argv", "code", "message"),
     [
         (["x" * 300], 1, "HTTP 422 validation-failed"),
+        (["tenant_id:other"], 1, "HTTP 400 invalid-query"),
+        (['"unbalanced'], 1, "HTTP 400 invalid-query"),
         (["x", "--since", "yesterday-ish"], 2, "not a time or duration"),
     ],
 )

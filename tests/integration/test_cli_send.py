@@ -7,7 +7,7 @@ import pytest
 
 from devtools.cli import main
 from devtools.stack import EmbeddedStack, free_port
-from tests.integration.cli_support import cli, run_json
+from tests.integration.cli_support import cli, command_output, run_json
 from tests.integration.conftest import ApiClient
 
 
@@ -156,7 +156,7 @@ def test_the_human_summary_names_counts_and_latency(
     code = main(cli(api, stack, "send", path, "--no-color"))
 
     assert code == 1
-    out = capsys.readouterr().out
+    out = command_output(capsys)[0]
     assert "1/2 accepted" in out
     assert "p50" in out
     assert "rejected: 422 validation-failed" in out

@@ -11,7 +11,7 @@ from devtools.cli import main
 from devtools.receiver import Receiver
 from devtools.stack import EmbeddedStack, free_port
 from tests.e2e.conftest import post_events, subscribe, wait_until
-from tests.integration.cli_support import cli, key_of, run_json
+from tests.integration.cli_support import cli, command_output, key_of, run_json
 from tests.integration.conftest import ApiClient
 
 
@@ -165,7 +165,7 @@ def test_status_renders_tables_for_people(
     code = main(cli(api, stack, "status", "--no-color"))
 
     assert code == 0
-    out = capsys.readouterr().out
+    out = command_output(capsys)[0]
     assert "triggers up running" in out
     assert "stream lag" in out
     assert "triggers-local-delivery-dlq" in out

@@ -39,8 +39,10 @@ from schemathesis.specs.openapi.checks import (
 
 from devtools.commands.openapi import DEFAULT_OUTPUT
 from devtools.stack import EmbeddedStack
+from ingest import search_query
 from ingest.core import ssrf
 from ingest.core.api_keys_table import create_api_key
+from ingest.core.errors import InvalidQuery
 from ingest.core.ssrf import BlockedDestination
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
@@ -145,16 +147,27 @@ def rules_beyond_the_schema(case: Case) -> list[CheckFunction]:
 
     A `cursor` is opaque and valid only as issued to this tenant for this query (else 400);
     `since` after `until` is a cross-field rule (400); a subscription's target_url is also
-    resolved and refused when private or unresolvable (422). Never one of CONFORMANCE_CHECKS.
+    resolved and refused when private or unresolvable (422); a search `q` has a grammar
+    (ingest/search_query.py) a pattern cannot state (400 `invalid-query` when the parser refuses
+    it; a `q` it accepts must still be accepted). Never one of CONFORMANCE_CHECKS.
     """
     query = case.query or {}
     if (
         (case.method, case.path) == ("POST", "/v1/subscriptions")
         or "cursor" in query
         or ("since" in query and "until" in query)
+        or (isinstance(query.get("q"), str) and not _parses(query["q"]))
     ):
         return [positive_data_acceptance]
     return []
+
+
+def _parses(q: str) -> bool:
+    try:
+        search_query.parse(q)
+    except InvalidQuery:
+        return False
+    return True
 
 
 @pytest.fixture

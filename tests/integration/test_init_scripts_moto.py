@@ -20,7 +20,7 @@ from devtools.stack import LOCAL_CREDENTIALS, SCRIPT_PATH, free_port, wait_for_p
 from devtools.template import ACCOUNT_ID, Template
 
 # 04-functions.sh looks up the queues and the domain the others create.
-INDEPENDENT = ("01-tables.sh", "02-queues.sh", "03-opensearch.sh", "06-alarms.sh")
+INDEPENDENT = ("00-keys.sh", "01-tables.sh", "02-queues.sh", "03-opensearch.sh", "06-alarms.sh")
 VOLATILE = {"CreatedTimestamp", "LastModifiedTimestamp", "AlarmConfigurationUpdatedTimestamp"}
 Client = Callable[[str], Any]
 
@@ -124,7 +124,18 @@ def described(client: Client) -> dict[str, Any]:
         # The endpoint the scripts look up (moto's metadata), not the template's LocalStack one.
         configuration["Environment"]["Variables"].pop("OPENSEARCH_ENDPOINT")
         functions[function["FunctionName"]] = configuration
+    kms = client("kms")
+    keys = {}
+    for alias in kms.list_aliases()["Aliases"]:
+        if alias["AliasName"].startswith("alias/aws/") or "TargetKeyId" not in alias:
+            continue
+        metadata = kms.describe_key(KeyId=alias["TargetKeyId"])["KeyMetadata"]
+        keys[alias["AliasName"]] = {
+            **{name: metadata.get(name) for name in ("Description", "KeyUsage", "KeySpec", "KeyState")},
+            "Rotation": kms.get_key_rotation_status(KeyId=alias["TargetKeyId"])["KeyRotationEnabled"],
+        }
     return {
+        "keys": keys,
         "tables": tables,
         "queues": queues,
         "domains": sorted(
@@ -146,7 +157,7 @@ def described(client: Client) -> dict[str, Any]:
 
 
 def declared(template: Template) -> dict[str, Any]:
-    """The tables and queues as template.yaml's own properties say, in the shape `described` reports."""
+    """The keys, tables and queues as template.yaml's own properties say, in the shape `described` reports."""
     tables = {}
     for properties in template.tables().values():
         ttl = properties.get("TimeToLiveSpecification", {})
@@ -176,7 +187,20 @@ def declared(template: Template) -> dict[str, Any]:
             for key in settings
             if key in properties
         }
-    return {"tables": tables, "queues": queues}
+    aliases = {
+        alias["TargetKeyId"]: alias["AliasName"] for alias in template.of_type("AWS::KMS::Alias").values()
+    }
+    keys = {
+        aliases[name]: {
+            "Description": properties["Description"],
+            "KeyUsage": properties["KeyUsage"],
+            "KeySpec": properties["KeySpec"],
+            "KeyState": "Enabled",
+            "Rotation": properties.get("EnableKeyRotation", False),
+        }
+        for name, properties in template.of_type("AWS::KMS::Key").items()
+    }
+    return {"keys": keys, "tables": tables, "queues": queues}
 
 
 @pytest.fixture(scope="module")
@@ -194,6 +218,7 @@ def test_embedded_tables_and_queues_are_as_template_yaml_declares(embedded: dict
         for name, attributes in embedded["queues"].items()
     }
 
+    assert embedded["keys"] == expected["keys"]
     assert embedded["tables"] == expected["tables"]
     assert queues == expected["queues"]
 
@@ -206,12 +231,12 @@ def test_init_scripts_create_what_the_embedded_stack_creates(
     for function in ("ingest", "fanout", "retry", "indexer"):
         (tmp_path / f"{function}.zip").write_bytes(placeholder_code())
 
-    # When the generated init scripts run on an empty moto server, then the tables and queues again
+    # When the generated init scripts run on an empty moto server, then the keys, tables and queues again
     reset(moto_url)
     run_scripts(moto_url, tmp_path, INDEPENDENT)
     run_scripts(moto_url, tmp_path, ("04-functions.sh",))
     scripts = described(client)
-    run_scripts(moto_url, tmp_path, INDEPENDENT[:2])
+    run_scripts(moto_url, tmp_path, INDEPENDENT[:3])
 
     # Then they made the same resources, and the second run changed nothing
     for kind in embedded:

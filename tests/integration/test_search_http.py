@@ -110,9 +110,10 @@ def test_a_one_word_query_also_finds_events_by_the_start_of_their_type_or_source
 
     index(api, by_type, by_source, other)
 
-    # Then the word finds both, newest first, and a two-word query stays a payload search
+    # Then the word finds both, newest first, and every word of a query must match somewhere
     assert ids(search_until(api, 2, q=word)) == [by_source, by_type]
     assert ids(search_until(api, 0, q=f"{word} more")) == []
+    assert ids(search_until(api, 1, q=f"{word} x.y")) == [by_source]
 
 
 def test_search_result_is_the_event_exactly_as_listed(api: ApiClient, index: Index) -> None:
@@ -241,6 +242,192 @@ def test_indexing_the_same_records_twice_does_not_duplicate_results(api: ApiClie
     index(api, event_id)
 
     assert ids(search_until(api, 1, q=word)) == [event_id]
+
+
+# -- field-scoped queries ----------------------------------------------------------------------
+
+
+def test_a_payload_field_at_any_depth_matches_its_exact_value(api: ApiClient, index: Index) -> None:
+    # Given payloads where 42 appears as the customer id, elsewhere, nested deeper, and as a longer number
+    wanted = post(api, {"customer": {"id": 42, "name": "Ann"}})
+    as_text = post(api, {"customer": {"id": "42"}})
+    deeper = post(api, {"order": {"lines": [{"customer": {"id": 42}}]}})
+    elsewhere = post(api, {"customer": {"id": 7}, "total": 42})
+    longer = post(api, {"customer": {"id": 420}})
+    index(api, wanted, as_text, deeper, elsewhere, longer)
+    search_until(api, 5, q="customer")
+
+    # Then each path finds exactly the events holding that value there (a number or its text)
+    assert ids(search_until(api, 2, q="payload.customer.id:42")) == [as_text, wanted]
+    assert ids(search_until(api, 1, q="payload.order.lines.customer.id:42")) == [deeper]
+    assert ids(search_until(api, 1, q="payload.customer.id:42.0 payload.customer.name:Ann")) == [wanted]
+    assert ids(search(api, q="payload.customer.id:4").json()) == []
+
+
+def test_a_quoted_field_value_may_hold_spaces_and_a_final_star_is_a_prefix(
+    api: ApiClient, index: Index
+) -> None:
+    blue = post(api, {"customer": {"name": "Blue Widget Co"}})
+    bluer = post(api, {"customer": {"name": "Bluer Things"}})
+    index(api, blue, bluer)
+
+    assert ids(search_until(api, 1, q='payload.customer.name:"Blue Widget Co"')) == [blue]
+    assert ids(search_until(api, 2, q="payload.customer.name:Blue*")) == [bluer, blue]
+    assert ids(search(api, q="payload.customer.name:blue*").json()) == []  # values are case-sensitive
+
+
+def test_event_type_and_source_match_exactly_or_by_prefix(api: ApiClient, index: Index) -> None:
+    created = post(api, {"n": 1}, event_type="order.created", source="shop-eu")
+    paid = post(api, {"n": 2}, event_type="order.paid", source="shop-us")
+    other = post(api, {"n": 3}, event_type="orders.archived", source="pos")
+    index(api, created, paid, other)
+
+    assert ids(search_until(api, 2, q="event_type:order.*")) == [paid, created]
+    assert ids(search_until(api, 1, q="event_type:order.created")) == [created]
+    assert ids(search_until(api, 2, q="source:shop*")) == [paid, created]
+    assert ids(search_until(api, 1, q="source:pos")) == [other]
+
+
+def test_status_matches_the_events_current_status(api: ApiClient, index: Index) -> None:
+    acknowledged = post(api, {"n": 1})
+    pending = post(api, {"n": 2})
+    assert api.post(f"/v1/events/{acknowledged}/ack").status_code == 200
+    index(api, acknowledged, pending)
+
+    assert ids(search_until(api, 1, q="status:acknowledged")) == [acknowledged]
+    assert ids(search_until(api, 1, q="status:pending")) == [pending]
+
+
+def test_a_quoted_phrase_matches_its_words_in_order(api: ApiClient, index: Index) -> None:
+    in_order = post(api, {"note": "one blue widget please"})
+    reversed_ = post(api, {"note": "a widget that is blue"})
+    index(api, in_order, reversed_)
+    search_until(api, 2, q="blue widget")
+
+    assert ids(search_until(api, 1, q='"blue widget"')) == [in_order]
+
+
+def test_terms_combine_with_and_or_and_minus(api: ApiClient, index: Index) -> None:
+    # Given three orders of two customers
+    word = unique_word()
+    ann_paid = post(api, {"w": word, "customer": "ann"}, event_type="order.paid")
+    ann_created = post(api, {"w": word, "customer": "ann"}, event_type="order.created")
+    bob_paid = post(api, {"w": word, "customer": "bob"}, event_type="order.paid")
+    index(api, ann_paid, ann_created, bob_paid)
+    search_until(api, 3, q=word)
+
+    # Then spaces are AND, OR joins its neighbours, and a minus excludes
+    assert ids(search_until(api, 1, q=f"{word} payload.customer:ann event_type:order.paid")) == [ann_paid]
+    both = "payload.customer:ann OR payload.customer:bob event_type:order.paid"
+    assert ids(search_until(api, 2, q=both)) == [bob_paid, ann_paid]
+    assert ids(search_until(api, 2, q=f"{word} -payload.customer:bob")) == [ann_created, ann_paid]
+    assert ids(search_until(api, 1, q="-event_type:order.paid")) == [ann_created]
+
+
+def test_field_queries_never_return_another_tenants_events_with_the_same_fields(
+    new_tenant: Callable[[], ApiClient], index: Index
+) -> None:
+    # Given two tenants posting identical events
+    alice, bob = new_tenant(), new_tenant()
+    same = {"customer": {"id": 42, "name": "Blue Widget Co"}, "note": "blue widget"}
+    alices = post(alice, same, event_type="order.created", source="shop")
+    bobs = post(bob, same, event_type="order.created", source="shop")
+    index(alice, alices)
+    index(bob, bobs)
+
+    # Then every form of query finds only the caller's own event
+    for q in [
+        "payload.customer.id:42",
+        'payload.customer.name:"Blue Widget Co"',
+        "payload.customer.name:Blue*",
+        "event_type:order.*",
+        "source:shop",
+        "status:pending",
+        '"blue widget"',
+        "payload.customer.id:42 OR payload.customer.id:43",
+        "-payload.customer.id:7",
+    ]:
+        assert ids(search_until(alice, 1, q=q)) == [alices], q
+        assert ids(search_until(bob, 1, q=q)) == [bobs], q
+
+
+def test_naming_another_tenant_or_an_internal_field_is_refused(
+    new_tenant: Callable[[], ApiClient], index: Index
+) -> None:
+    # Given bob's event
+    alice, bob = new_tenant(), new_tenant()
+    bobs = post(bob, {"note": "secret"})
+    index(bob, bobs)
+    search_until(bob, 1, q="secret")
+
+    # When alice names bob's tenant, the event id or the index, the answer is a 400 and no data
+    for q in [f"tenant_id:{bob.tenant_id}", f"_id:{bobs}", "_index:events-v1", f"event_id:{bobs}"]:
+        response = search(alice, q=q)
+        assert response.status_code == 400, q
+        assert response.json()["type"] == "https://triggers.dev/problems/invalid-query"
+        assert bobs not in response.text
+
+
+@pytest.mark.parametrize(
+    ("q", "reason"),
+    [
+        ('"blue widget', "unbalanced quote"),
+        ("colour:blue", "unknown field `colour`"),
+        ("payload_fields:customer.id=42", "unknown field `payload_fields`"),
+        ("*widget", "`*` may only end a value"),
+        ("payload.customer.id:*", "`*` needs at least one character"),
+        ("payload.a.b.c.d.e.f.g.h.i:1", "too deep"),
+        ("payload.a b:1", "unknown field `b`"),
+        ("(a OR b)", "parentheses are not supported"),
+        ("a OR", "OR needs a term on each side"),
+        ("status:lost", "status is one of"),
+        (" ".join(f"payload.k{n}:{n}" for n in range(17)), "at most 16"),
+    ],
+    ids=[
+        "unbalanced-quote",
+        "unknown-field",
+        "internal-field",
+        "leading-wildcard",
+        "bare-wildcard",
+        "too-deep",
+        "bad-path",
+        "parentheses",
+        "dangling-or",
+        "unknown-status",
+        "too-many-terms",
+    ],
+)
+def test_query_outside_the_syntax_is_a_400_saying_why(api: ApiClient, q: str, reason: str) -> None:
+    response = search(api, q=q)
+
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == "https://triggers.dev/problems/invalid-query"
+    assert reason in problem["detail"]
+
+
+def test_a_repeated_term_finds_what_the_term_finds_once(api: ApiClient, index: Index) -> None:
+    event_id = post(api, {"customer": {"id": 42}})
+    index(api, event_id)
+    search_until(api, 1, q="payload.customer.id:42")
+
+    assert ids(search(api, q="payload.customer.id:42 payload.customer.id:42").json()) == [event_id]
+
+
+def test_a_repeated_q_parameter_is_refused_rather_than_one_of_them_used(api: ApiClient) -> None:
+    response = api.get("/v1/events?q=anything&q=tenant_id:x")
+
+    assert response.status_code == 422
+    assert response.json()["type"] == "https://triggers.dev/problems/validation-failed"
+
+
+def test_an_invalid_query_is_refused_even_when_opensearch_is_down(
+    api: ApiClient, search_settings: Callable[[str, str], None]
+) -> None:
+    search_settings("OPENSEARCH_ENDPOINT", f"http://127.0.0.1:{free_port()}")
+
+    assert search(api, q="tenant_id:x").status_code == 400
 
 
 @pytest.mark.parametrize(

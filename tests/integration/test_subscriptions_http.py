@@ -13,6 +13,7 @@ from devtools.receiver import Receiver, register_secret
 from devtools.stack import EmbeddedStack
 from ingest.core import deliveries_table
 from ingest.core.deliveries_table import Attempt
+from tests.integration.cli_support import command_output
 from tests.integration.conftest import ApiClient
 
 TARGET = "https://93.184.215.14/hooks/zap"
@@ -157,7 +158,7 @@ def test_subscribe_command_prints_id_and_secret_of_a_loopback_receiver(
         args = ["subscribe", receiver.url, "--types", "order.created,order.paid"]
         code = cli.main([*args, "--api-url", stack.api_url, "--api-key", api_key])
     # Then
-    out = capsys.readouterr().out
+    out = command_output(capsys)[0]
     [subscription] = api.get("/v1/subscriptions").json()["data"]
     assert code == 0
     assert subscription["id"] in out and "whsec_" in out
@@ -178,7 +179,7 @@ def test_a_receiver_subscribed_by_the_command_verifies_what_it_gets(
             ["subscribe", receiver.url, "--api-url", stack.api_url, "--api-key", api_key, "--json"]
         )
         assert code == 0
-        assert json.loads(capsys.readouterr().out)["receiver_verifies"] is True
+        assert json.loads(command_output(capsys)[0])["receiver_verifies"] is True
 
         # When an event is posted
         assert api.post("/v1/events", json={"event_type": "a.b", "payload": {}}).status_code == 201

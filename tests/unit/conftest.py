@@ -7,14 +7,17 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from devtools.resources import create_tables, read_resources
+from devtools.resources import create_keys, create_tables, read_resources
 from devtools.template import Template
+from ingest.core.credentials import CredentialKey
 from tests.conftest import clear_client_caches
+
+SECRETS_KEY = "alias/triggers-test-secrets"
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """moto in-process with every table of template.yaml; env points handlers at them."""
+    """moto in-process with every table and key of template.yaml; env points handlers at them."""
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     template = Template("test")
     for name in template.of_type("AWS::Serverless::Function"):
@@ -22,7 +25,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             monkeypatch.setenv(key, value)
     with mock_aws():
         clear_client_caches()
-        create_tables(boto3.client("dynamodb"), read_resources(template))
+        resources = read_resources(template)
+        create_keys(boto3.client("kms"), resources)
+        create_tables(boto3.client("dynamodb"), resources)
         yield
     clear_client_caches()
 
@@ -30,6 +35,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def dynamodb(aws: None) -> Any:
     return boto3.client("dynamodb")
+
+
+@pytest.fixture
+def secrets_key(aws: None) -> CredentialKey:
+    """The key signing secrets are encrypted with, as the functions name it."""
+    return CredentialKey(boto3.client("kms"), SECRETS_KEY)
 
 
 from tests.unit.webhooks_support import receiver, webhooks  # noqa: E402, F401

@@ -5,7 +5,6 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -20,7 +19,6 @@ from devtools.runner.lambda_context import LocalLambdaContext
 from ingest.core import deliveries_table, subscriptions_table
 from ingest.core.clients import dynamodb_client, sqs_client
 from ingest.core.observability import logger
-from ingest.core.subscriptions_table import rotate_secret
 from processors.fanout.handler import lambda_handler
 from processors.fanout.logic import SubscriptionCache
 from tests.unit.webhooks_support import STAGE_TABLE, Webhooks, body, clear_webhook_caches
@@ -51,11 +49,12 @@ def test_delivery_is_signed_and_verifies_with_standardwebhooks_and_svix(
     request, _ = server.log[0]
     raw = request.get_data(as_text=True)
     headers = dict(request.headers)
-    assert standardwebhooks.Webhook(subscription.secret).verify(raw, headers)["data"] == {
+    secret = webhooks.secret_of(subscription)
+    assert standardwebhooks.Webhook(secret).verify(raw, headers)["data"] == {
         "amount": 1.5,
         "tags": ["a"],
     }
-    svix.webhooks.Webhook(subscription.secret).verify(raw, headers)
+    svix.webhooks.Webhook(secret).verify(raw, headers)
     assert request.headers["webhook-id"] == event.event_id
     assert raw.endswith(',"data":{ "amount" : 1.50,  "tags": ["a"] }}')
     assert json.loads(raw)["type"] == "order.created"
@@ -440,16 +439,17 @@ def test_both_secrets_sign_while_a_secret_is_rotated(
 ) -> None:
     server = receiver()
     server.expect_request("/hook").respond_with_data("ok")
-    old = webhooks.subscribe("t1", server.url_for("/hook"))
-    new = rotate_secret(webhooks.dynamodb, SUBSCRIPTIONS, "t1", old.subscription_id, datetime.now(UTC))
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    old = webhooks.secret_of(subscription)
+    new = webhooks.secret_of(webhooks.rotate(subscription))
 
     invoke(webhooks, lambda_context, webhooks.put_event("t1"))
 
     request, _ = server.log[0]
     raw, headers = request.get_data(as_text=True), dict(request.headers)
     assert len(headers["Webhook-Signature"].split(" ")) == 2
-    svix.webhooks.Webhook(old.secret).verify(raw, headers)
-    standardwebhooks.Webhook(new.secret).verify(raw, headers)
+    svix.webhooks.Webhook(old).verify(raw, headers)
+    standardwebhooks.Webhook(new).verify(raw, headers)
 
 
 def test_logs_carry_ids_but_no_secret_or_bodies(
@@ -464,7 +464,7 @@ def test_logs_carry_ids_but_no_secret_or_bodies(
 
     logs = log_lines.getvalue()
     assert event.event_id in logs and subscription.subscription_id in logs
-    for secret in (subscription.secret, "4111-payload-marker", "receiver-body-secret-ish"):
+    for secret in (webhooks.secret_of(subscription), "4111-payload-marker", "receiver-body-secret-ish"):
         assert secret not in logs
 
 
@@ -555,13 +555,13 @@ def test_deleted_disabled_and_rotated_subscriptions_apply_to_the_next_event(
     # When
     subscriptions_table.delete_subscription(webhooks.dynamodb, SUBSCRIPTIONS, "t1", deleted.subscription_id)
     subscriptions_table.disable(webhooks.dynamodb, SUBSCRIPTIONS, "t1", disabled.subscription_id, "test")
-    new = rotate_secret(webhooks.dynamodb, SUBSCRIPTIONS, "t1", rotated.subscription_id, datetime.now(UTC))
+    new = webhooks.secret_of(webhooks.rotate(rotated))
     invoke(webhooks, lambda_context, webhooks.put_event("t1"))
 
     # Then
     assert [len(server.log) for server in servers] == [1, 1, 2]
     request = servers[2].log[1][0]
-    standardwebhooks.Webhook(new.secret).verify(request.get_data(as_text=True), dict(request.headers))
+    standardwebhooks.Webhook(new).verify(request.get_data(as_text=True), dict(request.headers))
 
     # And enabling brings deliveries back for the next event
     subscriptions_table.enable(webhooks.dynamodb, SUBSCRIPTIONS, "t1", disabled.subscription_id)

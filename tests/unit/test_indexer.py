@@ -176,7 +176,10 @@ def test_insert_indexes_the_event_through_the_alias(search: OpenSearch, invoke: 
     assert document is not None
     assert document["_index"] == versioned_index(ALIAS)
     assert document["_version"] == 1
-    assert document["_source"] == item.model_dump(exclude_none=True)
+    assert document["_source"] == {
+        **item.model_dump(exclude_none=True),
+        "payload_fields": ["order=42", "note=hello brown fox"],
+    }
 
 
 def test_first_batch_creates_the_strict_index_behind_the_alias(search: OpenSearch, invoke: Invoke) -> None:
@@ -186,6 +189,7 @@ def test_first_batch_creates_the_strict_index_behind_the_alias(search: OpenSearc
     mapping = search.indices.get_mapping(index=ALIAS)[versioned_index(ALIAS)]["mappings"]
     assert mapping["dynamic"] == "strict"
     assert mapping["properties"]["payload"] == {"type": "text"}
+    assert mapping["properties"]["payload_fields"] == {"type": "keyword", "ignore_above": 256}
 
 
 def test_alias_removed_while_warm_defers_the_batch_then_is_recreated(
@@ -215,10 +219,32 @@ def test_ensure_index_is_idempotent(osmem_clone: OsmemClone) -> None:
     assert list(client.indices.get_alias(name=ALIAS)) == [versioned_index(ALIAS)]
 
 
-def test_template_maps_every_field_of_the_stored_event() -> None:
+def test_template_maps_every_field_of_the_stored_event_and_the_payload_entries() -> None:
     template = json.loads(TEMPLATE_PATH.read_text())
 
-    assert set(template["template"]["mappings"]["properties"]) == set(EventItem.model_fields)
+    assert set(template["template"]["mappings"]["properties"]) == {*EventItem.model_fields, "payload_fields"}
+
+
+def test_an_index_made_before_payload_fields_gets_the_field_on_the_next_cold_start(
+    search: OpenSearch, invoke: Invoke
+) -> None:
+    # Given the index and alias as an earlier release created them: the template without payload_fields
+    old = json.loads(TEMPLATE_PATH.read_text())
+    del old["template"]["mappings"]["properties"]["payload_fields"]
+    search.indices.put_index_template(name=ALIAS, body={**old, "index_patterns": [f"{ALIAS}-v*"]})
+    search.indices.create(index=versioned_index(ALIAS), body={"aliases": {ALIAS: {"is_write_index": True}}})
+
+    # When a new indexer (cold) indexes an event
+    item = event_item()
+    response = invoke(stream_record("INSERT", item))
+
+    # Then the mapping gained the field and the document has its entries
+    assert response == {"batchItemFailures": []}
+    mapping = search.indices.get_mapping(index=ALIAS)[versioned_index(ALIAS)]["mappings"]
+    assert mapping["properties"]["payload_fields"] == {"type": "keyword", "ignore_above": 256}
+    document = indexed(search, item.event_id)
+    assert document is not None
+    assert document["_source"]["payload_fields"] == ["order=42", "note=hello brown fox"]
 
 
 def test_modify_with_a_higher_rev_updates_the_status(search: OpenSearch, invoke: Invoke) -> None:

@@ -141,6 +141,7 @@ def test_payload_bytes_survive_ingest_store_stream_and_signed_delivery(
     request = next(request for request, _ in server.log if request.headers["webhook-id"] == event_id)
     raw = request.get_data()
     assert raw.endswith(b',"data":' + payload.encode() + b"}")
-    delivered = standardwebhooks.Webhook(subscription.secret).verify(raw.decode(), dict(request.headers))
+    secret = webhooks.secret_of(subscription)
+    delivered = standardwebhooks.Webhook(secret).verify(raw.decode(), dict(request.headers))
     assert delivered["id"] == event_id
     assert delivered["data"] == json.loads(payload)

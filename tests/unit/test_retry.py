@@ -52,7 +52,7 @@ def test_failed_delivery_is_retried_and_delivered_once(
     assert len(server.log) == 2
     assert {request.headers["webhook-id"] for request, _ in server.log} == {event.event_id}
     for request, _ in server.log:
-        svix.webhooks.Webhook(subscription.secret).verify(
+        svix.webhooks.Webhook(webhooks.secret_of(subscription)).verify(
             request.get_data(as_text=True), dict(request.headers)
         )
     delivery = webhooks.delivery(event, subscription)

@@ -44,8 +44,8 @@ def test_each_function_reads_only_its_own_variables() -> None:
 @pytest.mark.parametrize(
     ("model", "missing"),
     [
-        (IngestSettings, "API_KEYS_TABLE, IDEMPOTENCY_TABLE, RETRY_QUEUE_URL"),
-        (DeliverySettings, "DELIVERY_DLQ_URL, RETRY_QUEUE_URL"),
+        (IngestSettings, "API_KEYS_TABLE, IDEMPOTENCY_TABLE, RETRY_QUEUE_URL, SECRETS_KEY_ID"),
+        (DeliverySettings, "DELIVERY_DLQ_URL, RETRY_QUEUE_URL, SECRETS_KEY_ID"),
         (IndexerSettings, "INDEX_DLQ_URL"),
     ],
 )

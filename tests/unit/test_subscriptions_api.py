@@ -434,3 +434,40 @@ def test_openapi_documents_the_subscription_routes(call: Call) -> None:
     body_schema = paths["/v1/subscriptions"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body_schema == {"$ref": "#/components/schemas/SubscriptionIn"}
     assert set(spec["components"]["schemas"]["SubscriptionIn"]["required"]) == {"target_url", "event_types"}
+
+
+# signing secrets at rest
+
+
+@pytest.mark.parametrize("action", ["create", "rotate"])
+def test_kms_unavailable_is_a_503_and_changes_nothing(
+    call: Call, created: dict[str, Any], dynamodb: Any, monkeypatch: pytest.MonkeyPatch, action: str
+) -> None:
+    # Given the function's key unreachable (here: misnamed)
+    before = dynamodb.scan(TableName="triggers-test-subscriptions", ConsistentRead=True)["Items"]
+    monkeypatch.setenv("SECRETS_KEY_ID", "alias/not-there")
+    runtime.reset()
+
+    # When
+    if action == "create":
+        reply = call("POST", "/v1/subscriptions", {"target_url": URL + "/2", "event_types": ["*"]})
+    else:
+        reply = call("POST", f"/v1/subscriptions/{created['id']}/rotate-secret")
+
+    # Then a retryable problem, no secret in it, and the table as it was
+    problem = assert_problem(reply, 503, "credentials-unavailable")
+    assert "whsec_" not in reply.text and problem["detail"] == "KMS encrypt failed: NotFoundException"
+    assert dynamodb.scan(TableName="triggers-test-subscriptions", ConsistentRead=True)["Items"] == before
+
+
+def test_no_route_returns_a_stored_secret(call: Call, created: dict[str, Any], dynamodb: Any) -> None:
+    # The API encrypts only: what it stores it cannot read back, and no route tries to.
+    for path in ("/v1/subscriptions", f"/v1/subscriptions/{created['id']}"):
+        reply = call("GET", path)
+        assert reply.status == 200
+        assert "secret" not in reply.text
+    item = dynamodb.get_item(
+        TableName="triggers-test-subscriptions",
+        Key={"tenant_id": {"S": "tenant-a"}, "subscription_id": {"S": created["id"]}},
+    )["Item"]
+    assert item["secret_ciphertext"]["S"] not in call("GET", f"/v1/subscriptions/{created['id']}").text

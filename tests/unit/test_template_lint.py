@@ -73,10 +73,10 @@ def test_deletion_protection_only_in_prod(stage: str, protected: bool) -> None:
     assert {table["DeletionProtectionEnabled"] for table in tables.values()} == {protected}
 
 
-def test_local_stage_has_no_key_and_no_layer() -> None:
+def test_local_stage_has_no_table_key_and_no_layer_but_keeps_the_secrets_key() -> None:
     template = Template("local")
 
-    assert template.of_type("AWS::KMS::Key") == {}
+    assert set(template.of_type("AWS::KMS::Key")) == {"SecretsKey"}
     assert template.resolve(template.raw["Globals"]["Function"]["Layers"]) is NO_VALUE
     assert template.tables()["EventsTable"]["SSESpecification"] == {"SSEEnabled": True}
 

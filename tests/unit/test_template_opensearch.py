@@ -59,6 +59,7 @@ def expected_grants(domain: str, index_alias: str) -> dict[str, set[Grant]]:
             ("es:ESHttpHead", f"{arn}/_alias/{index_alias}"),
             ("es:ESHttpPut", f"{arn}/_index_template/{index_alias}"),
             ("es:ESHttpPut", f"{arn}/{index_alias}-v*"),
+            ("es:ESHttpPut", f"{arn}/{index_alias}/_mapping"),
             ("es:ESHttpPost", f"{arn}/{index_alias}/_bulk"),
         },
     }
@@ -202,10 +203,11 @@ def test_what_the_indexer_and_the_search_send_is_exactly_what_their_roles_may_do
     indexer_log, ingest_log = Recorder(indexer), Recorder(ingest)
     item = event_item()
 
-    # When the indexer starts cold (creates template, index, alias), indexes, updates and deletes,
-    # and ingest searches before and after
+    # When the indexer starts cold (creates template, index, alias), indexes, starts cold again (the
+    # alias exists: it updates the mapping), updates and deletes, and ingest searches before and after
     search.search_events(ingest, index_alias, item.tenant_id, "order", EventQuery())
     index(indexer, stream_record("INSERT", item))
+    _ensure_index_once.cache_clear()
     index(
         indexer, stream_record("MODIFY", item.model_copy(update={"rev": item.rev + 1, "status": "delivered"}))
     )
@@ -300,14 +302,23 @@ def test_only_this_domain_may_write_to_its_log_groups(stage: str) -> None:
 @pytest.mark.parametrize("stage", DEPLOYED)
 def test_cloudwatch_logs_may_use_the_data_key_for_the_search_log_groups_only(stage: str) -> None:
     template = Template(stage)
-    (key,) = template.of_type("AWS::KMS::Key").values()
+    keys = template.of_type("AWS::KMS::Key")
     (statement,) = [
-        s for s in key["KeyPolicy"]["Statement"] if s["Sid"] == "CloudWatchLogsEncryptsTheSearchLogs"
+        s
+        for s in keys["DataKey"]["KeyPolicy"]["Statement"]
+        if s["Sid"] == "CloudWatchLogsEncryptsTheSearchLogs"
     ]
 
     pattern = statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
 
     assert statement["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}
+    other_keys = [key for name, key in keys.items() if name != "DataKey"]
+    assert not [
+        s
+        for key in other_keys
+        for s in key["KeyPolicy"]["Statement"]
+        if s["Principal"] == statement["Principal"]
+    ]
     assert all(iam_matches(pattern, log_group_arn(stage, suffix)) for suffix in LOG_TYPES.values())
     assert not iam_matches(
         pattern, f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/lambda/triggers-{stage}-ingest"

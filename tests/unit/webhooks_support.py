@@ -13,11 +13,17 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from devtools.stack import free_port
+from ingest.core.credentials import CredentialKey
 from ingest.core.deliveries_table import DeliveryItem, get_delivery
 from ingest.core.events_table import EventItem, get_event, put_events
 from ingest.core.ids import isoformat, new_event_id
 from ingest.core.runtime import runtime
-from ingest.core.subscriptions_table import SubscriptionItem, create_subscription, get_subscription
+from ingest.core.subscriptions_table import (
+    SubscriptionItem,
+    create_subscription,
+    get_subscription,
+    rotate_secret,
+)
 
 STAGE_TABLE = "triggers-test-{}"
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/triggers-test-events/stream/x"
@@ -37,7 +43,9 @@ class Webhooks:
     sqs: Any
     retry_queue_url: str
     dlq_url: str
+    key: CredentialKey
     sequence: list[int] = field(default_factory=lambda: [0])
+    secrets: dict[str, str] = field(default_factory=dict)
 
     def put_event(
         self, tenant_id: str, event_type: str = "order.created", payload: str = '{"n": 1}'
@@ -55,9 +63,27 @@ class Webhooks:
         return item
 
     def subscribe(self, tenant_id: str, url: str, event_types: list[str] | None = None) -> SubscriptionItem:
-        return create_subscription(
-            self.dynamodb, STAGE_TABLE.format("subscriptions"), tenant_id, url, event_types or ["*"]
+        subscription, secret = create_subscription(
+            self.dynamodb, STAGE_TABLE.format("subscriptions"), tenant_id, url, event_types or ["*"], self.key
         )
+        self.secrets[subscription.subscription_id] = secret
+        return subscription
+
+    def secret_of(self, subscription: SubscriptionItem) -> str:
+        """The plaintext secret the API returned when `subscription` was created or last rotated."""
+        return self.secrets[subscription.subscription_id]
+
+    def rotate(self, subscription: SubscriptionItem, now: datetime | None = None) -> SubscriptionItem:
+        rotated, secret = rotate_secret(
+            self.dynamodb,
+            STAGE_TABLE.format("subscriptions"),
+            subscription.tenant_id,
+            subscription.subscription_id,
+            now or datetime.now(UTC),
+            self.key,
+        )
+        self.secrets[rotated.subscription_id] = secret
+        return rotated
 
     def subscription(self, item: SubscriptionItem) -> SubscriptionItem:
         return get_subscription(
@@ -144,7 +170,7 @@ def body(message: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def webhooks(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhooks]:
+def webhooks(aws: None, secrets_key: CredentialKey, monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhooks]:
     sqs = boto3.client("sqs")
     retry_url = sqs.create_queue(QueueName="triggers-test-delivery-retry")["QueueUrl"]
     dlq_url = sqs.create_queue(QueueName="triggers-test-delivery-dlq")["QueueUrl"]
@@ -159,7 +185,7 @@ def webhooks(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhooks]:
     }.items():
         monkeypatch.setenv(name, value)
     clear_webhook_caches()
-    yield Webhooks(boto3.client("dynamodb"), sqs, retry_url, dlq_url)
+    yield Webhooks(boto3.client("dynamodb"), sqs, retry_url, dlq_url, secrets_key)
     clear_webhook_caches()
 
 

@@ -32,7 +32,8 @@ create_function triggers-local-ingest "$build_dir/ingest.zip" "$role_arn" '{"Fun
       "DELIVERIES_TABLE": "triggers-local-deliveries", "OPENSEARCH_ENDPOINT": "'"${search_endpoint}"'",
       "INDEX_ALIAS": "events", "POWERTOOLS_SERVICE_NAME": "ingest", "ALLOW_LOOPBACK_WEBHOOKS": "true",
       "WEBHOOK_PRIVATE_HOSTS": "host.docker.internal", "API_KEYS_TABLE": "triggers-local-api-keys",
-      "IDEMPOTENCY_TABLE": "triggers-local-idempotency", "RETRY_QUEUE_URL": "'"${delivery_retry_url}"'"}}}'
+      "IDEMPOTENCY_TABLE": "triggers-local-idempotency", "SECRETS_KEY_ID": "alias/triggers-local-secrets",
+      "RETRY_QUEUE_URL": "'"${delivery_retry_url}"'"}}}'
 create_log_group /aws/lambda/triggers-local-ingest 30
 create_function_url triggers-local-ingest
 create_function triggers-local-fanout "$build_dir/fanout.zip" "$role_arn" '{"FunctionName": "triggers-local-fanout",
@@ -45,8 +46,8 @@ create_function triggers-local-fanout "$build_dir/fanout.zip" "$role_arn" '{"Fun
       "DELIVERIES_TABLE": "triggers-local-deliveries", "OPENSEARCH_ENDPOINT": "'"${search_endpoint}"'",
       "INDEX_ALIAS": "events", "POWERTOOLS_SERVICE_NAME": "fanout",
       "RETRY_QUEUE_URL": "'"${delivery_retry_url}"'", "DELIVERY_DLQ_URL": "'"${delivery_dlq_url}"'",
-      "RETRY_SCHEDULE": "'"${RETRY_SCHEDULE}"'", "ALLOW_LOOPBACK_WEBHOOKS": "true",
-      "WEBHOOK_PRIVATE_HOSTS": "host.docker.internal"}}}'
+      "SECRETS_KEY_ID": "alias/triggers-local-secrets", "RETRY_SCHEDULE": "'"${RETRY_SCHEDULE}"'",
+      "ALLOW_LOOPBACK_WEBHOOKS": "true", "WEBHOOK_PRIVATE_HOSTS": "host.docker.internal"}}}'
 create_log_group /aws/lambda/triggers-local-fanout 30
 create_function triggers-local-retry "$build_dir/retry.zip" "$role_arn" '{"FunctionName": "triggers-local-retry",
   "Description": "Re-attempts failed webhook deliveries on the retry schedule; exhausted ones go to the DLQ",
@@ -57,8 +58,9 @@ create_function triggers-local-retry "$build_dir/retry.zip" "$role_arn" '{"Funct
       "EVENT_RETENTION_DAYS": "30", "SUBSCRIPTIONS_TABLE": "triggers-local-subscriptions",
       "DELIVERIES_TABLE": "triggers-local-deliveries", "OPENSEARCH_ENDPOINT": "'"${search_endpoint}"'",
       "INDEX_ALIAS": "events", "POWERTOOLS_SERVICE_NAME": "retry", "RETRY_QUEUE_URL": "'"${delivery_retry_url}"'",
-      "DELIVERY_DLQ_URL": "'"${delivery_dlq_url}"'", "RETRY_SCHEDULE": "'"${RETRY_SCHEDULE}"'",
-      "ALLOW_LOOPBACK_WEBHOOKS": "true", "WEBHOOK_PRIVATE_HOSTS": "host.docker.internal"}}}'
+      "DELIVERY_DLQ_URL": "'"${delivery_dlq_url}"'", "SECRETS_KEY_ID": "alias/triggers-local-secrets",
+      "RETRY_SCHEDULE": "'"${RETRY_SCHEDULE}"'", "ALLOW_LOOPBACK_WEBHOOKS": "true",
+      "WEBHOOK_PRIVATE_HOSTS": "host.docker.internal"}}}'
 create_log_group /aws/lambda/triggers-local-retry 30
 create_function triggers-local-indexer "$build_dir/indexer.zip" "$role_arn" '{"FunctionName": "triggers-local-indexer",
   "Description": "Keeps the OpenSearch `events` index in step with the events table", "Runtime": "python3.12",
