@@ -56,12 +56,15 @@ fuzz: setup  ## long fuzz: schemathesis on the API (FUZZ_EXAMPLES=500) + propert
 	FUZZ_SEED=$$seed FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(RUN) pytest tests/integration/test_fuzz_api.py \
 		tests/unit/test_properties_*.py --hypothesis-seed=$$seed --timeout=1800
 
-lint: setup  ## ruff (check + format check), mypy, cfn-lint, the SAM transform of template.yaml
+lint: setup  ## ruff (check + format check), mypy, cfn-lint, the SAM transform and checkov of template.yaml
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy ingest processors devtools localstack/healthcheck.py
 	$(RUN) cfn-lint template.yaml
 	$(RUN) python -m devtools.sam_transform
+	@# checkov has its own locked environment (devtools/checkov): its exact boto3 pin stays out of uv.lock.
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.tools/checkov uv sync --frozen --quiet --project devtools/checkov
+	$(RUN) python -m devtools.checkov_gate
 
 format: setup  ## apply ruff fixes and formatting
 	$(RUN) ruff check --fix .

@@ -134,11 +134,19 @@ def queues_script(resources: LocalResources) -> str:
 def opensearch_script(resources: LocalResources, domain: dict[str, Any]) -> str:
     alias = resources.template.function_environment(resources.functions[0].logical_id)["INDEX_ALIAS"]
     name = word(domain["DomainName"])
-    summary = """The OpenSearch domain and, once it answers, the indexer's index template and first index
-behind its alias (processors/indexer/index.py creates the same when they are missing)."""
+    summary = """The log groups the OpenSearch domain publishes to, the domain and, once it answers, the
+indexer's index template and first index behind its alias (processors/indexer/index.py creates the
+same when they are missing). The domain's access policy names the functions' roles, which the free
+tier does not have (one shared role, no IAM enforced): it is left out here."""
+    log_groups = [
+        f"create_log_group {word(group.name)} {group.retention_days}"
+        for group in resources.domain_log_groups
+        if group.retention_days is not None
+    ]
     return _script(
         resources.template,
         summary,
+        *log_groups,
         f"create_domain {name} {word(domain)}",
         f"create_index {name} {word(alias)} {word(versioned_index(alias))} "
         '"${INDEX_TEMPLATE_FILE:-$(dirname "$0")/../../../processors/indexer/index_template.json}"',

@@ -19,8 +19,11 @@ from devtools.runner.mappings import MappingSpec, load_mappings
 from devtools.template import Tag, Template
 
 # Resource types a local stack does not have: LocalStack's free tier has no HTTP API (the
-# ingest function gets a function URL instead) and enforces no IAM (one shared role).
+# ingest function gets a function URL instead) and enforces no IAM (one shared role, and no log
+# group resource policy: AWS::Logs::ResourcePolicy is not read at all).
 NOT_LOCAL = frozenset({"AWS::Serverless::HttpApi", "AWS::IAM::Role", "AWS::CloudWatch::Dashboard"})
+# The domain's access policy names the functions' roles, which a local stack does not have.
+NOT_LOCAL_DOMAIN_SETTINGS = ("AccessPolicies",)
 # Table properties that are not CreateTable parameters but calls of their own.
 TABLE_SETTINGS = ("TimeToLiveSpecification", "PointInTimeRecoverySpecification")
 # Key properties that are not CreateKey parameters: rotation is a call of its own, the deletion
@@ -61,6 +64,12 @@ class Queue:
 
 
 @dataclass(frozen=True)
+class LogGroup:
+    name: str
+    retention_days: int | None
+
+
+@dataclass(frozen=True)
 class Function:
     logical_id: str
     request: dict[str, Any]  # CreateFunction without Role and Code
@@ -82,6 +91,7 @@ class LocalResources:
     tables: list[Table]
     queues: list[Queue]
     domain: dict[str, Any] | None  # CreateDomain
+    domain_log_groups: list[LogGroup]  # where the domain publishes its logs (created before it)
     role: str
     functions: list[Function]
     mappings: list[MappingSpec]
@@ -92,12 +102,14 @@ class LocalResources:
 def read_resources(template: Template) -> LocalResources:
     topics = list(template.of_type("AWS::SNS::Topic").values())
     domains = list(template.of_type("AWS::OpenSearchService::Domain").values())
+    domain = _domain(domains[0]) if domains else None
     return LocalResources(
         template=template,
         keys=_keys(template),
         tables=[_table(properties) for properties in template.tables().values()],
         queues=_queues(template),
-        domain=domains[0] if domains else None,
+        domain=domain,
+        domain_log_groups=_domain_log_groups(template, domain) if domain else [],
         role=f"triggers-{template.stage}-lambda",
         functions=[_function(template, name) for name in template.of_type("AWS::Serverless::Function")],
         mappings=load_mappings(template),
@@ -141,6 +153,28 @@ def _table(properties: dict[str, Any]) -> Table:
         ttl_attribute=ttl["AttributeName"] if ttl.get("Enabled") else None,
         point_in_time_recovery=bool(pitr.get("PointInTimeRecoveryEnabled")),
     )
+
+
+def _domain(properties: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in properties.items() if key not in NOT_LOCAL_DOMAIN_SETTINGS}
+
+
+def _domain_log_groups(template: Template, domain: dict[str, Any]) -> list[LogGroup]:
+    """The log groups the domain's LogPublishingOptions name, in their order."""
+    groups = {
+        template.get_att(name, "Arn"): properties
+        for name, properties in template.of_type("AWS::Logs::LogGroup").items()
+    }
+    published = [
+        option["CloudWatchLogsLogGroupArn"] for option in domain.get("LogPublishingOptions", {}).values()
+    ]
+    return [
+        LogGroup(
+            name=str(groups[arn]["LogGroupName"]),
+            retention_days=int(groups[arn]["RetentionInDays"]) if "RetentionInDays" in groups[arn] else None,
+        )
+        for arn in published
+    ]
 
 
 def _attribute(value: Any) -> str:
@@ -279,6 +313,12 @@ def create_tables(dynamodb: Any, resources: LocalResources) -> None:
             )
 
 
+def create_log_group(logs: Any, name: str, retention_days: int | None) -> None:
+    logs.create_log_group(logGroupName=name)
+    if retention_days is not None:
+        logs.put_retention_policy(logGroupName=name, retentionInDays=retention_days)
+
+
 def create_resources(
     client: Client, resources: LocalResources, environment: Mapping[str, str] | None = None
 ) -> None:
@@ -292,22 +332,21 @@ def create_resources(
     create_tables(client("dynamodb"), resources)
     for queue in resources.queues:
         client("sqs").create_queue(QueueName=queue.name, Attributes=queue.attributes)
+    logs = client("logs")
+    for group in resources.domain_log_groups:
+        create_log_group(logs, group.name, group.retention_days)
     if resources.domain is not None:
         client("opensearch").create_domain(**resources.domain)
     role = client("iam").create_role(
         RoleName=resources.role, AssumeRolePolicyDocument=json.dumps(FUNCTION_ROLE_POLICY)
     )["Role"]["Arn"]
-    lambda_, logs = client("lambda"), client("logs")
+    lambda_ = client("lambda")
     for function in resources.functions:
         variables = function.request["Environment"]["Variables"]
         variables = {key: (environment or {}).get(key, value) for key, value in variables.items()}
         request = {**function.request, "Environment": {"Variables": variables}}
         lambda_.create_function(**request, Role=role, Code={"ZipFile": placeholder_code()})
-        logs.create_log_group(logGroupName=function.log_group)
-        if function.log_retention_days is not None:
-            logs.put_retention_policy(
-                logGroupName=function.log_group, retentionInDays=function.log_retention_days
-            )
+        create_log_group(logs, function.log_group, function.log_retention_days)
     if resources.topic is not None:
         client("sns").create_topic(Name=resources.topic)
     for alarm in resources.alarms:

@@ -1,8 +1,9 @@
 """Read template.yaml: the one source of truth for resources and their settings.
 
 Intrinsics are resolved for a given stage with just enough CloudFormation to name things
-(`!Ref` to parameters and resources, `!Sub`, `!GetAtt ... .Arn/.StreamArn`, conditions) so that tests,
-the local resources (devtools/resources.py) and the local ESM runner read the same values AWS deploys.
+(`!Ref` to parameters and resources, `!Sub` in both forms, `!GetAtt ... .Arn/.StreamArn`,
+conditions) so that tests, the local resources (devtools/resources.py) and the local ESM runner
+read the same values AWS deploys.
 """
 
 import re
@@ -96,7 +97,15 @@ class Template:
         if tag.name == "Ref":
             return self.ref(tag.value)
         if tag.name == "Sub":
-            return re.sub(r"\$\{([^}]+)\}", lambda match: str(self._sub_var(match.group(1))), tag.value)
+            text, variables = tag.value if isinstance(tag.value, list) else (tag.value, {})
+            values = {name: self.resolve(value) for name, value in variables.items()}
+            return re.sub(
+                r"\$\{([^}]+)\}",
+                lambda match: str(
+                    values[match.group(1)] if match.group(1) in values else self._sub_var(match.group(1))
+                ),
+                text,
+            )
         if tag.name == "GetAtt":
             target, attribute = tag.value.split(".", 1) if isinstance(tag.value, str) else tag.value
             return self.get_att(target, attribute)
@@ -165,6 +174,8 @@ class Template:
             return {"Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{physical}", "QueueName": physical}[attribute]
         if kind == "AWS::Serverless::Function":
             return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{physical}"
+        if kind == "AWS::Logs::LogGroup":
+            return f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{physical}:*"
         if kind == "AWS::OpenSearchService::Domain":
             if attribute == "Arn":
                 return f"arn:aws:es:{REGION}:{ACCOUNT_ID}:domain/{physical}"
@@ -173,7 +184,15 @@ class Template:
 
     def physical_name(self, name: str) -> str:
         properties = self.resources[name].get("Properties", {})
-        for key in ("TableName", "QueueName", "FunctionName", "DomainName", "TopicName", "AlarmName"):
+        for key in (
+            "TableName",
+            "QueueName",
+            "FunctionName",
+            "DomainName",
+            "TopicName",
+            "AlarmName",
+            "LogGroupName",
+        ):
             if key in properties:
                 return str(self.resolve(properties[key]))
         return name

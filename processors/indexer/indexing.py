@@ -63,10 +63,13 @@ class Change:
         item = EventItem.from_ddb(stream["NewImage"])
         return cls(record, stream["SequenceNumber"], item.event_id, item)
 
-    def actions(self, alias: str, version_type: VersionType = "external") -> list[dict[str, Any]]:
-        """The `_bulk` lines of this change. `external_gte` rewrites a document at the same rev
-        (a reindex filling in new fields) and still never overwrites a newer one."""
-        meta = {"_index": alias, "_id": self.event_id, "version_type": version_type}
+    def actions(self, version_type: VersionType = "external") -> list[dict[str, Any]]:
+        """The `_bulk` lines of this change. No `_index`: the request names the alias in its path,
+        the one index the domain's access policy lets the indexer write to
+        (`rest.action.multi.allow_explicit_index` is false there, so a body naming an index is
+        refused). `external_gte` rewrites a document at the same rev (a reindex filling in new
+        fields) and still never overwrites a newer one."""
+        meta = {"_id": self.event_id, "version_type": version_type}
         if self.item is None:
             return [{"delete": {**meta, "version": DELETE_VERSION}}]
         return [{"index": {**meta, "version": self.item.rev}}, document(self.item)]
@@ -153,10 +156,10 @@ def _bulk(
     rejections: list[Rejection],
     version_type: VersionType = "external",
 ) -> None:
-    body = [line for change in changes for line in change.actions(alias, version_type)]
+    body = [line for change in changes for line in change.actions(version_type)]
     try:
         _ensure_index_once(client, alias)
-        response = client.bulk(body=body, require_alias=True)
+        response = client.bulk(body=body, index=alias, require_alias=True)
     except TransportError as exc:
         logger.warning("OpenSearch request failed", extra={"status": exc.status_code, "error": exc.error})
         for change in changes:

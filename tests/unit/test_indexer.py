@@ -109,7 +109,7 @@ class FlakyOpenSearch:
         httpserver.expect_request(re.compile(".*")).respond_with_handler(self.handle)
 
     def handle(self, request: Request) -> Response:
-        if request.path != "/_bulk":
+        if not request.path.endswith("/_bulk"):
             status, body = self._forward(request.method, request.full_path, request.get_data())
             return Response(body, status=status, content_type="application/json")
         self.bulk_requests += 1
@@ -143,7 +143,7 @@ class FlakyOpenSearch:
         )
         upstream_items = []
         if passed:
-            _, answer = self._forward("POST", "/_bulk?require_alias=true", body.encode())
+            _, answer = self._forward("POST", request.full_path, body.encode())
             upstream_items = json.loads(answer)["items"]
         items = []
         for operation, meta, _ in operations:
