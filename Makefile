@@ -68,7 +68,7 @@ format: setup  ## apply ruff fixes and formatting
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
 
-bench: setup  ## benchmark suite -> docs/benchmarks.md + bench/results.json (QUICK=1: smoke mode, outputs in .triggers/; ONLY="7 fan-out": some scenarios, outputs in .triggers/)
+bench: setup  ## benchmark suite -> docs/benchmarks.md + bench/results.json, each ratio checked against main's (QUICK=1: smoke mode, outputs in .triggers/; ONLY="7 fan-out": some scenarios, outputs in .triggers/)
 	$(RUN) triggers bench $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY))
 
 soak: setup  ## 10 min of ingest + fan-out (10 ev/s x 3 subscribers) on an embedded stack, then the no-loss check (RATE= DURATION= DRAIN=)
