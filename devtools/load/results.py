@@ -64,7 +64,7 @@ class BreakingPoint:
 @dataclass
 class Measured:
     stats: dict[str, RequestStats]
-    history: list[Second]
+    history: list[Second] = field(default_factory=list)
     extras: dict[str, float | None] = field(default_factory=dict)  # drain_s, delivered_ratio, recovery_s
     breaking_point: BreakingPoint | None = None
 

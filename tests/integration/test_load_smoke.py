@@ -147,3 +147,24 @@ def test_an_unknown_scenario_or_stage_is_refused_with_the_choices(capsys: pytest
     assert "scenarios: ingestion, inbox, mixed, stress, fanout" in command_output(capsys)[1]
     assert main(["load", "mixed", "--stage", "nosuch"]) == 2
     assert "stages: local, smoke, up, staging, prod" in command_output(capsys)[1]
+
+
+def test_a_wrong_api_key_fails_every_request_with_the_reason_and_misses_the_error_rate(
+    stack: EmbeddedStack, tmp_path: Path
+) -> None:
+    # Given
+    scenario, _, run = CONFIG.choose("ingestion", "smoke")
+    target = ApiTarget(stack.api_url, "trg_not_a_key_of_this_stack", loopback_only=True)
+
+    # When
+    outcome = run_scenario("ingestion", scenario, "smoke", run, target, tmp_path)
+
+    # Then
+    posts = outcome.measured.stats["POST /v1/events"]
+    assert posts.requests > 0 and posts.failures == posts.requests
+    with (tmp_path / "locust_failures.csv").open() as failures:
+        errors = {row["Error"] for row in csv.DictReader(failures)}
+    assert errors == {"CatchResponseError('HTTP 401 unauthorized (expected 201)')"}  # locust's spelling
+    missed = {verdict.threshold.describe(): verdict.value for verdict in outcome.missed}
+    assert missed["error_rate <= 0.001"] == 1.0
+    assert "events_per_s >= 1000" in missed  # no event was accepted
