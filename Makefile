@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/.tools/bin:/usr/bin:$(PATH)
 RUN := uv run --frozen --no-sync
 
-.PHONY: help setup setup-python up test unit integration e2e fuzz lint format bench clean package package-localstack soak init-scripts
+.PHONY: help setup setup-python up test unit integration e2e fuzz lint format bench clean package package-localstack soak init-scripts load
 
 help:  ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,7 +31,8 @@ init-scripts: setup-python  ## regenerate localstack/init/ready.d/*.sh from temp
 # The stack-bound suites wait more than they compute: four workers, each with its own embedded stack
 # on ephemeral ports, whole files per worker, the longest files handed out first.
 SLOW_TESTS := tests/e2e/test_readme.py tests/integration/test_bench_quick.py \
-	tests/integration/test_init_scripts_moto.py tests/e2e/test_faults_soak.py tests/e2e/test_smoke.py
+	tests/integration/test_init_scripts_moto.py tests/e2e/test_faults_soak.py tests/integration/test_load_smoke.py \
+	tests/e2e/test_smoke.py
 test: setup  ## run every suite: unit (2 workers, in the background, report last) beside integration + e2e (4 workers)
 	@mkdir -p .triggers; started=$$(date +%s); \
 	$(RUN) pytest tests/unit -p no:cacheprovider -n 2 > .triggers/unit-tests.log 2>&1 & unit=$$!; \
@@ -70,11 +71,15 @@ format: setup  ## apply ruff fixes and formatting
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
 
-bench: setup  ## benchmark suite -> docs/benchmarks.md + bench/results.json (QUICK=1: smoke mode, outputs in .triggers/; ONLY="7 fan-out": some scenarios, outputs in .triggers/)
+bench: setup  ## benchmark suite -> docs/benchmarks.md + bench/results.json, each ratio checked against main's (QUICK=1: smoke mode, outputs in .triggers/; ONLY="7 fan-out": some scenarios, outputs in .triggers/)
 	$(RUN) triggers bench $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY))
 
 soak: setup  ## 10 min of ingest + fan-out (10 ev/s x 3 subscribers) on an embedded stack, then the no-loss check (RATE= DURATION= DRAIN=)
 	$(RUN) triggers soak $(if $(RATE),--rate $(RATE)) $(if $(DURATION),--duration $(DURATION)) $(if $(DRAIN),--drain-timeout $(DRAIN))
+
+load: setup  ## locust load test: SCENARIO=ingestion|inbox|mixed|stress|fanout STAGE=local|smoke|up|staging|prod (tests/load/config.yaml) -> build/load/; non-zero when a threshold is missed
+	$(if $(SCENARIO),,$(error SCENARIO= is one of ingestion, inbox, mixed, stress, fanout (tests/load/config.yaml)))
+	$(RUN) triggers load $(SCENARIO) --stage $(or $(STAGE),local) $(if $(CONFIRM),--confirm $(CONFIRM))
 
 clean:  ## remove the local stack's state and caches
 	rm -rf .triggers .pytest_cache .mypy_cache .ruff_cache .hypothesis

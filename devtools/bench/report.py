@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from devtools.bench.core import Figure, Settings
+from devtools.bench.regressions import Comparison
 from devtools.template import REPO_ROOT
 
 NOTES_PATH = Path(__file__).with_name("notes.md")
@@ -29,6 +30,8 @@ class Results:
     seconds: float
     machine: dict[str, Any]
     scenario_seconds: dict[str, float]
+    # Against a reference run (main's bench/results.json): regressions.Comparison.to_json().
+    comparison: dict[str, Any] | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Results":
@@ -53,6 +56,7 @@ class Results:
             seconds=data["duration_seconds"],
             machine=data["machine"],
             scenario_seconds=data.get("scenario_seconds", {}),
+            comparison=data.get("comparison"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -65,6 +69,7 @@ class Results:
             "errors": self.errors,
             "scenario_seconds": {name: round(value, 1) for name, value in self.scenario_seconds.items()},
             "figures": [figure.to_json() for figure in self.figures],
+            **({"comparison": self.comparison} if self.comparison is not None else {}),
         }
 
 
@@ -167,6 +172,11 @@ def print_table(results: Results, console: Console) -> None:
     console.print(table)
     for scenario, error in results.errors.items():
         console.print(f"[red]{scenario} failed:[/red] {error}")
+    if results.comparison is not None:
+        comparison = Comparison.from_json(results.comparison)
+        for index, line in enumerate(comparison.lines()):
+            flagged = bool(comparison.regressions) and (index == 1 or line.startswith("- "))
+            console.print(line, style="bold red" if flagged else None, markup=False, highlight=False)
 
 
 def markdown(results: Results, reproduce: str, json_name: str) -> str:
@@ -197,8 +207,25 @@ def markdown(results: Results, reproduce: str, json_name: str) -> str:
         )
     for scenario, error in results.errors.items():
         lines.append(f"| {scenario} | failed: {error} | | | | | | | |")
+    if results.comparison is not None:
+        lines += [
+            "",
+            "## Against the reference run",
+            "",
+            *_paragraphs(Comparison.from_json(results.comparison)),
+        ]
     lines += ["", NOTES_PATH.read_text().strip(), ""]
     return "\n".join(lines)
+
+
+def _paragraphs(comparison: Comparison) -> list[str]:
+    """The comparison's lines as markdown: list items together, other lines as paragraphs."""
+    lines: list[str] = []
+    for line in comparison.lines():
+        if lines and not (line.startswith("- ") and lines[-1].startswith("- ")):
+            lines.append("")
+        lines.append(line)
+    return lines
 
 
 def write(

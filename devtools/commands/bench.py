@@ -17,6 +17,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from devtools.bench.core import Settings
+    from devtools.bench.regressions import Comparison, compare, load_reference
     from devtools.bench.report import Results, print_table, write
     from devtools.bench.suite import handler_output_to, run_suite
 
@@ -31,11 +32,17 @@ def run(args: argparse.Namespace) -> int:
         write(results, markdown_path, None, reproduce, json_name=args.render)
         print(f"wrote {markdown_path} from {args.render}")
         return 0
+    # Read before the run: a file given as the reference may be the one the run overwrites.
+    reference = None if args.compare_with == "none" else load_reference(args.compare_with)
     log_path = Path(args.log)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with handler_output_to(log_path) as terminal:
         console = Console(file=terminal, width=None if terminal.isatty() else 220)
         results = run_suite(settings, lambda line: console.print(f"[dim]{line}[/dim]"), log_path, only)
+        if isinstance(reference, tuple):
+            results.comparison = compare(reference[0], results.to_json(), reference[1]).to_json()
+        elif reference is not None:
+            results.comparison = Comparison(reference=args.compare_with, skipped=reference).to_json()
         print_table(results, console)
         reproduce = "make bench QUICK=1" if args.quick else "make bench"
         if only:
@@ -45,6 +52,10 @@ def run(args: argparse.Namespace) -> int:
     incomplete = [figure.name for figure in results.figures if not figure.complete]
     if results.errors or incomplete:
         print(f"scenarios without numbers: {sorted(results.errors)} {incomplete}", file=sys.stderr)
+        return 1
+    regressions = Comparison.from_json(results.comparison).regressions if results.comparison else []
+    if args.fail_on_regression and regressions:
+        print(f"{len(regressions)} ratio(s) fell by more than the limit (listed above)", file=sys.stderr)
         return 1
     return 0
 
@@ -68,6 +79,16 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
         "outputs default to .triggers/bench-only.{md,json}",
     )
     bench.add_argument("--render", metavar="JSON", help="only write the report again from saved figures")
+    bench.add_argument(
+        "--compare-with",
+        default="main",
+        metavar="REF",
+        help="flag every ratio that fell by more than 20 %% against this run: a git revision whose "
+        "bench/results.json is read, a results file, or `none`",
+    )
+    bench.add_argument(
+        "--fail-on-regression", action="store_true", help="exit 1 when a ratio fell by more than 20 %%"
+    )
     bench.add_argument(
         "--log", default=str(REPO_ROOT / ".triggers" / "bench.log"), help="where the handlers' logs go"
     )

@@ -1,0 +1,1 @@
+"""Load tests (`triggers load`, `make load`): locust in a subprocess, the thresholds judged here."""

@@ -1,0 +1,45 @@
+"""Seed 002 §4.2.3, mixed workload: 70 % create, 20 % inbox, 5 % acknowledge, 5 % delete.
+
+The seed's "event acknowledgment" is `POST /v1/events/{id}/ack` and its "event deletion"
+`DELETE /v1/events/{id}`. Each user acknowledges and deletes only events it created itself (two
+separate pools, so an ack never meets a deleted event); with no event of its own yet, it creates
+one instead, which the task counts show.
+"""
+
+from collections import deque
+
+from locust import task
+
+from tests.load.common import ApiUser, PlannedShape  # noqa: F401  # locust finds the shape here
+
+POOL = 100
+
+
+class Consumer(ApiUser):
+    def on_start(self) -> None:
+        self.to_ack: deque[str] = deque(maxlen=POOL)
+        self.to_delete: deque[str] = deque(maxlen=POOL)
+
+    @task(70)
+    def create(self) -> None:
+        for event_id in self.post_events():
+            shorter = self.to_ack if len(self.to_ack) <= len(self.to_delete) else self.to_delete
+            shorter.append(event_id)
+
+    @task(20)
+    def inbox(self) -> None:
+        self.poll_inbox()
+
+    @task(5)
+    def acknowledge(self) -> None:
+        if self.to_ack:
+            self.ack(self.to_ack.popleft())
+        else:
+            self.create()
+
+    @task(5)
+    def remove(self) -> None:
+        if self.to_delete:
+            self.delete(self.to_delete.popleft())
+        else:
+            self.create()
