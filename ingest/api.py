@@ -42,6 +42,7 @@ from ingest.core.models import (
 from ingest.core.observability import logger, metrics
 from ingest.core.opensearch_client import opensearch_client
 from ingest.core.settings import ingest_settings
+from ingest.destinations_api import router as destinations_router
 from ingest.ingestion import parse_events, store_events
 from ingest.replay_api import ReplayIn
 from ingest.replay_api import router as replay_router
@@ -132,6 +133,7 @@ def authenticate(router: APIGatewayHttpResolver, next_middleware: NextMiddleware
 app.use(middlewares=[authenticate])
 app.include_router(subscriptions_router)
 app.include_router(replay_router)
+app.include_router(destinations_router)
 
 
 @app.exception_handler(TriggersError)
