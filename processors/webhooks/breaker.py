@@ -24,13 +24,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, NamedTuple
 from urllib.parse import urlsplit
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from ingest.core import breakers_table
 from ingest.core.breakers_table import BreakerItem, BreakerKey
 from ingest.core.errors import StoreUnavailable
-from ingest.core.observability import logger, metrics
+from ingest.core.observability import logger
 from ingest.core.settings import DeliverySettings
+from processors.webhooks.delivery import count
 from processors.webhooks.transport import Response
 
 if TYPE_CHECKING:
@@ -39,13 +38,6 @@ if TYPE_CHECKING:
 # Failures that say nothing about the host: the attempt never reached it.
 NOT_THE_HOSTS_FAULT = ("not sent", "BlockedDestination", "CredentialUnreadable")
 PROBE_MARGIN_SECONDS = 5.0
-
-_metrics_lock = threading.Lock()
-
-
-def _count(name: str) -> None:
-    with _metrics_lock:
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
 def host_of(target_url: str) -> str:
@@ -181,7 +173,7 @@ class Breakers:
             if self.state(key).tripped:
                 closed = breakers_table.close(self.dynamodb, self.table, key, now)
                 self._set(key, closed or BreakerItem.closed(*key))
-                _count("CircuitClosed")
+                count("CircuitClosed")
                 logger.info("circuit closed: the host answered", extra=_log(key, closed))
             return
         failed = breakers_table.record_failure(
@@ -196,7 +188,7 @@ class Breakers:
             self._set(key, breakers_table.get(self.dynamodb, self.table, *key))
             return
         self._set(key, opened)
-        _count("CircuitOpened")
+        count("CircuitOpened")
         logger.warning("circuit opened: deliveries to the host pause", extra=_log(key, opened))
 
 
