@@ -90,6 +90,12 @@ class Ports:
         return cls(aws=free_port(), api=free_port(), opensearch=free_port())
 
 
+# What the local stack changes from the functions' deployed defaults unless told otherwise: the
+# circuit breaker is off, so a receiver broken on purpose (the README's walkthrough) fills the DLQ
+# on the short retry schedule instead of pausing (`triggers up --breaker-threshold 5` turns it on).
+LOCAL_FUNCTION_DEFAULTS = {"BREAKER_FAILURE_THRESHOLD": "0"}
+
+
 @dataclass
 class EmbeddedStack:
     stage: str = "local"
@@ -233,7 +239,7 @@ class EmbeddedStack:
         template = self.template
         for name in template.of_type("AWS::Serverless::Function"):
             os.environ.update(template.function_environment(name))
-        os.environ.update(self.environment)
+        os.environ.update({**LOCAL_FUNCTION_DEFAULTS, **self.environment})
         # One process hosts every function locally; the ESM runner names the service per invoke.
         os.environ["POWERTOOLS_SERVICE_NAME"] = "triggers"
         os.environ["OPENSEARCH_ENDPOINT"] = self.opensearch_url

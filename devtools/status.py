@@ -263,5 +263,12 @@ def subscription_states(target: Target, max_deliveries: int) -> list[Subscriptio
     return states
 
 
+def open_breakers(target: Target) -> list[dict[str, Any]]:
+    """The API key's tenant's destination hosts whose circuit breaker is open or half-open."""
+    with api_client(target) as client:
+        destinations = call(client, "GET", "/v1/destinations")["data"]
+    return [destination for destination in destinations if destination["state"] != "closed"]
+
+
 def as_dicts(items: list[Any]) -> list[dict[str, Any]]:
     return [asdict(item) for item in items]

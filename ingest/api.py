@@ -43,6 +43,7 @@ from ingest.core.models import (
 from ingest.core.observability import logger, metrics
 from ingest.core.opensearch_client import opensearch_client
 from ingest.core.settings import ingest_settings
+from ingest.destinations_api import router as destinations_router
 from ingest.ingestion import parse_events, store_events
 from ingest.keycache import refused_keys
 from ingest.ratelimit import Decision, policy_for, rate_limiter
@@ -166,6 +167,7 @@ def authenticate(router: APIGatewayHttpResolver, next_middleware: NextMiddleware
 app.use(middlewares=[authenticate])
 app.include_router(subscriptions_router)
 app.include_router(replay_router)
+app.include_router(destinations_router)
 
 
 @app.exception_handler(TriggersError)

@@ -1,4 +1,5 @@
-"""`triggers status`: what is running, queue depths, stream lag, and deliveries per subscription.
+"""`triggers status`: what is running, queue depths, stream lag, deliveries per subscription and
+the destination hosts whose circuit breaker is open.
 
 Exits 1 when the AWS endpoint or the API does not answer.
 """
@@ -19,6 +20,7 @@ from devtools.status import (
     Service,
     as_dicts,
     embedded_lag,
+    open_breakers,
     probe,
     queue_depths,
     remote_lag,
@@ -70,9 +72,15 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
             )
 
     subscriptions: list[dict[str, Any]] | None = None
+    breakers: list[dict[str, Any]] | None = None
     if not target.api_key:
         unknown.append("deliveries: no API key (--api-key, TRIGGERS_API_KEY or `triggers up`)")
-    elif not args.no_deliveries:
+    else:
+        try:
+            breakers = open_breakers(target)
+        except ApiError as exc:
+            unknown.append(f"circuit breakers: {exc}")
+    if target.api_key and not args.no_deliveries:
         try:
             subscriptions = as_dicts(subscription_states(target, args.max_deliveries))
         except ApiError as exc:
@@ -91,6 +99,7 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
         "queues": as_dicts(queues),
         "streams": as_dicts(lags),
         "subscriptions": subscriptions,
+        "breakers": breakers,
         "unknown": unknown,
     }
 
@@ -166,6 +175,27 @@ def render(report: dict[str, Any], out: Console) -> None:
             )
             subs.add_row(sub["id"], status, ",".join(sub["event_types"]), counts, sub["target_url"])
         out.print(subs if report["subscriptions"] else "[dim]no subscriptions for this API key's tenant[/]")
+    if report.get("breakers") is not None:
+        if report["breakers"]:
+            breakers = Table(
+                title="open circuit breakers (this API key's tenant): deliveries to these hosts pause",
+                title_justify="left",
+                show_edge=False,
+                header_style="bold",
+            )
+            for column in ("host", "state", "failures", "open until", "last error"):
+                breakers.add_column(column, overflow="fold")
+            for breaker in report["breakers"]:
+                breakers.add_row(
+                    breaker["host"],
+                    f"[red]{breaker['state']}[/]",
+                    str(breaker["consecutive_failures"]),
+                    breaker["open_until"] or "",
+                    breaker["last_error"] or "",
+                )
+            out.print(breakers)
+        else:
+            out.print("[dim]no open circuit breakers for this API key's tenant[/]")
     for line in report["unknown"]:
         out.print(f"[yellow]unknown:[/] {line}")
 

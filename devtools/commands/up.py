@@ -27,7 +27,11 @@ def run(args: argparse.Namespace) -> int:
         stage=args.stage,
         ports=ports,
         say=lambda line: print(f"  {line}", flush=True),
-        environment={"RETRY_SCHEDULE": args.retry_schedule},
+        environment={
+            "RETRY_SCHEDULE": args.retry_schedule,
+            "BREAKER_FAILURE_THRESHOLD": str(args.breaker_threshold),
+            "BREAKER_OPEN_SECONDS": str(args.breaker_open_seconds),
+        },
     )
     print("Starting the Triggers local stack...", flush=True)
     started = time.monotonic()
@@ -103,5 +107,18 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
         default=os.environ.get("RETRY_SCHEDULE", LOCAL_RETRY_SCHEDULE),
         help="delays between webhook attempts before the DLQ; short locally so a broken receiver "
         "fills the DLQ in seconds (AWS uses the template's Svix-like schedule)",
+    )
+    up.add_argument(
+        "--breaker-threshold",
+        type=int,
+        default=int(os.environ.get("BREAKER_FAILURE_THRESHOLD", "0")),
+        help="consecutive failed attempts to a destination host that pause its deliveries (the "
+        "circuit breaker); 0, the local default, turns it off (deployed stacks use 5)",
+    )
+    up.add_argument(
+        "--breaker-open-seconds",
+        type=float,
+        default=float(os.environ.get("BREAKER_OPEN_SECONDS", "30")),
+        help="how long an open breaker pauses a host at first (doubling on each failed probe)",
     )
     up.set_defaults(func=run)

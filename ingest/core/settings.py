@@ -143,6 +143,12 @@ class DeliverySettings(CoreSettings):
     webhook_response_cap_bytes: int = Field(default=4096, ge=0, le=64 * 1024)
     webhook_max_connections_per_host: int = Field(default=4, ge=1, le=64)
     fanout_max_workers: int = Field(default=16, ge=1, le=128)
+    # The per-(tenant, host) circuit breaker (processors/webhooks/breaker.py): after this many
+    # consecutive failed attempts to a host its deliveries pause for `breaker_open_seconds`,
+    # doubling on each failed probe up to `breaker_max_open_seconds`. 0 turns it off.
+    breaker_failure_threshold: int = Field(default=5, ge=0, le=1000)
+    breaker_open_seconds: float = Field(default=30.0, gt=0, le=3600)
+    breaker_max_open_seconds: float = Field(default=900.0, gt=0, le=24 * 3600)
 
 
 class IndexerSettings(CoreSettings):

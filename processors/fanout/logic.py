@@ -27,6 +27,7 @@ from ingest.core.events_table import EventItem
 from ingest.core.observability import logger
 from ingest.core.subscriptions_table import SubscriptionItem
 from processors.batch import ItemFailures
+from processors.webhooks.breaker import Breakers, breakers_for, host_of
 from processors.webhooks.delivery import Deliverer, count
 
 if TYPE_CHECKING:
@@ -114,13 +115,16 @@ class Chain:
     error: TriggersError | None = None
 
 
-def _deliver_in_order(deliverer: Deliverer, chain: Chain) -> Chain:
+def _deliver_in_order(deliverer: Deliverer, breakers: Breakers, chain: Chain) -> Chain:
     """Deliver one subscription's events in stream order; stop at a pipeline error or a 410.
 
     Once the endpoint gives no response (timeout, connection error), the rest of its events in
     this batch go straight to the retry queue, so one dead endpoint costs one timeout per batch.
+    While the breaker of the tenant's destination host is open, each event is paused instead:
+    queued for when it closes, no attempt made or counted.
     """
     subscription = chain.subscription
+    breaker = (subscription.tenant_id, host_of(subscription.target_url))
     unresponsive: str | None = None
     for index, item in enumerate(chain.items):
         event = item.event
@@ -133,7 +137,12 @@ def _deliver_in_order(deliverer: Deliverer, chain: Chain) -> Chain:
             expires_at=event.expires_at,
         )
         try:
+            admission = breakers.admit(breaker, deliverer.clock())
+            if admission.paused and admission.until is not None:
+                chain.recorded.append(deliverer.pause(event, subscription, delivery, admission.until))
+                continue
             result = deliverer.attempt(event, subscription, delivery, not_sent_because=unresponsive)
+            breakers.observe(breaker, result.response, deliverer.clock())
         except TriggersError as exc:
             logger.error(
                 "delivery pipeline failed; the stream will retry",
@@ -171,13 +180,13 @@ def _record(deliverer: Deliverer, chains: list[Chain]) -> None:
             chain.failed, chain.error, chain.delivered = chain.items, exc, []
 
 
-def _run_chains(deliverer: Deliverer, chains: list[Chain]) -> list[Chain]:
+def _run_chains(deliverer: Deliverer, breakers: Breakers, chains: list[Chain]) -> list[Chain]:
     """Run the chains concurrently; write each wave of finished chains' records at once."""
     workers = min(deliverer.settings.fanout_max_workers, len(chains))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         # Each task in a copy of this (the invoking) context: log keys and local log capture follow.
         running = {
-            pool.submit(contextvars.copy_context().run, _deliver_in_order, deliverer, chain)
+            pool.submit(contextvars.copy_context().run, _deliver_in_order, deliverer, breakers, chain)
             for chain in chains
         }
         while running:
@@ -203,6 +212,7 @@ def fan_out(
 ) -> ItemFailures:
     settings = deliverer.settings
     outcome = ItemFailures()
+    breakers = breakers_for(deliverer.dynamodb, settings)
     events = parse_records(records)
     if not events:
         return outcome
@@ -221,6 +231,11 @@ def fan_out(
                 for item in chain.items
             ),
         )
+        # The breakers of the batch's (tenant, host) pairs: one BatchGetItem (none when turned off).
+        breakers.load(
+            (chain.subscription.tenant_id, host_of(chain.subscription.target_url))
+            for chain in chains.values()
+        )
     except TriggersError as exc:
         logger.error("fanout could not read its state; the stream will retry", extra={"error": exc.detail})
         outcome.fail_all((item.sequence_number for item in events), exc)
@@ -238,7 +253,7 @@ def fan_out(
         chain.items = [item for item, record in zip(chain.items, earlier, strict=True) if record is None]
     pending = [chain for chain in chains.values() if chain.items]
     if pending:
-        done = _run_chains(deliverer, pending)
+        done = _run_chains(deliverer, breakers, pending)
         _end_failure_streaks(deliverer, done)
         for chain in done:
             if chain.error is not None:

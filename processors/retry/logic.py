@@ -41,14 +41,16 @@ from ingest.core.observability import logger
 from ingest.core.queues import DeadLetter, RetryMessage, schedule_retry
 from ingest.core.subscriptions_table import get_subscription
 from processors.batch import ItemFailures
+from processors.webhooks.breaker import Breakers, breakers_for, host_of
 from processors.webhooks.delivery import Deliverer, Outcome, count
 
 EARLY_TOLERANCE = timedelta(seconds=1)
 LEASE_MARGIN = 5.0
 
 
-def retry_delivery(deliverer: Deliverer, message: RetryMessage) -> Outcome:
+def retry_delivery(deliverer: Deliverer, message: RetryMessage, breakers: Breakers | None = None) -> Outcome:
     settings = deliverer.settings
+    breakers = breakers or breakers_for(deliverer.dynamodb, settings)
     now = deliverer.clock()
     context = {
         "event_id": message.event_id,
@@ -93,6 +95,19 @@ def retry_delivery(deliverer: Deliverer, message: RetryMessage) -> Outcome:
         return "skipped"
     if delivery.attempt_count < message.attempt - 1:
         raise DeliveryConflict(f"attempt {message.attempt - 1} of this delivery is not recorded yet")
+    breaker = (message.tenant_id, host_of(subscription.target_url))
+    if subscription.status == "active":
+        # Before the lease: a paused attempt must stay free for the message that comes back for it.
+        admission = breakers.admit(breaker, now)
+        if admission.paused and admission.until is not None:
+            paused = message.model_copy(update={"due_at": admission.until})
+            schedule_retry(deliverer.sqs, settings.retry_queue_url, paused, now)
+            count("WebhookPaused")
+            logger.info(
+                "retry paused: its host's circuit is open",
+                extra={**context, "due_at": admission.until.isoformat()},
+            )
+            return "retrying"
     lease_seconds = (
         settings.webhook_connect_timeout_seconds + settings.webhook_read_timeout_seconds + LEASE_MARGIN
     )
@@ -110,6 +125,7 @@ def retry_delivery(deliverer: Deliverer, message: RetryMessage) -> Outcome:
         return "failed"
     count("WebhookRetryAttempted")
     result = deliverer.attempt(event, subscription, delivery)
+    breakers.observe(breaker, result.response, deliverer.clock())
     if not deliverer.record(delivery, result.updated):
         return "skipped"
     if result.outcome == "delivered":
@@ -178,7 +194,7 @@ def parse_retry_body(body: str) -> RetryMessage | DeadLetter:
         return DeadLetter.model_validate_json(body)
 
 
-def _retry_record(deliverer: Deliverer, record: Mapping[str, Any]) -> Exception | None:
+def _retry_record(deliverer: Deliverer, breakers: Breakers, record: Mapping[str, Any]) -> Exception | None:
     try:
         message = parse_retry_body(record.get("body", ""))
     except ValidationError as exc:
@@ -189,7 +205,7 @@ def _retry_record(deliverer: Deliverer, record: Mapping[str, Any]) -> Exception 
         if isinstance(message, DeadLetter):
             redrive_dead_letter(deliverer, message)
         else:
-            retry_delivery(deliverer, message)
+            retry_delivery(deliverer, message, breakers)
     except TriggersError as exc:
         logger.error(
             "retry pipeline failed; SQS will redeliver",
@@ -209,10 +225,12 @@ def retry_batch(records: Iterable[Mapping[str, Any]], deliverer: Deliverer) -> I
     batch = ItemFailures()
     if not records:
         return batch
+    # One board per batch: its messages to one (tenant, host) share what they learn.
+    breakers = breakers_for(deliverer.dynamodb, deliverer.settings)
     with ThreadPoolExecutor(max_workers=min(deliverer.settings.fanout_max_workers, len(records))) as pool:
         # Each task in a copy of this context: log keys and local log capture follow it.
         futures = [
-            pool.submit(contextvars.copy_context().run, _retry_record, deliverer, record)
+            pool.submit(contextvars.copy_context().run, _retry_record, deliverer, breakers, record)
             for record in records
         ]
         results = [future.result() for future in futures]

@@ -164,6 +164,33 @@ class Deliverer:
         context = _context(event, subscription, delivery)
         return self._dead_letter(event, delivery, attempt, envelope(event), now, reason, context)
 
+    def pause(
+        self, event: EventItem, subscription: SubscriptionItem, delivery: DeliveryItem, until: datetime
+    ) -> DeliveryItem:
+        """Put off attempt `delivery.attempt_count + 1` until `until` (its host's breaker is open).
+
+        Nothing is sent and no attempt is counted (so neither the retry schedule nor the
+        auto-disable streak moves): the same attempt goes back to the retry queue, due `until`, and
+        keeps its webhook-id. Returns the delivery to record (fanout: `retrying`, no attempt yet).
+        """
+        now = self.clock()
+        message = RetryMessage(
+            tenant_id=event.tenant_id,
+            event_id=event.event_id,
+            subscription_id=subscription.subscription_id,
+            attempt=delivery.attempt_count + 1,
+            due_at=until,
+        )
+        schedule_retry(self.sqs, self.settings.retry_queue_url, message, now)
+        count("WebhookPaused")
+        logger.info(
+            "webhook paused: its host's circuit is open",
+            extra={**_context(event, subscription, delivery), "due_at": until.isoformat()},
+        )
+        return delivery.model_copy(
+            update={"state": "retrying", "next_attempt_at": until.isoformat(), "updated_at": now.isoformat()}
+        )
+
     def record(self, before: DeliveryItem, after: DeliveryItem) -> bool:
         """Write one attempt if nobody recorded it first (the retry path); False when someone did."""
         attempt = after.attempts[-1]

@@ -68,6 +68,7 @@ def test_document_describes_every_route_and_bearer_auth() -> None:
         ("/v1/subscriptions/{subscription_id}/rotate-secret", "post"),
         ("/v1/subscriptions/{subscription_id}/replay", "post"),
         ("/v1/subscriptions/{subscription_id}/deliveries", "get"),
+        ("/v1/destinations", "get"),
     }
     assert spec["security"] == [{"bearerAuth": []}]
     assert set(spec["paths"]["/v1/events"]["post"]["responses"]) >= {
