@@ -259,7 +259,30 @@ IDEMPOTENCY_KEY_HEADER: dict[str, Any] = {
         409: problem("Idempotency-Key reused with another body, or its first request still running"),
         413: problem("Body or payload too large"),
     },
-    openapi_extensions={**json_body(EVENT_OR_BATCH), "parameters": [IDEMPOTENCY_KEY_HEADER]},
+    openapi_extensions={
+        **json_body(
+            EVENT_OR_BATCH,
+            {
+                "event": (
+                    "One event",
+                    {
+                        "event_type": "order.created",
+                        "source": "shop",
+                        "occurred_at": "2026-03-01T10:00:00Z",
+                        "payload": {"order_id": 1234, "total": 99.5, "lines": [{"sku": "A-1", "qty": 2}]},
+                    },
+                ),
+                "batch": (
+                    "A batch (stored whole)",
+                    [
+                        {"event_type": "order.created", "payload": {"order_id": 1235, "tags": ["new"]}},
+                        {"event_type": "order.paid", "payload": {"order_id": 1234, "amount": {"EUR": 99.5}}},
+                    ],
+                ),
+            },
+        ),
+        "parameters": [IDEMPOTENCY_KEY_HEADER],
+    },
 )
 def post_events() -> Response[str]:
     settings = ingest_settings()

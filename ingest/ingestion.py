@@ -28,7 +28,7 @@ def parse_events(body: str, settings: IngestSettings) -> tuple[list[tuple[EventI
     try:
         objects, is_batch = parse_objects(body)
     except MalformedJSON as exc:
-        raise MalformedRequest(f"request body is not valid JSON: {exc}") from exc
+        raise MalformedRequest(f"request body {exc}") from exc
     if is_batch and not objects:
         raise ValidationFailed(
             "a batch must contain at least one event",

@@ -49,11 +49,19 @@ def problems(*statuses: int) -> dict[int, OpenAPIResponse]:
     return {status: problem(DESCRIPTIONS[status]) for status in statuses}
 
 
-def json_body(body: type[BaseModel] | dict[str, Any]) -> dict[str, Any]:
+def json_body(body: type[BaseModel] | dict[str, Any], examples: dict[str, tuple[str, Any]]) -> dict[str, Any]:
     """`openapi_extensions` of a route that parses its own JSON body: a model (a component schema
-    that ingest.openapi.finish adds) or a schema."""
+    that ingest.openapi.finish adds) or a schema, and named examples (`name: (summary, value)`),
+    each a body the route accepts. tests/unit/test_properties_bodies.py corrupts these examples
+    to show that every body route refuses what the JSON reader refuses."""
     schema = body if isinstance(body, dict) else component_ref(body)
-    return {"requestBody": {"required": True, "content": {JSON: {"schema": schema}}}}
+    media = {
+        "schema": schema,
+        "examples": {
+            name: {"summary": summary, "value": value} for name, (summary, value) in examples.items()
+        },
+    }
+    return {"requestBody": {"required": True, "content": {JSON: media}}}
 
 
 __all__ = ["JSON", "PROBLEM_JSON", "json_body", "no_content", "ok", "problem", "problems"]

@@ -194,7 +194,22 @@ def parse_subscription(body: str, settings: IngestSettings) -> SubscriptionIn:
         **problems(400, 401, 413, 422, 503),
         409: problem("Same target_url and event_types already subscribed (`subscription_id` names it)"),
     },
-    openapi_extensions=json_body(SubscriptionIn),
+    openapi_extensions=json_body(
+        SubscriptionIn,
+        {
+            "some": (
+                "Two event types",
+                {
+                    "target_url": "https://hooks.example.com/zaps/42",
+                    "event_types": ["order.created", "order.paid"],
+                },
+            ),
+            "all": (
+                "Every event type",
+                {"target_url": "https://hooks.example.com/zaps/43", "event_types": ["*"]},
+            ),
+        },
+    ),
 )
 def create_subscription() -> Response[str]:
     settings = ingest_settings()
