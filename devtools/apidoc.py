@@ -92,7 +92,13 @@ def _responses(operation: dict[str, Any]) -> list[str]:
         shape = ", ".join(
             f"{_schema_name(body.get('schema', {}))} ({kind})" for kind, body in content.items()
         )
-        rows.append(f"| {status} | {response.get('description', '')} | {shape or 'none'} |")
+        headers = "".join(
+            f"; header `{name}: {header['schema']['const']}`"
+            if "const" in header.get("schema", {})
+            else f"; header `{name}`"
+            for name, header in response.get("headers", {}).items()
+        )
+        rows.append(f"| {status} | {response.get('description', '')}{headers} | {shape or 'none'} |")
     return ["| status | meaning | body |", "| --- | --- | --- |", *rows, ""]
 
 

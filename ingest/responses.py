@@ -7,7 +7,7 @@ every route over HTTP and checks it with schemathesis, so a status listed here t
 cannot produce fails there, and one the code produces but the route does not list fails the fuzz.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
@@ -31,6 +31,25 @@ DESCRIPTIONS: dict[int, str] = {
 def ok(model: Any, description: str = "OK") -> OpenAPIResponse:
     """A JSON success body (`model` may be a union of models)."""
     return {"description": description, "content": {JSON: {"model": model}}}
+
+
+# Responses that carry a secret must not be kept by any cache (RFC 9111 5.2.2.5).
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def ok_no_store(model: Any, description: str) -> OpenAPIResponse:
+    """A JSON success body that carries a secret, answered with `Cache-Control: no-store`."""
+    response: dict[str, Any] = {
+        **ok(model, description),
+        "headers": {
+            "Cache-Control": {
+                "description": "Always `no-store`: the body carries a secret that no cache may keep",
+                "required": True,
+                "schema": {"type": "string", "const": "no-store"},
+            }
+        },
+    }
+    return cast(OpenAPIResponse, response)
 
 
 def no_content(description: str) -> OpenAPIResponse:
@@ -64,4 +83,14 @@ def json_body(body: type[BaseModel] | dict[str, Any], examples: dict[str, tuple[
     return {"requestBody": {"required": True, "content": {JSON: media}}}
 
 
-__all__ = ["JSON", "PROBLEM_JSON", "json_body", "no_content", "ok", "problem", "problems"]
+__all__ = [
+    "JSON",
+    "NO_STORE",
+    "PROBLEM_JSON",
+    "json_body",
+    "no_content",
+    "ok",
+    "ok_no_store",
+    "problem",
+    "problems",
+]
