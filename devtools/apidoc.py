@@ -16,14 +16,6 @@ PATH_EXAMPLES = {
     "event_id": "01JDQ5V8X3K9T2W7M4N6P8R0SA",
     "subscription_id": "sub_01JDQ5W2B7C4D6E8F0G2H4J6KA",
 }
-# Request bodies worth showing; anything else is sent without a body.
-BODY_EXAMPLES: dict[tuple[str, str], Any] = {
-    ("post", "/v1/events"): {"event_type": "order.created", "source": "shop", "payload": {"order_id": 42}},
-    ("post", "/v1/subscriptions"): {
-        "target_url": "https://hooks.example.com/catch/123",
-        "event_types": ["order.created"],
-    },
-}
 # Query strings worth showing, by operation.
 QUERY_EXAMPLES: dict[tuple[str, str], str] = {
     ("get", "/v1/events"): "?event_type=order.created&limit=10&q=payload.order_id:42",
@@ -36,6 +28,14 @@ def is_public(operation: dict[str, Any]) -> bool:
     return {} in operation.get("security", [{"bearerAuth": []}]) or operation.get("security") == []
 
 
+def first_example(operation: dict[str, Any]) -> Any:
+    """The first example request body the operation documents (None without a body)."""
+    for content in operation.get("requestBody", {}).get("content", {}).values():
+        for example in content.get("examples", {}).values():
+            return example["value"]
+    return None
+
+
 def curl(method: str, path: str, operation: dict[str, Any]) -> str:
     url_path = re.sub(r"\{(\w+)\}", lambda match: PATH_EXAMPLES.get(match.group(1), "ID"), path)
     url = f'"$URL{url_path}{QUERY_EXAMPLES.get((method, path), "")}"'
@@ -43,7 +43,7 @@ def curl(method: str, path: str, operation: dict[str, Any]) -> str:
     parts = [f"curl -sS{verb} {url}"]
     if not is_public(operation):
         parts.append('-H "Authorization: Bearer $KEY"')
-    body = BODY_EXAMPLES.get((method, path))
+    body = first_example(operation)
     if body is not None:
         parts.append(f"-d '{json.dumps(body)}'")
     return " \\\n     ".join(parts)
@@ -92,7 +92,13 @@ def _responses(operation: dict[str, Any]) -> list[str]:
         shape = ", ".join(
             f"{_schema_name(body.get('schema', {}))} ({kind})" for kind, body in content.items()
         )
-        rows.append(f"| {status} | {response.get('description', '')} | {shape or 'none'} |")
+        headers = "".join(
+            f"; header `{name}: {header['schema']['const']}`"
+            if "const" in header.get("schema", {})
+            else f"; header `{name}`"
+            for name, header in response.get("headers", {}).items()
+        )
+        rows.append(f"| {status} | {response.get('description', '')}{headers} | {shape or 'none'} |")
     return ["| status | meaning | body |", "| --- | --- | --- |", *rows, ""]
 
 

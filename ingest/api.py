@@ -2,6 +2,7 @@
 
 import json
 import re
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -44,7 +45,7 @@ from ingest.core.observability import logger, metrics
 from ingest.core.opensearch_client import opensearch_client
 from ingest.core.settings import ingest_settings
 from ingest.destinations_api import router as destinations_router
-from ingest.ingestion import parse_events, store_events
+from ingest.ingestion import parse_events, plan_events, store_events, store_planned
 from ingest.keycache import refused_keys
 from ingest.ratelimit import Decision, policy_for, rate_limiter
 from ingest.replay_api import ReplayIn
@@ -319,50 +320,84 @@ IDEMPOTENCY_KEY_HEADER: dict[str, Any] = {
     summary="Ingest one event, or a JSON array of up to 25",
     description=(
         "Body: an event `{event_type, source?, occurred_at?, payload}` or an array of them. "
-        "`payload` is stored exactly as sent. With `Idempotency-Key`, a retry with the same body "
-        "returns the original ids with 200; a different body is a 409."
+        "`payload` is stored exactly as sent. With `Idempotency-Key`, the first attempt fixes the "
+        "events' ids: a retry with the same key and body stores, under those ids, whatever an "
+        "interrupted attempt (503) left out, and never stores an event twice; it answers 201 if "
+        "it stored anything, else 200 with the original ids. A different body is a 409. Without "
+        "a key, a 503 may leave part of a batch stored and a retry stores that part again."
     ),
     operation_id="ingest_events",
     responses={
         200: ok(AcceptedEvent | AcceptedBatch, "Replay of an earlier request with the same Idempotency-Key"),
         201: ok(AcceptedEvent | AcceptedBatch, "Stored (a batch returns `{data: [...]}`)"),
-        **problems(400, 401, 422, 503),
+        **problems(400, 401, 422),
         409: problem("Idempotency-Key reused with another body, or its first request still running"),
         413: problem("Body or payload too large"),
+        503: problem(
+            "Storage temporarily unavailable; part of a batch may be stored: retry with the same "
+            "Idempotency-Key to store the rest under the same ids"
+        ),
     },
-    openapi_extensions={**json_body(EVENT_OR_BATCH), "parameters": [IDEMPOTENCY_KEY_HEADER]},
+    openapi_extensions={
+        **json_body(
+            EVENT_OR_BATCH,
+            {
+                "event": (
+                    "One event",
+                    {
+                        "event_type": "order.created",
+                        "source": "shop",
+                        "occurred_at": "2026-03-01T10:00:00Z",
+                        "payload": {"order_id": 1234, "total": 99.5, "lines": [{"sku": "A-1", "qty": 2}]},
+                    },
+                ),
+                "batch": (
+                    "A batch (stored whole)",
+                    [
+                        {"event_type": "order.created", "payload": {"order_id": 1235, "tags": ["new"]}},
+                        {"event_type": "order.paid", "payload": {"order_id": 1234, "amount": {"EUR": 99.5}}},
+                    ],
+                ),
+            },
+        ),
+        "parameters": [IDEMPOTENCY_KEY_HEADER],
+    },
 )
 def post_events() -> Response[str]:
     settings = ingest_settings()
     tenant_id = _tenant()
     body = request_text(app.current_event)
     events, is_batch = parse_events(body, settings)
-
-    def write() -> dict[str, Any]:
-        accepted = store_events(dynamodb_client(), settings, tenant_id, events)
-        return AcceptedBatch(data=accepted).model_dump(mode="json")
-
     key = app.current_event.headers.get("idempotency-key")
     if key is None:
-        result, replayed = write(), False
+        accepted = store_events(dynamodb_client(), settings, tenant_id, events)
+        stored = len(accepted)
     else:
-        result, replayed = idempotency.run_once(
+        # The ids are decided and recorded under the key first, then written: a retry gets the
+        # same ids back and writes only what is missing (ingest.ingestion).
+        recorded, replayed = idempotency.run_once(
             table=settings.idempotency_table,
             ttl_seconds=settings.idempotency_ttl_seconds,
             tenant_id=tenant_id,
             key=idempotency.validate_key(key),
             body=body,
-            operation=write,
+            operation=lambda: plan_events(tenant_id, events, settings, datetime.now(UTC)).model_dump(
+                mode="json"
+            ),
             lambda_context=app.lambda_context,
         )
-    ids = [event["id"] for event in result["data"]]
-    if replayed:
-        logger.info("idempotent replay", extra={"event_ids": ids})
+        plan = AcceptedBatch.model_validate(recorded)
+        stored = store_planned(dynamodb_client(), settings, tenant_id, events, plan, retry=replayed)
+        accepted = plan.data
+    ids = [event.id for event in accepted]
+    if stored:
+        metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=stored)
+        logger.info("events accepted", extra={"event_ids": ids, "count": stored})
     else:
-        metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=len(ids))
-        logger.info("events accepted", extra={"event_ids": ids, "count": len(ids)})
+        logger.info("idempotent replay", extra={"event_ids": ids})
+    result = AcceptedBatch(data=accepted).model_dump(mode="json")
     body_out = result if is_batch else result["data"][0]
-    return _json(200 if replayed else 201, json.dumps(body_out))
+    return _json(201 if stored else 200, json.dumps(body_out))
 
 
 @app.get(

@@ -73,7 +73,15 @@ def parse_replay(body: str, settings: IngestSettings) -> list[str]:
         404: problem("No such subscription for this tenant"),
         409: problem("The subscription is disabled: enable it first"),
     },
-    openapi_extensions=json_body(ReplayIn),
+    openapi_extensions=json_body(
+        ReplayIn,
+        {
+            "events": (
+                "Two events",
+                {"event_ids": ["01JDQ5V8X3K9T2W7M4N6P8R0SA", "01JDQ5V8X3K9T2W7M4N6P8R0SB"]},
+            )
+        },
+    ),
 )
 def replay(subscription_id: SubscriptionId) -> Response[str]:
     settings = ingest_settings()

@@ -7,7 +7,7 @@ every route over HTTP and checks it with schemathesis, so a status listed here t
 cannot produce fails there, and one the code produces but the route does not list fails the fuzz.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
@@ -33,6 +33,25 @@ def ok(model: Any, description: str = "OK") -> OpenAPIResponse:
     return {"description": description, "content": {JSON: {"model": model}}}
 
 
+# Responses that carry a secret must not be kept by any cache (RFC 9111 5.2.2.5).
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def ok_no_store(model: Any, description: str) -> OpenAPIResponse:
+    """A JSON success body that carries a secret, answered with `Cache-Control: no-store`."""
+    response: dict[str, Any] = {
+        **ok(model, description),
+        "headers": {
+            "Cache-Control": {
+                "description": "Always `no-store`: the body carries a secret that no cache may keep",
+                "required": True,
+                "schema": {"type": "string", "const": "no-store"},
+            }
+        },
+    }
+    return cast(OpenAPIResponse, response)
+
+
 def no_content(description: str) -> OpenAPIResponse:
     """A success without a body (204: RFC 9110 15.3.5)."""
     return {"description": description}
@@ -49,11 +68,29 @@ def problems(*statuses: int) -> dict[int, OpenAPIResponse]:
     return {status: problem(DESCRIPTIONS[status]) for status in statuses}
 
 
-def json_body(body: type[BaseModel] | dict[str, Any]) -> dict[str, Any]:
+def json_body(body: type[BaseModel] | dict[str, Any], examples: dict[str, tuple[str, Any]]) -> dict[str, Any]:
     """`openapi_extensions` of a route that parses its own JSON body: a model (a component schema
-    that ingest.openapi.finish adds) or a schema."""
+    that ingest.openapi.finish adds) or a schema, and named examples (`name: (summary, value)`),
+    each a body the route accepts. tests/unit/test_properties_bodies.py corrupts these examples
+    to show that every body route refuses what the JSON reader refuses."""
     schema = body if isinstance(body, dict) else component_ref(body)
-    return {"requestBody": {"required": True, "content": {JSON: {"schema": schema}}}}
+    media = {
+        "schema": schema,
+        "examples": {
+            name: {"summary": summary, "value": value} for name, (summary, value) in examples.items()
+        },
+    }
+    return {"requestBody": {"required": True, "content": {JSON: media}}}
 
 
-__all__ = ["JSON", "PROBLEM_JSON", "json_body", "no_content", "ok", "problem", "problems"]
+__all__ = [
+    "JSON",
+    "NO_STORE",
+    "PROBLEM_JSON",
+    "json_body",
+    "no_content",
+    "ok",
+    "ok_no_store",
+    "problem",
+    "problems",
+]

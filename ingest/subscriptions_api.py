@@ -25,7 +25,7 @@ from ingest.core.models import EVENT_ID_PATTERN, EVENT_TYPE_PATTERN, SUBSCRIPTIO
 from ingest.core.observability import logger
 from ingest.core.settings import IngestSettings, ingest_settings
 from ingest.core.ssrf import BlockedDestination, check_url
-from ingest.responses import JSON, json_body, no_content, ok, problem, problems
+from ingest.responses import JSON, NO_STORE, json_body, no_content, ok, ok_no_store, problem, problems
 
 MAX_URL_LENGTH = 2048
 MAX_EVENT_TYPES = 50
@@ -156,6 +156,13 @@ def _json(status: int, model: BaseModel) -> Response[str]:
     return Response(status_code=status, content_type=JSON, body=model.model_dump_json())
 
 
+def _with_secret(status: int, model: SubscriptionWithSecret) -> Response[str]:
+    """A response carrying a signing secret: never kept by a cache."""
+    return Response(
+        status_code=status, content_type=JSON, body=model.model_dump_json(), headers=dict(NO_STORE)
+    )
+
+
 def _tenant() -> str:
     return str(router.context["tenant_id"])
 
@@ -195,7 +202,7 @@ def parse_subscription(body: str, settings: IngestSettings) -> SubscriptionIn:
     ),
     operation_id="create_subscription",
     responses={
-        201: ok(SubscriptionWithSecret, "Subscribed"),
+        201: ok_no_store(SubscriptionWithSecret, "Subscribed"),
         **problems(400, 401, 413, 422, 503),
         409: problem(
             "Same target_url and event_types already subscribed (`duplicate-subscription`, "
@@ -203,7 +210,22 @@ def parse_subscription(body: str, settings: IngestSettings) -> SubscriptionIn:
             "(`subscription-quota-exceeded`)"
         ),
     },
-    openapi_extensions=json_body(SubscriptionIn),
+    openapi_extensions=json_body(
+        SubscriptionIn,
+        {
+            "some": (
+                "Two event types",
+                {
+                    "target_url": "https://hooks.example.com/zaps/42",
+                    "event_types": ["order.created", "order.paid"],
+                },
+            ),
+            "all": (
+                "Every event type",
+                {"target_url": "https://hooks.example.com/zaps/43", "event_types": ["*"]},
+            ),
+        },
+    ),
 )
 def create_subscription() -> Response[str]:
     settings, tenant_id = ingest_settings(), _tenant()
@@ -223,7 +245,7 @@ def create_subscription() -> Response[str]:
         "subscription created",
         extra={"subscription_id": item.subscription_id, "event_types": item.event_types},
     )
-    return _json(201, SubscriptionWithSecret.from_issued(issued))
+    return _with_secret(201, SubscriptionWithSecret.from_issued(issued))
 
 
 @router.get(
@@ -285,7 +307,7 @@ def enable_subscription(subscription_id: SubscriptionId) -> Response[str]:
         "signatures with both secrets, so the receiver can switch at any time in that window."
     ),
     operation_id="rotate_subscription_secret",
-    responses={200: ok(SubscriptionWithSecret), **problems(401, 404, 422, 503)},
+    responses={200: ok_no_store(SubscriptionWithSecret, "The new secret"), **problems(401, 404, 422, 503)},
 )
 def rotate_secret(subscription_id: SubscriptionId) -> Response[str]:
     settings = ingest_settings()
@@ -298,7 +320,7 @@ def rotate_secret(subscription_id: SubscriptionId) -> Response[str]:
         credential_key(settings.secrets_key_id),
     )
     logger.info("subscription secret rotated", extra={"subscription_id": subscription_id})
-    return _json(200, SubscriptionWithSecret.from_issued(issued))
+    return _with_secret(200, SubscriptionWithSecret.from_issued(issued))
 
 
 @router.get(

@@ -24,17 +24,26 @@ def backoff(attempt: int) -> float:
 
 
 def batch_get(
-    client: "DynamoDBClient", table: str, keys: Sequence[dict[str, Any]], what: str
+    client: "DynamoDBClient",
+    table: str,
+    keys: Sequence[dict[str, Any]],
+    what: str,
+    *,
+    projection: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The items that exist among `keys` (DynamoDB-typed), read consistently."""
+    """The items that exist among `keys` (DynamoDB-typed), read consistently; only the
+    attributes in `projection` when it is given."""
+    request: dict[str, Any] = {"ConsistentRead": True}
+    if projection:
+        request["ProjectionExpression"] = ", ".join(f"#p{n}" for n in range(len(projection)))
+        request["ExpressionAttributeNames"] = {f"#p{n}": name for n, name in enumerate(projection)}
     found: list[dict[str, Any]] = []
     for start in range(0, len(keys), GET_KEYS):
         pending = list(keys[start : start + GET_KEYS])
         for attempt in range(ATTEMPTS):
             try:
-                response: Any = client.batch_get_item(
-                    RequestItems={table: {"Keys": pending, "ConsistentRead": True}}
-                )
+                keys_and_attributes: Any = {**request, "Keys": pending}
+                response: Any = client.batch_get_item(RequestItems={table: keys_and_attributes})
             except (ClientError, BotoCoreError) as exc:
                 raise StoreUnavailable(f"{what} read failed: {type(exc).__name__}") from exc
             found.extend(response.get("Responses", {}).get(table, []))
@@ -50,7 +59,8 @@ def batch_get(
 def batch_put(client: "DynamoDBClient", table: str, items: Sequence[dict[str, Any]], what: str) -> None:
     """Put `items` (DynamoDB-typed), 25 per request."""
     for start in range(0, len(items), WRITE_ITEMS):
-        pending: list[Any] = [{"PutRequest": {"Item": item}} for item in items[start : start + WRITE_ITEMS]]
+        chunk = items[start : start + WRITE_ITEMS]
+        pending: list[Any] = [{"PutRequest": {"Item": item}} for item in chunk]
         for attempt in range(ATTEMPTS):
             try:
                 response = client.batch_write_item(RequestItems={table: pending})
@@ -61,4 +71,6 @@ def batch_put(client: "DynamoDBClient", table: str, items: Sequence[dict[str, An
                 break
             time.sleep(backoff(attempt))
         else:
-            raise StoreUnavailable(f"{what} write left {len(pending)} items unprocessed after retries")
+            raise StoreUnavailable(
+                f"{what} write left {len(pending)} of {len(chunk)} items unprocessed after retries"
+            )

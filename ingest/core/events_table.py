@@ -14,7 +14,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
-from ingest.core.batching import batch_put
+from ingest.core.batching import batch_get, batch_put
 from ingest.core.errors import EventNotFound, MalformedRequest, StoreUnavailable
 from ingest.core.ids import highest_id_at, lowest_id_at
 from ingest.core.models import EventStatus
@@ -99,6 +99,30 @@ def _unavailable(operation: str, exc: Exception) -> StoreUnavailable:
 def put_events(client: "DynamoDBClient", table: str, items: Sequence[EventItem]) -> None:
     """Write up to 25 events in one BatchWriteItem, retrying unprocessed items with backoff."""
     batch_put(client, table, [item.to_ddb() for item in items], "events table")
+
+
+def put_missing_events(client: "DynamoDBClient", table: str, items: Sequence[EventItem]) -> int:
+    """Write those of `items` that are not stored (one consistent BatchGetItem of their keys, then
+    a conditional PutItem each, so an item stored meanwhile is left as it is); how many it wrote."""
+    keys = [{"tenant_id": {"S": item.tenant_id}, "event_id": {"S": item.event_id}} for item in items]
+    found = batch_get(client, table, keys, "events table", projection=("tenant_id", "event_id"))
+    stored = {(key["tenant_id"]["S"], key["event_id"]["S"]) for key in found}
+    written = 0
+    for item in items:
+        if (item.tenant_id, item.event_id) in stored:
+            continue
+        try:
+            client.put_item(
+                TableName=table,
+                Item=item.to_ddb(),
+                ConditionExpression="attribute_not_exists(event_id)",
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            continue
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable("write", exc) from exc
+        written += 1
+    return written
 
 
 def get_event(client: "DynamoDBClient", table: str, tenant_id: str, event_id: str) -> EventItem:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from typing import ClassVar, Self
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from ingest.core.runtime import runtime
 
@@ -20,8 +20,16 @@ LOCAL_STAGES = frozenset({"local", "test"})
 RETRY_SCHEDULE_PATTERN = r"^\d+[smhd](,\d+[smhd])*$"
 
 
-class MissingConfiguration(RuntimeError):
+class ConfigurationError(RuntimeError):
+    """A function's environment is one it must not run with: it fails its cold start."""
+
+
+class MissingConfiguration(ConfigurationError):
     """A function outside a local stage lacks environment variables it needs."""
+
+
+class LocalOnlySetting(ConfigurationError):
+    """A setting that only a local stage may use is set on another stage."""
 
 
 def local_resources(stage: str) -> dict[str, str]:
@@ -56,6 +64,28 @@ class CoreSettings(BaseModel):
     allow_loopback_webhooks: bool = False
     # Comma-separated host names webhooks may reach on private addresses (local stages only).
     webhook_private_hosts: str = ""
+
+    @model_validator(mode="after")
+    def _local_only_flags_on_local_stages(self) -> Self:
+        # Webhooks to this machine or to named private hosts are for the local stack (its
+        # receiver, LocalStack's host.docker.internal); anywhere else they would open the SSRF
+        # guard, so a deployed function with either refuses to start.
+        if self.is_local:
+            return self
+        offending = [
+            name.upper()
+            for name, value in (
+                ("allow_loopback_webhooks", self.allow_loopback_webhooks),
+                ("webhook_private_hosts", self.private_webhook_hosts),
+            )
+            if value
+        ]
+        if offending:
+            raise LocalOnlySetting(
+                f"{' and '.join(offending)} may only be set on a local stage "
+                f"({', '.join(sorted(LOCAL_STAGES))}), not on stage {self.stage!r}"
+            )
+        return self
 
     @property
     def private_webhook_hosts(self) -> frozenset[str]:

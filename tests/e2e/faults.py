@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, ConnectionClosedError
 
 from devtools.invariant import (
@@ -235,6 +236,55 @@ def losing_responses(client: Any, operation: str, failures: InjectedFailures) ->
     finally:
         client.meta.events.unregister(f"before-parameter-build.{service}.{operation}", before)
         client.meta.events.unregister(f"after-call.{service}.{operation}", after)
+
+
+@contextmanager
+def unprocessed_items(
+    client: Any, table: str, hold_back: int, failures: InjectedFailures
+) -> Iterator[InjectedFailures]:
+    """Make matching `client` BatchWriteItem calls to `table` write all but their last `hold_back`
+    items and answer those as UnprocessedItems, as DynamoDB does when a partition is throttled
+    (a call holding back everything it was asked to write never reaches the service)."""
+    service = client.meta.service_model.service_id.hyphenize()
+
+    def before(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        requests = params.get("RequestItems", {}).get(table)
+        if not requests or not failures.active or not failures.when(params):
+            return
+        with failures._lock:
+            if failures.times is not None and failures.injected >= failures.times:
+                return
+            failures.injected += 1
+        kept, held = requests[:-hold_back], requests[-hold_back:]
+        context["held_back"] = held
+        if kept:
+            params["RequestItems"] = {**params["RequestItems"], table: kept}
+        else:
+            context["held_back_all"] = True
+
+    def short_circuit(context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        if context.get("held_back_all"):
+            return AWSResponse("", 200, {}, None), {}
+        return None
+
+    def after(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        held = context.pop("held_back", None)
+        context.pop("held_back_all", None)
+        if held:
+            parsed.setdefault("UnprocessedItems", {}).setdefault(table, []).extend(held)
+
+    events = (
+        (f"before-parameter-build.{service}.BatchWriteItem", before),
+        (f"before-call.{service}.BatchWriteItem", short_circuit),
+        (f"after-call.{service}.BatchWriteItem", after),
+    )
+    for event, handler in events:
+        client.meta.events.register(event, handler)
+    try:
+        yield failures
+    finally:
+        for event, handler in events:
+            client.meta.events.unregister(event, handler)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -347,10 +347,10 @@ def test_schema_violation_is_422_naming_the_field(
     assert count("events") == 0
 
 
-def test_source_with_lone_surrogate_is_422(invoke: Call, key: str, count: Callable[[str], int]) -> None:
+def test_source_with_lone_surrogate_is_400(invoke: Call, key: str, count: Callable[[str], int]) -> None:
     reply = post(invoke, key, '{"event_type": "a", "source": "\\ud800", "payload": {}}')
 
-    assert_problem(reply, 422, "validation-failed")
+    assert_problem(reply, 400, "malformed-request")
     assert count("events") == 0
 
 

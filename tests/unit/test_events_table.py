@@ -262,3 +262,83 @@ def test_sdk_error_becomes_store_unavailable(dynamodb: Any, table: str) -> None:
         events_table.put_events(dynamodb, table, [make_item(T0)])
 
     assert isinstance(raised.value.__cause__, ClientError)
+
+
+def test_put_missing_events_writes_only_what_is_missing_and_leaves_stored_items_as_they_are(
+    dynamodb: Any, table: str
+) -> None:
+    # Given one item of three stored and acknowledged since (rev 2)
+    items = [make_item(T0 + timedelta(milliseconds=n)) for n in range(3)]
+    store(dynamodb, table, items[0])
+    events_table.set_status(dynamodb, table, "t1", items[0].event_id, "acknowledged")
+
+    # When the three are written as missing
+    written = events_table.put_missing_events(dynamodb, table, items)
+
+    # Then the other two are stored and the first is untouched
+    assert written == 2
+    first = events_table.get_event(dynamodb, table, "t1", items[0].event_id)
+    assert (first.status, first.rev) == ("acknowledged", 2)
+    assert [events_table.get_event(dynamodb, table, "t1", item.event_id) for item in items[1:]] == items[1:]
+    assert events_table.put_missing_events(dynamodb, table, items) == 0
+
+
+class BlindReader:
+    """Passes calls through, but its BatchGetItem finds nothing: an item stored between the
+    read and the write, as a concurrent retry would."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.exceptions = client.exceptions
+        self.puts = 0
+
+    def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        return {"Responses": {name: [] for name in RequestItems}}
+
+    def put_item(self, **kwargs: Any) -> Any:
+        self.puts += 1
+        return self.client.put_item(**kwargs)
+
+
+def test_put_missing_events_never_overwrites_an_item_stored_after_the_read(dynamodb: Any, table: str) -> None:
+    item = make_item(T0)
+    store(dynamodb, table, item)
+    events_table.set_status(dynamodb, table, "t1", item.event_id, "acknowledged")
+    reader = BlindReader(dynamodb)
+
+    written = events_table.put_missing_events(reader, table, [item])  # type: ignore[arg-type]
+
+    assert (written, reader.puts) == (0, 1)
+    assert events_table.get_event(dynamodb, table, "t1", item.event_id).status == "acknowledged"
+
+
+def test_put_missing_events_reads_only_the_keys(dynamodb: Any, table: str) -> None:
+    stubber = Stubber(dynamodb)
+    item = make_item(T0)
+    key = {"tenant_id": {"S": "t1"}, "event_id": {"S": item.event_id}}
+    stubber.add_response(
+        "batch_get_item",
+        {"Responses": {table: [key]}},
+        {
+            "RequestItems": {
+                table: {
+                    "Keys": [key],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "#p0, #p1",
+                    "ExpressionAttributeNames": {"#p0": "tenant_id", "#p1": "event_id"},
+                }
+            }
+        },
+    )
+
+    with stubber:
+        assert events_table.put_missing_events(dynamodb, table, [item]) == 0
+
+
+def test_put_missing_events_turns_sdk_errors_into_store_unavailable(dynamodb: Any, table: str) -> None:
+    stubber = Stubber(dynamodb)
+    stubber.add_response("batch_get_item", {"Responses": {table: []}})
+    stubber.add_client_error("put_item", "ProvisionedThroughputExceededException")
+
+    with stubber, pytest.raises(StoreUnavailable):
+        events_table.put_missing_events(dynamodb, table, [make_item(T0)])

@@ -405,7 +405,9 @@ def test_plain_http_is_refused_outside_local_stages(
     server = receiver()
     server.expect_request("/hook").respond_with_data("ok")
     subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    # A deployed stage cannot allow loopback (the settings refuse it); the scheme is checked first.
     monkeypatch.setenv("STAGE", "prod")
+    monkeypatch.setenv("ALLOW_LOOPBACK_WEBHOOKS", "false")
     clear_webhook_caches()
     event = webhooks.put_event("t1")
 

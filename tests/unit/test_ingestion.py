@@ -6,7 +6,7 @@ import pytest
 
 from ingest.core.errors import BatchTooLarge, MalformedRequest, PayloadTooLarge, ValidationFailed
 from ingest.core.settings import Settings
-from ingest.ingestion import build_items, parse_events
+from ingest.ingestion import build_items, parse_events, plan_events
 
 SETTINGS = Settings.local(max_payload_bytes=64, max_body_bytes=4096, event_retention_days=30)
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -106,3 +106,16 @@ def test_build_items_normalises_occurred_at_to_utc() -> None:
     (item,) = build_items("tenant-1", events, SETTINGS, NOW)
 
     assert item.occurred_at == "2026-03-01T12:00:00.000Z"
+
+
+def test_a_plan_fixes_ids_and_receipt_time_and_its_items_are_rebuilt_identically() -> None:
+    events, _ = parse_events("[" + ",".join([body(), body('{"b": 2}')]) + "]", SETTINGS)
+
+    plan = plan_events("tenant-1", events, SETTINGS, NOW)
+    received = datetime.fromisoformat(plan.data[0].received_at)
+    items = build_items("tenant-1", events, SETTINGS, received, [event.id for event in plan.data])
+
+    assert [item.event_id for item in items] == [event.id for event in plan.data]
+    assert {item.received_at for item in items} == {"2026-03-01T12:00:00.123Z"}
+    assert items == build_items("tenant-1", events, SETTINGS, received, [event.id for event in plan.data])
+    assert [item.payload for item in items] == ['{"a": 1}', '{"b": 2}']
