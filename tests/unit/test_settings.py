@@ -136,6 +136,8 @@ def test_local_only_webhook_flags_are_refused_outside_local_stages(
         "RETRY_QUEUE_URL": "https://sqs/retry",
         "DELIVERY_DLQ_URL": "https://sqs/delivery-dlq",
         "INDEX_DLQ_URL": "https://sqs/index-dlq",
+        "SECRETS_KEY_ID": "alias/secrets",
+        "TENANTS_TABLE": "tenants",
     }
 
     with pytest.raises(
