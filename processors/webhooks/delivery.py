@@ -174,14 +174,7 @@ class Deliverer:
         keeps its webhook-id. Returns the delivery to record (fanout: `retrying`, no attempt yet).
         """
         now = self.clock()
-        message = RetryMessage(
-            tenant_id=event.tenant_id,
-            event_id=event.event_id,
-            subscription_id=subscription.subscription_id,
-            attempt=delivery.attempt_count + 1,
-            due_at=until,
-        )
-        schedule_retry(self.sqs, self.settings.retry_queue_url, message, now)
+        self._enqueue(event, subscription, delivery.attempt_count + 1, until, now)
         count("WebhookPaused")
         logger.info(
             "webhook paused: its host's circuit is open",
@@ -256,17 +249,23 @@ class Deliverer:
                 event, delivery, attempt, body, now, "retry schedule exhausted", context
             )
         due = due_at(now, delay)
+        self._enqueue(event, subscription, delivery.attempt_count + 2, due, now)
+        count("WebhookRetryScheduled")
+        logger.info("webhook retry scheduled", extra={**context, "due_at": due.isoformat()})
+        return "retrying", delivery.after(attempt, "retrying", now, next_attempt_at=due.isoformat())
+
+    def _enqueue(
+        self, event: EventItem, subscription: SubscriptionItem, attempt: int, due: datetime, now: datetime
+    ) -> None:
+        """Attempt number `attempt` of this delivery onto the retry queue, due `due`."""
         message = RetryMessage(
             tenant_id=event.tenant_id,
             event_id=event.event_id,
             subscription_id=subscription.subscription_id,
-            attempt=delivery.attempt_count + 2,
+            attempt=attempt,
             due_at=due,
         )
         schedule_retry(self.sqs, self.settings.retry_queue_url, message, now)
-        count("WebhookRetryScheduled")
-        logger.info("webhook retry scheduled", extra={**context, "due_at": due.isoformat()})
-        return "retrying", delivery.after(attempt, "retrying", now, next_attempt_at=due.isoformat())
 
     def _dead_letter(
         self,
