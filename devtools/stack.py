@@ -200,7 +200,7 @@ class EmbeddedStack:
         self.say(f"{name} listening on 127.0.0.1:{port} (log: {log.name})")
 
     def _start_moto(self) -> None:
-        args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.ports.aws)]
+        args = [sys.executable, "-m", "devtools.atomic_moto", "-H", "127.0.0.1", "-p", str(self.ports.aws)]
         self._spawn("moto", args, self.ports.aws, env={**os.environ, "MOTO_ACCOUNT_ID": ACCOUNT_ID})
 
     def _start_opensearch(self) -> None:

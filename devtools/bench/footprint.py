@@ -51,7 +51,7 @@ def _name(pid: int) -> str:
     except OSError:
         return "?"
     text = " ".join(part.decode(errors="replace") for part in command)
-    if "moto.server" in text:
+    if "atomic_moto" in text or "moto.server" in text:
         return "moto"
     if "osmem" in text:
         return "opensearch"

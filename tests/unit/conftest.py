@@ -7,6 +7,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from devtools.atomic_moto import serialize_dynamodb
 from devtools.resources import create_keys, create_tables, read_resources
 from devtools.template import Template
 from ingest.core.credentials import CredentialKey
@@ -23,6 +24,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in template.of_type("AWS::Serverless::Function"):
         for key, value in template.function_environment(name).items():
             monkeypatch.setenv(key, value)
+    serialize_dynamodb()  # conditional writes atomic, as in DynamoDB (devtools/atomic_moto.py)
     with mock_aws():
         clear_client_caches()
         resources = read_resources(template)
