@@ -15,10 +15,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
 
-from ingest import idempotency, openapi, search, search_query
+from ingest import idempotency, openapi, scopes, search, search_query
+from ingest.audit_api import refuse_repeated_parameters
+from ingest.audit_api import router as audit_router
 from ingest.bodies import request_text
 from ingest.core import events_table
-from ingest.core.api_keys_table import hash_key, tenant_for_key
+from ingest.core.api_keys_table import ApiKeyInfo, get_key, hash_key
 from ingest.core.clients import dynamodb_client
 from ingest.core.errors import (
     MalformedRequest,
@@ -123,27 +125,34 @@ def _count_rejection(reason: str) -> None:
         metric.add_dimension(name="reason", value=reason)
 
 
-def _authenticated_tenant(router: APIGatewayHttpResolver) -> str:
+def _authenticated_key(router: APIGatewayHttpResolver) -> ApiKeyInfo:
     header = router.current_event.headers.get("authorization") or ""
     scheme, _, api_key = header.partition(" ")
     if scheme.lower() != "bearer" or not api_key.strip():
         raise Unauthorized("send `Authorization: Bearer <api key>`")
-    # A key refused a moment ago is refused again without a read; valid keys are read every time.
+    # A key refused a moment ago is refused again without a read; valid keys are read every time,
+    # so a revocation or an expiry takes effect on the next request.
     key_hash = hash_key(api_key.strip())
     if key_hash in refused_keys():
-        raise Unauthorized("unknown or revoked API key")
-    tenant_id = tenant_for_key(dynamodb_client(), ingest_settings().api_keys_table, api_key.strip())
-    if tenant_id is None:
+        raise Unauthorized("unknown, revoked or expired API key")
+    key = get_key(dynamodb_client(), ingest_settings().api_keys_table, api_key.strip())
+    refusal = "unknown" if key is None else key.refusal(datetime.now(UTC))
+    if key is None or refusal is not None:
         refused_keys().add(key_hash)
-        raise Unauthorized("unknown or revoked API key")
-    return tenant_id
+        raise Unauthorized(f"{refusal} API key" if refusal != "expired" else "API key expired")
+    return key
 
 
 def _admit(router: APIGatewayHttpResolver) -> str:
-    """Authenticate the request and take it from its tenant's rate limit (RateLimited when spent)."""
-    tenant_id = _authenticated_tenant(router)
-    router.append_context(tenant_id=tenant_id)
-    logger.append_keys(tenant_id=tenant_id)
+    """Authenticate the request, check its key's scopes against the route, and take it from its
+    tenant's rate limit (RateLimited when spent)."""
+    key = _authenticated_key(router)
+    tenant_id = key.tenant_id
+    router.append_context(tenant_id=tenant_id, key_id=key.key_id)
+    # The key's id (never the key or its hash) on every later log line of the request.
+    logger.append_keys(tenant_id=tenant_id, key_id=key.key_id)
+    scopes.require(key.scopes, scopes.needed_scope(router.context.get("_route")))
+    refuse_repeated_parameters(router.current_event.raw_query_string, router.current_event.path)
     event = router.current_event
     decision = rate_limiter().check(tenant_id, policy_for(event.http_method, event.path))
     router.append_context(rate_limit=decision)
@@ -169,6 +178,7 @@ app.use(middlewares=[authenticate])
 app.include_router(subscriptions_router)
 app.include_router(replay_router)
 app.include_router(destinations_router)
+app.include_router(audit_router)
 
 
 @app.exception_handler(TriggersError)
@@ -513,10 +523,18 @@ def openapi_json() -> str:
         "headers": {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS},
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
-    for operations in spec["paths"].values():
-        for operation in operations.values():
+    # ... and 403 when the key's scopes do not include the one the route needs (ingest.scopes).
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
             if operation.get("security") != PUBLIC:
+                needed = scopes.ROUTE_SCOPES.get((method.upper(), path), "admin")
                 operation.setdefault("responses", {})["429"] = rate_limited
+                operation["responses"]["403"] = {
+                    "description": f"The API key lacks the `{needed}` scope (or `admin`): `insufficient-scope`, "
+                    "naming it in `required_scope`",
+                    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                }
+                operation["x-required-scope"] = needed
     return openapi.dumps(openapi.finish(spec, body_models=(EventIn, SubscriptionIn, ReplayIn)))
 
 

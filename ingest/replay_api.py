@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingest.audit_api import record
 from ingest.bodies import parse_json_model, request_text
 from ingest.core import lifecycle, subscriptions_table
 from ingest.core.clients import dynamodb_client, sqs_client
@@ -102,6 +103,16 @@ def replay(subscription_id: SubscriptionId) -> Response[str]:
     for result in results:
         outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
     logger.info("replay requested", extra={"subscription_id": subscription_id, "outcomes": outcomes})
+    record(
+        router,
+        "subscription.replay",
+        "subscription",
+        subscription_id,
+        after={
+            "queued_event_ids": [result.event_id for result in results if result.outcome == "queued"],
+            **{f"{outcome}_count": count for outcome, count in sorted(outcomes.items())},
+        },
+    )
     body = ReplayOut(
         data=[
             ReplayedEvent(

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ingest.audit_api import record
 from ingest.bodies import parse_json_model, request_text
 from ingest.core import deliveries_table, events_table, subscriptions_table, tenants_table
 from ingest.core.clients import dynamodb_client
@@ -171,6 +172,18 @@ def _table() -> str:
     return ingest_settings().subscriptions_table
 
 
+def audit_fields(item: subscriptions_table.SubscriptionItem) -> dict[str, str | list[str] | None]:
+    """What the audit trail keeps of a subscription: ids and status, the target's host only (a
+    target URL's path can be a capability, as Zapier's hook URLs are), never a secret."""
+    return {
+        "subscription_id": item.subscription_id,
+        "status": item.status,
+        "disabled_reason": item.disabled_reason,
+        "target_host": urlsplit(item.target_url).hostname,
+        "event_types": item.event_types,
+    }
+
+
 def parse_subscription(body: str, settings: IngestSettings) -> SubscriptionIn:
     """Validate a create request: size, JSON, schema, then the destination (SSRF) check."""
     request = parse_json_model(body, SubscriptionIn, settings.max_body_bytes)
@@ -245,6 +258,7 @@ def create_subscription() -> Response[str]:
         "subscription created",
         extra={"subscription_id": item.subscription_id, "event_types": item.event_types},
     )
+    record(router, "subscription.create", "subscription", item.subscription_id, after=audit_fields(item))
     return _with_secret(201, SubscriptionWithSecret.from_issued(issued))
 
 
@@ -280,8 +294,10 @@ def get_subscription(subscription_id: SubscriptionId) -> Response[str]:
     responses={204: no_content("Deleted"), **problems(401, 404, 422, 503)},
 )
 def delete_subscription(subscription_id: SubscriptionId) -> Response[str]:
+    before = subscriptions_table.get_subscription(dynamodb_client(), _table(), _tenant(), subscription_id)
     subscriptions_table.delete_subscription(dynamodb_client(), _table(), _tenant(), subscription_id)
     logger.info("subscription deleted", extra={"subscription_id": subscription_id})
+    record(router, "subscription.delete", "subscription", subscription_id, before=audit_fields(before))
     return Response(status_code=204, content_type=None, body="")
 
 
@@ -293,8 +309,17 @@ def delete_subscription(subscription_id: SubscriptionId) -> Response[str]:
     responses={200: ok(SubscriptionOut), **problems(401, 404, 422, 503)},
 )
 def enable_subscription(subscription_id: SubscriptionId) -> Response[str]:
+    before = subscriptions_table.get_subscription(dynamodb_client(), _table(), _tenant(), subscription_id)
     item = subscriptions_table.enable(dynamodb_client(), _table(), _tenant(), subscription_id)
     logger.info("subscription enabled", extra={"subscription_id": subscription_id})
+    record(
+        router,
+        "subscription.enable",
+        "subscription",
+        subscription_id,
+        before=audit_fields(before),
+        after=audit_fields(item),
+    )
     return _json(200, SubscriptionOut.from_item(item))
 
 
@@ -320,6 +345,20 @@ def rotate_secret(subscription_id: SubscriptionId) -> Response[str]:
         credential_key(settings.secrets_key_id),
     )
     logger.info("subscription secret rotated", extra={"subscription_id": subscription_id})
+    rotated = issued.subscription
+    expires_at = rotated.previous_secret_expires_at
+    record(
+        router,
+        "subscription.rotate_secret",
+        "subscription",
+        subscription_id,
+        after={
+            **audit_fields(rotated),
+            "grace_period_ends_at": isoformat(datetime.fromtimestamp(expires_at, UTC))
+            if expires_at
+            else None,
+        },
+    )
     return _with_secret(200, SubscriptionWithSecret.from_issued(issued))
 
 

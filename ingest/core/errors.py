@@ -44,6 +44,12 @@ class Unauthorized(TriggersError):
     status, slug, title = 401, "unauthorized", "Missing or unknown API key"
 
 
+class InsufficientScope(TriggersError):
+    """The key is valid but its scopes do not allow this route; `required_scope` names the one needed."""
+
+    status, slug, title = 403, "insufficient-scope", "API key lacks the scope this route needs"
+
+
 class NotFound(TriggersError):
     """Missing, or another tenant's: the API answers both the same way."""
 

@@ -107,6 +107,11 @@ class Problem(BaseModel):
         description="The subscription that already exists (`duplicate-subscription`)",
         json_schema_extra=_left_out_when_absent,
     )
+    required_scope: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="The scope the route needs and the key lacks (`insufficient-scope`)",
+        json_schema_extra=_left_out_when_absent,
+    )
 
 
 class Health(BaseModel):

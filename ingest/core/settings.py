@@ -42,6 +42,7 @@ def local_resources(stage: str) -> dict[str, str]:
         "idempotency_table": f"triggers-{stage}-idempotency",
         "secrets_key_id": f"alias/triggers-{stage}-secrets",
         "tenants_table": f"triggers-{stage}-tenants",
+        "audit_table": f"triggers-{stage}-audit",
         "opensearch_endpoint": "http://127.0.0.1:9200",
         # Queue URLs depend on the endpoint; locally an empty one means "not configured".
         "retry_queue_url": "",
@@ -59,11 +60,18 @@ class CoreSettings(BaseModel):
     subscriptions_table: str
     deliveries_table: str
     event_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Who changed what (subscriptions, keys, replays, redrives: the API and
+    # the retry function record them); records expire after the retention.
+    audit_table: str
+    audit_retention_days: int = Field(default=365, ge=1, le=3650)
     opensearch_endpoint: str
     index_alias: str = "events"
     allow_loopback_webhooks: bool = False
     # Comma-separated host names webhooks may reach on private addresses (local stages only).
     webhook_private_hosts: str = ""
+    # Ports webhook targets may use besides 80 and 443 (comma-separated; deployed stages). Local
+    # stages allow any port: the local stack's receivers listen on ephemeral ones.
+    webhook_allowed_ports: str = Field(default="", pattern=r"^\s*$|^\s*\d{1,5}(\s*,\s*\d{1,5})*\s*$")
 
     @model_validator(mode="after")
     def _local_only_flags_on_local_stages(self) -> Self:
@@ -96,6 +104,21 @@ class CoreSettings(BaseModel):
     @property
     def is_local(self) -> bool:
         return self.stage in LOCAL_STAGES
+
+    @property
+    def allowed_webhook_ports(self) -> frozenset[int] | None:
+        """Ports a webhook target may use; None (any) on local stages."""
+        if self.is_local:
+            return None
+        extra = {int(port) for port in self.webhook_allowed_ports.split(",") if port.strip()}
+        return frozenset({80, 443} | extra)
+
+    @model_validator(mode="after")
+    def _ports_in_range(self) -> Self:
+        for port in self.webhook_allowed_ports.split(","):
+            if port.strip() and not 1 <= int(port) <= 65535:
+                raise ValueError(f"WEBHOOK_ALLOWED_PORTS: {port.strip()} is not a TCP port (1-65535)")
+        return self
 
     @classmethod
     def local(cls, stage: str = "local", **values: object) -> Self:

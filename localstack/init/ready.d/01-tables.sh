@@ -29,6 +29,14 @@ create_table triggers-local-api-keys '{"TableName": "triggers-local-api-keys", "
   "AttributeDefinitions": [{"AttributeName": "key_hash", "AttributeType": "S"}],
   "KeySchema": [{"AttributeName": "key_hash", "KeyType": "HASH"}], "SSESpecification": {"Enabled": true}}'
 enable_pitr triggers-local-api-keys
+create_table triggers-local-audit '{"TableName": "triggers-local-audit", "BillingMode": "PAY_PER_REQUEST",
+  "AttributeDefinitions": [{"AttributeName": "tenant_id", "AttributeType": "S"},
+    {"AttributeName": "audit_id", "AttributeType": "S"}],
+  "KeySchema": [{"AttributeName": "tenant_id", "KeyType": "HASH"},
+    {"AttributeName": "audit_id", "KeyType": "RANGE"}],
+  "SSESpecification": {"Enabled": true}}'
+enable_ttl triggers-local-audit expires_at
+enable_pitr triggers-local-audit
 create_table triggers-local-idempotency '{"TableName": "triggers-local-idempotency", "BillingMode": "PAY_PER_REQUEST",
   "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
   "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}], "SSESpecification": {"Enabled": true}}'
