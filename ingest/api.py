@@ -530,8 +530,8 @@ def openapi_json() -> str:
                 needed = scopes.ROUTE_SCOPES.get((method.upper(), path), "admin")
                 operation.setdefault("responses", {})["429"] = rate_limited
                 operation["responses"]["403"] = {
-                    "description": f"The API key lacks the `{needed}` scope (or `admin`): `insufficient-scope`, "
-                    "naming it in `required_scope`",
+                    "description": f"The API key lacks the `{needed}` scope (or `admin`): "
+                    "`insufficient-scope`, naming it in `required_scope`",
                     "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
                 }
                 operation["x-required-scope"] = needed

@@ -7,8 +7,8 @@ Operators' commands (key create and revoke, DLQ redrive) record theirs as `cli:<
 """
 
 from functools import lru_cache
-from urllib.parse import parse_qsl
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
@@ -51,7 +51,7 @@ def record(
         resource_id=resource_id,
         before=before,
         after=after,
-        request_id=source.current_event.request_context.request_id or None,
+        request_id=source.current_event.raw_event.get("requestContext", {}).get("requestId") or None,
     )
 
 

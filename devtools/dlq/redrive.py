@@ -257,6 +257,7 @@ class Redriver:
     # -- delivery DLQ and retry-queue DLQ -----------------------------------------------------
 
     def delivery(self, letter: Letter) -> str:
+        from devtools.audit import cli_actor, cli_audit_log
         from ingest.core import lifecycle
         from ingest.core.deliveries_table import get_delivery
         from ingest.core.queues import DeadLetter
@@ -290,7 +291,14 @@ class Redriver:
         )
         try:
             delivery = get_delivery(dynamodb, stores.deliveries_table, dead.event_id, dead.subscription_id)
-            message = lifecycle.redrive(stores, delivery, tenant_id=dead.tenant_id, now=datetime.now(UTC))
+            message = lifecycle.redrive(
+                stores,
+                delivery,
+                tenant_id=dead.tenant_id,
+                now=datetime.now(UTC),
+                audit=cli_audit_log(dynamodb, self.template),
+                actor=cli_actor(),
+            )
         except NotFound as exc:
             raise RedriveFailed(f"delivery {dead.event_id}/{dead.subscription_id} no longer exists") from exc
         except DeliveryConflict:

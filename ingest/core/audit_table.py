@@ -16,6 +16,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -47,7 +48,9 @@ ACTION_PATTERN = r"^[a-z_]+\.[a-z_]+$"
 SECRET_FIELD = re.compile(r"secret|ciphertext|key_hash|api_key|password|token|credential", re.IGNORECASE)
 MAX_FIELD_CHARS = 2048
 
-Fields = dict[str, str | int | bool | list[str] | None]
+FieldValue = str | int | bool | list[str] | None
+# What a caller passes as `before`/`after` (any mapping); stored and returned as a dict.
+Fields = Mapping[str, FieldValue]
 
 
 class AuditRecord(BaseModel):
@@ -62,8 +65,10 @@ class AuditRecord(BaseModel):
     action: str = Field(description="What was done, e.g. `subscription.create`, `api_key.revoke`")
     resource_type: str = Field(description="`subscription`, `api_key`, `delivery`")
     resource_id: str
-    before: Fields | None = Field(description="The resource's ids and status fields before (null: created)")
-    after: Fields | None = Field(description="The same fields after (null: deleted)")
+    before: dict[str, FieldValue] | None = Field(
+        description="The resource's ids and status fields before (null: created)"
+    )
+    after: dict[str, FieldValue] | None = Field(description="The same fields after (null: deleted)")
     request_id: str | None = Field(description="The API request that made the change, if any")
 
 
@@ -90,7 +95,7 @@ class AuditQuery:
     cursor: str | None = None
 
 
-def _checked(fields: Fields | None) -> Fields | None:
+def _checked(fields: Fields | None) -> dict[str, FieldValue] | None:
     if fields is None:
         return None
     for name, value in fields.items():
@@ -235,4 +240,40 @@ def list_changes(client: "DynamoDBClient", table: str, tenant_id: str, query: Au
     )
 
 
-__all__ = ["ACTIONS", "AuditLog", "AuditPage", "AuditQuery", "AuditRecord", "list_changes", "record_change"]
+def scan_changes(client: "DynamoDBClient", table: str, query: AuditQuery) -> list[tuple[str, AuditRecord]]:
+    """Every tenant's records (an operator's view, by Scan), newest first, at most `query.limit`."""
+    conditions, values, names = [], {}, {}
+    if query.action is not None:
+        conditions.append("#action = :action")
+        values[":action"] = {"S": query.action}
+        names["#action"] = "action"
+    if query.since is not None:
+        conditions.append("audit_id >= :low")
+        values[":low"] = {"S": lowest_id_at(max(query.since, EPOCH))}
+    if query.until is not None:
+        conditions.append("audit_id <= :high")
+        values[":high"] = {"S": highest_id_at(max(query.until, EPOCH))}
+    params: dict[str, Any] = {"TableName": table}
+    if conditions:
+        params["FilterExpression"] = " AND ".join(conditions)
+        params["ExpressionAttributeValues"] = values
+    if names:
+        params["ExpressionAttributeNames"] = names
+    try:
+        items = [item for page in client.get_paginator("scan").paginate(**params) for item in page["Items"]]
+    except (ClientError, BotoCoreError) as exc:
+        raise StoreUnavailable(f"audit table scan failed: {type(exc).__name__}") from exc
+    items.sort(key=lambda item: item["audit_id"]["S"], reverse=True)
+    return [(item["tenant_id"]["S"], _from_ddb(item)) for item in items[: query.limit]]
+
+
+__all__ = [
+    "ACTIONS",
+    "AuditLog",
+    "AuditPage",
+    "AuditQuery",
+    "AuditRecord",
+    "list_changes",
+    "record_change",
+    "scan_changes",
+]

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from ingest.core import deliveries_table, events_table
+from ingest.core import audit_table, deliveries_table, events_table
+from ingest.core.audit_table import AuditLog
 from ingest.core.deliveries_table import DeliveryItem, ReopenRule
 from ingest.core.errors import DeliveryConflict, EventNotFound, QueueUnavailable
 from ingest.core.observability import logger
@@ -108,9 +109,18 @@ def reopen_and_enqueue(
     return message
 
 
-def redrive(stores: Stores, delivery: DeliveryItem, *, tenant_id: str, now: datetime) -> RetryMessage:
-    """One more attempt for a failed (dead-lettered) delivery of `tenant_id`."""
-    return reopen_and_enqueue(
+def redrive(
+    stores: Stores,
+    delivery: DeliveryItem,
+    *,
+    tenant_id: str,
+    now: datetime,
+    audit: AuditLog | None,
+    actor: str,
+) -> RetryMessage:
+    """One more attempt for a failed (dead-lettered) delivery of `tenant_id`, recorded in the
+    audit trail as `actor`'s `delivery.redrive` (`audit` None: logged only)."""
+    message = reopen_and_enqueue(
         stores,
         rule="redrive",
         tenant_id=tenant_id,
@@ -120,6 +130,18 @@ def redrive(stores: Stores, delivery: DeliveryItem, *, tenant_id: str, now: date
         expires_at=delivery.expires_at,
         now=now,
     )
+    audit_table.record_change(
+        audit,
+        tenant_id=tenant_id,
+        actor=actor,
+        action="delivery.redrive",
+        resource_type="delivery",
+        resource_id=f"{delivery.event_id}/{delivery.subscription_id}",
+        before={"state": delivery.state, "attempt_count": delivery.attempt_count},
+        after={"state": "retrying", "next_attempt": message.attempt},
+        now=now,
+    )
+    return message
 
 
 def replay(stores: Stores, subscription: SubscriptionItem, event_id: str, now: datetime) -> ReplayResult:

@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ingest.core import events_table, lifecycle
+from ingest.core.audit_table import AuditLog
 from ingest.core.deliveries_table import Attempt, DeliveryItem, claim_attempt, get_delivery
 from ingest.core.errors import (
     DeliveryConflict,
@@ -46,6 +47,8 @@ from processors.webhooks.delivery import Deliverer, Outcome, count
 
 EARLY_TOLERANCE = timedelta(seconds=1)
 LEASE_MARGIN = 5.0
+# Who the audit trail names for a dead letter sent back to the retry queue as it is.
+REDRIVE_ACTOR = "system:retry-queue-redrive"
 
 
 def retry_delivery(deliverer: Deliverer, message: RetryMessage, breakers: Breakers | None = None) -> Outcome:
@@ -178,7 +181,16 @@ def redrive_dead_letter(deliverer: Deliverer, letter: DeadLetter) -> Outcome:
             logger.warning("redrive skipped: letter names another tenant's delivery", extra=context)
             return "skipped"
         stores = lifecycle.Stores.of(deliverer.dynamodb, deliverer.sqs, settings)
-        lifecycle.redrive(stores, delivery, tenant_id=letter.tenant_id, now=deliverer.clock())
+        # A dead letter sent back to this queue (an SQS redrive, by whoever may send to it).
+        audit = AuditLog(deliverer.dynamodb, settings.audit_table, settings.audit_retention_days)
+        lifecycle.redrive(
+            stores,
+            delivery,
+            tenant_id=letter.tenant_id,
+            now=deliverer.clock(),
+            audit=audit,
+            actor=REDRIVE_ACTOR,
+        )
     except (DeliveryConflict, DeliveryNotFound) as exc:
         logger.info("redrive skipped: the delivery is not failed", extra={**context, "reason": exc.detail})
         return "skipped"
