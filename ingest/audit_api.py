@@ -6,7 +6,6 @@ Operators' commands (key create and revoke, DLQ redrive) record theirs as `cli:<
 (devtools). Reading the trail needs the `audit:read` scope (or `admin`).
 """
 
-from functools import lru_cache
 from typing import Annotated
 from urllib.parse import parse_qsl
 
@@ -20,13 +19,14 @@ from ingest.core.audit_table import AuditLog, AuditPage, AuditQuery, Fields
 from ingest.core.clients import dynamodb_client
 from ingest.core.errors import MalformedRequest
 from ingest.core.models import IsoDateTime
+from ingest.core.runtime import runtime
 from ingest.core.settings import ingest_settings
 from ingest.responses import JSON, ok, problems
 
 router = APIGatewayHttpRouter()
 
 
-@lru_cache(maxsize=1)
+@runtime.cached
 def _audit_log() -> AuditLog:
     settings = ingest_settings()
     return AuditLog(dynamodb_client(), settings.audit_table, settings.audit_retention_days)

@@ -44,7 +44,10 @@ class SubscriptionIn(BaseModel):
         min_length=1,
         max_length=MAX_URL_LENGTH,
         json_schema_extra={"format": "uri", "pattern": TARGET_URL_PATTERN},
-        description="Absolute http(s) URL; refused when it resolves to a private or internal address",
+        description=(
+            "Absolute http(s) URL; refused when it resolves to a private or internal address, or names a "
+            "port other than 443, 80 and the stage's WEBHOOK_ALLOWED_PORTS"
+        ),
     )
     event_types: list[EventTypeOrAll] = Field(min_length=1, max_length=MAX_EVENT_TYPES)
 
@@ -193,6 +196,7 @@ def parse_subscription(body: str, settings: IngestSettings) -> SubscriptionIn:
             allow_loopback=settings.allow_loopback_webhooks,
             require_https=not settings.is_local,
             private_hosts=settings.private_webhook_hosts,
+            allowed_ports=settings.allowed_webhook_ports,
         )
     except BlockedDestination as exc:
         raise ValidationFailed(

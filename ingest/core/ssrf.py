@@ -99,11 +99,13 @@ def check_url(
     allow_loopback: bool,
     require_https: bool = False,
     private_hosts: frozenset[str] = frozenset(),
+    allowed_ports: frozenset[int] | None = None,
 ) -> ResolvedTarget:
     """Validate a webhook URL and resolve it once; raise BlockedDestination when refused.
 
     A host named in `private_hosts` may resolve to a private or loopback address (never to
     metadata, link-local or other special ranges): a local stage's way to reach its host machine.
+    `allowed_ports` (None: any) are the ports the URL may name, explicitly or by its scheme.
     """
     try:
         parts = urlsplit(url)
@@ -121,6 +123,9 @@ def check_url(
     if not host:
         raise BlockedDestination("URL has no host")
     port = port or DEFAULT_PORTS[scheme]
+    if allowed_ports is not None and port not in allowed_ports:
+        allowed = ", ".join(str(number) for number in sorted(allowed_ports))
+        raise BlockedDestination(f"port {port} is not allowed for webhooks (allowed: {allowed})")
     try:
         addresses = [ipaddress.ip_address(host)]
     except ValueError:

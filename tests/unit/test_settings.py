@@ -23,6 +23,7 @@ DEPLOYED = {
     "EVENTS_TABLE": "events",
     "SUBSCRIPTIONS_TABLE": "subscriptions",
     "DELIVERIES_TABLE": "deliveries",
+    "AUDIT_TABLE": "audit",
     "OPENSEARCH_ENDPOINT": "https://search.example",
 }
 HANDLERS = {
