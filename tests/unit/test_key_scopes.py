@@ -62,7 +62,10 @@ def test_every_authenticated_route_documents_403_and_its_scope() -> None:
 def test_admin_implies_every_scope_and_scopes_are_normalised() -> None:
     assert all(allows(["admin"], scope) for scope in SCOPES)
     assert not allows(["events:read"], "events:write")
-    assert normalise_scopes(["events:write", "events:read", "events:write"]) == ("events:write", "events:read")
+    assert normalise_scopes(["events:write", "events:read", "events:write"]) == (
+        "events:write",
+        "events:read",
+    )
     with pytest.raises(ValueError, match="unknown scope 'events:delete'"):
         normalise_scopes(["events:delete"])
     with pytest.raises(ValueError, match="at least one scope"):
