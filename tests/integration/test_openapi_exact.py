@@ -63,6 +63,7 @@ class Request:
     authenticated: bool = True
     store_fails: bool = False
     throttled: bool = False  # sent with a key whose tenant's rate limit is spent
+    api_key: str | None = None  # sent with this key instead of the tenant's (admin) one
 
 
 @dataclass
@@ -77,6 +78,12 @@ class Tenant:
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = {"Authorization": f"Bearer {self.api_key}", **kwargs.pop("headers", {})}
         return requests.request(method, self.stack.api_url + path, headers=headers, timeout=30, **kwargs)
+
+    def key_without(self, scope: str) -> str:
+        """A key of this tenant whose one scope is not `scope` (nor admin)."""
+        other = "audit:read" if scope != "audit:read" else "events:read"
+        table = self.stack.template.physical_name("ApiKeysTable")
+        return create_api_key(dynamodb_client(), table, self.tenant_id, [other])
 
     def event(self) -> str:
         created = self.call("POST", "/v1/events", json={"event_type": "openapi.exact", "payload": {"n": 1}})
@@ -172,6 +179,8 @@ SPECIFIC: dict[tuple[str, str, int], Recipe] = {
     ("GET", "/v1/events", 400): lambda t: Request(query={"cursor": "not-a-cursor"}),
     ("GET", "/v1/events", 422): lambda t: Request(query={"limit": "0"}),
     ("GET", "/v1/inbox", 400): lambda t: Request(query={"cursor": "not-a-cursor"}),
+    ("GET", "/v1/audit", 400): lambda t: Request(query={"cursor": "not-a-cursor"}),
+    ("GET", "/v1/audit", 422): lambda t: Request(query={"limit": "0"}),
     ("GET", "/v1/inbox", 422): lambda t: Request(query={"limit": "0"}),
     ("POST", "/v1/subscriptions", 400): lambda t: Request(body=b"{"),
     ("POST", "/v1/subscriptions", 409): duplicate_subscription,
@@ -200,6 +209,9 @@ def recipe_for(method: str, path: str, status: int) -> Recipe | None:
         return lambda t: success(t, method, path)
     if status == 401:  # no key, whatever else is wrong
         return lambda t: Request(unknown_ids(path), authenticated=False)
+    if status == 403:  # a valid key without the scope the route needs
+        needed = DOCUMENT["paths"][path][method.lower()]["x-required-scope"]
+        return lambda t: Request(unknown_ids(path), api_key=t.key_without(needed))
     if status == 429:  # the tenant's budget for this kind of request is spent
         return lambda t: Request(unknown_ids(path), throttled=True)
     if status == 503:  # the key lookup fails
@@ -259,7 +271,8 @@ def send(tenant: Tenant, method: str, path: str, request: Request) -> requests.R
     if request.body is not None:
         headers.setdefault("Content-Type", "application/json")
     if request.authenticated:
-        headers["Authorization"] = f"Bearer {tenant.throttled_key if request.throttled else tenant.api_key}"
+        api_key = request.api_key or (tenant.throttled_key if request.throttled else tenant.api_key)
+        headers["Authorization"] = f"Bearer {api_key}"
     url = tenant.stack.api_url + path.format(**request.path_parameters)
     if request.throttled:  # spend the one request of the day (of this kind), if still there
         requests.request(method, url, params=request.query, headers=headers, data=request.body, timeout=30)

@@ -64,7 +64,7 @@ def test_local_stages_allow_any_port(stage: str) -> None:
 
 @pytest.mark.parametrize("value", ["0", "70000", "https", "443;22", "-1"])
 def test_a_bad_port_list_fails_the_settings(value: str) -> None:
-    with pytest.raises(ValueError, match="webhook_allowed_ports|WEBHOOK_ALLOWED_PORTS"):
+    with pytest.raises(ValueError, match=r"webhook_allowed_ports|WEBHOOK_ALLOWED_PORTS"):
         deployed(webhook_allowed_ports=value)
 
 
