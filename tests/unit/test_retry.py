@@ -12,8 +12,10 @@ from pytest_httpserver import HTTPServer
 
 from devtools.runner.lambda_context import LocalLambdaContext
 from ingest.core import events_table
+from ingest.core.audit_table import AuditQuery, list_changes
 from ingest.core.errors import StoreUnavailable
 from ingest.core.queues import RetryMessage
+from ingest.core.settings import get_settings
 from ingest.core.subscriptions_table import delete_subscription, disable, record_failure
 from processors.fanout.handler import lambda_handler as fanout_handler
 from processors.retry.handler import lambda_handler as retry_handler
@@ -367,6 +369,31 @@ def test_a_dead_letter_sent_back_unchanged_is_redriven_once_and_delivered(
     delivery = webhooks.delivery(event, subscription)
     assert (delivery.state, [a.status_code for a in delivery.attempts]) == ("delivered", [503, 503, 200])
     assert webhooks.queued(webhooks.dlq_url) == 0
+
+
+def test_a_dead_letter_sent_back_to_the_retry_queue_is_audited_once(
+    webhooks: Webhooks,
+    receiver: Receiver,
+    lambda_context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given: a delivery in the DLQ
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("down", status=503)
+    event, subscription, letter = dead_letter_after_one_failing_retry(
+        webhooks, server, lambda_context, monkeypatch
+    )
+
+    # When: its letter is sent back to the retry queue twice (SQS redrive is at-least-once)
+    retry_handler(sqs_event([letter]), lambda_context)
+    retry_handler(sqs_event([{**letter, "MessageId": "copy"}]), lambda_context)
+
+    # Then: the tenant's audit trail has the one redrive that reopened the delivery
+    records = list_changes(webhooks.dynamodb, get_settings().audit_table, "t1", AuditQuery()).data
+    assert [(r.action, r.actor, r.resource_id) for r in records] == [
+        ("delivery.redrive", "system:retry-queue-redrive", f"{event.event_id}/{subscription.subscription_id}")
+    ]
+    assert records[0].before == {"state": "failed", "attempt_count": 2}
 
 
 def test_a_redriven_dead_letter_that_fails_again_returns_to_the_dlq(
