@@ -69,6 +69,7 @@ def test_document_describes_every_route_and_bearer_auth() -> None:
         ("/v1/subscriptions/{subscription_id}/replay", "post"),
         ("/v1/subscriptions/{subscription_id}/deliveries", "get"),
         ("/v1/destinations", "get"),
+        ("/v1/audit", "get"),
     }
     assert spec["security"] == [{"bearerAuth": []}]
     assert set(spec["paths"]["/v1/events"]["post"]["responses"]) >= {
