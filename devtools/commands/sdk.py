@@ -26,7 +26,10 @@ def run(args: argparse.Namespace) -> int:
             if "typescript" in languages:
                 stale += [f"sdk/typescript/{name}" for name in typescript_drift()]
             if stale:
-                print(f"out of date with docs/openapi.json: {', '.join(stale)}; run `{REGENERATE}`", file=sys.stderr)
+                print(
+                    f"out of date with docs/openapi.json: {', '.join(stale)}; run `{REGENERATE}`",
+                    file=sys.stderr,
+                )
                 return 1
             print("sdk/ matches docs/openapi.json")
             return 0
