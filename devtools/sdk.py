@@ -69,16 +69,43 @@ def install_typescript_dependencies() -> None:
     TYPESCRIPT_INSTALLED.write_text(lock + "\n")
 
 
-def generate_typescript(output: Path, document: Path = DOCUMENT) -> None:
-    """Write the TypeScript types of `document` into the file `output` (openapi-typescript)."""
-    install_typescript_dependencies()
+def node_run(script: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`node script args...` in sdk/typescript; the finished process (the caller reads its outcome)."""
     node = shutil.which("node")
     if node is None:
         raise SdkError("node is missing: `make setup` installs Node.js and npm (Debian's nodejs)")
+    return subprocess.run(  # fixed commands, no shell
+        [node, str(script), *args],
+        cwd=TYPESCRIPT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def tsc(*args: str) -> subprocess.CompletedProcess[str]:
+    """The package's locked TypeScript compiler, in sdk/typescript (dependencies installed first)."""
+    install_typescript_dependencies()
+    return node_run(TYPESCRIPT_DIR / "node_modules" / "typescript" / "bin" / "tsc", *args)
+
+
+def build_typescript() -> None:
+    """Compile the package (src/ and examples/) into sdk/typescript/dist/."""
+    result = tsc("-p", "tsconfig.json")
+    if result.returncode != 0:
+        raise SdkError(f"tsc -p tsconfig.json failed:\n{result.stdout}\n{result.stderr}")
+
+
+def generate_typescript(output: Path, document: Path = DOCUMENT) -> None:
+    """Write the TypeScript types of `document` into the file `output` (openapi-typescript)."""
+    install_typescript_dependencies()
     cli = TYPESCRIPT_DIR / "node_modules" / "openapi-typescript" / "bin" / "cli.js"
     # Request bodies keep their optional fields optional (`source?`, `occurred_at?`).
-    options = ["--default-non-nullable", "false"]
-    _run([node, str(cli), str(document), "--output", str(output), *options], cwd=TYPESCRIPT_DIR)
+    result = node_run(cli, str(document), "--output", str(output), "--default-non-nullable", "false")
+    if result.returncode != 0:
+        raise SdkError(f"openapi-typescript failed:\n{result.stdout}\n{result.stderr}")
 
 
 def tree(directory: Path) -> dict[str, bytes]:

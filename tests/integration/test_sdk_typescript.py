@@ -7,40 +7,33 @@ already matches `package-lock.json`), as for the Zapier app.
 """
 
 import json
-import shutil
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from devtools.sdk import REGENERATE, TYPESCRIPT_DIR, install_typescript_dependencies, typescript_drift
+from devtools.sdk import (
+    REGENERATE,
+    TYPESCRIPT_DIR,
+    build_typescript,
+    install_typescript_dependencies,
+    node_run,
+    tsc,
+    typescript_drift,
+)
 from devtools.stack import EmbeddedStack
 from tests.integration.conftest import ApiClient
 
 pytestmark = pytest.mark.timeout(900)
 
-TSC = TYPESCRIPT_DIR / "node_modules" / "typescript" / "bin" / "tsc"
 EXAMPLE = TYPESCRIPT_DIR / "dist" / "examples" / "create-and-list.js"
-
-
-def _node(
-    *args: str, env: dict[str, str] | None = None, cwd: Path = TYPESCRIPT_DIR
-) -> subprocess.CompletedProcess[str]:
-    node = shutil.which("node")
-    assert node, "node is missing: `make setup` installs Node.js and npm (Debian's nodejs)"
-    return subprocess.run(  # fixed commands, no shell
-        [node, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
 
 
 @pytest.fixture(scope="module")
 def built() -> None:
     """The package installed and compiled (`tsc -p tsconfig.json`: src/ and examples/ into dist/)."""
-    install_typescript_dependencies()
-    result = _node(str(TSC), "-p", "tsconfig.json")
-    assert result.returncode == 0, result.stdout + result.stderr
+    build_typescript()
 
 
 def test_committed_typescript_types_are_what_the_generator_makes_now() -> None:
@@ -68,7 +61,7 @@ def test_the_types_refuse_a_body_the_document_does_not_allow(built: None, tmp_pa
 
     # When it is type-checked with the package's settings
     options = ["--noEmit", "--strict", "--target", "ES2022", "--module", "NodeNext", "--skipLibCheck"]
-    result = _node(str(TSC), *options, str(program))
+    result = tsc(*options, str(program))
 
     # Then both mistakes are errors
     assert result.returncode != 0
@@ -85,7 +78,7 @@ def test_the_example_creates_and_lists_an_event_through_the_stack(
     env = {"PATH": "/usr/bin:/bin", "TRIGGERS_API_URL": stack.api_url, "TRIGGERS_API_KEY": api_key}
 
     # When the compiled example runs with node
-    result = _node(str(EXAMPLE), env={**env, "EVENT_TYPE": event_type})
+    result = node_run(EXAMPLE, env={**env, "EVENT_TYPE": event_type})
 
     # Then it created the event, listed it back, and read a missing one as a problem
     assert result.returncode == 0, result.stdout + result.stderr
