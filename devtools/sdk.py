@@ -57,6 +57,14 @@ def generate_python(output: Path, document: Path = DOCUMENT) -> None:
     _run([*command, "--overwrite", "--fail-on-warning"], cwd=output.parent, env=env)
 
 
+def lock_python() -> None:
+    """`uv lock`: the lockfile records the package's version, which is the document's `info.version`."""
+    uv = shutil.which("uv")
+    if uv is None:
+        raise SdkError("uv not found on PATH: run `make setup`")
+    _run([uv, "lock", "--quiet"], cwd=REPO_ROOT)
+
+
 def install_typescript_dependencies() -> None:
     """`npm ci` in sdk/typescript unless `node_modules` was installed from this very lockfile."""
     npm = shutil.which("npm")

@@ -11,6 +11,7 @@ from devtools.sdk import (
     SdkError,
     generate_python,
     generate_typescript,
+    lock_python,
     python_drift,
     typescript_drift,
 )
@@ -35,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
             return 0
         if "python" in languages:
             generate_python(PYTHON_DIR)
-            print(f"wrote {PYTHON_DIR}")
+            lock_python()
+            print(f"wrote {PYTHON_DIR} (and uv.lock)")
         if "typescript" in languages:
             generate_typescript(TYPESCRIPT_DIR / TYPESCRIPT_SCHEMA)
             print(f"wrote {TYPESCRIPT_DIR / TYPESCRIPT_SCHEMA}")

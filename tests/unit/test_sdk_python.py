@@ -6,6 +6,9 @@ Generating takes about two seconds, offline (the config's post hooks run the pro
 import json
 from pathlib import Path
 
+import pytest
+
+from devtools.cli import main
 from devtools.sdk import DOCUMENT, PYTHON_DIR, REGENERATE, python_drift, tree
 
 
@@ -39,3 +42,9 @@ def test_the_generated_package_is_the_installed_triggers_client() -> None:
 
     assert Path(triggers_client.__file__).parent == PYTHON_DIR / "triggers_client"
     assert "triggers_client/py.typed" in tree(PYTHON_DIR)
+
+
+def test_the_check_command_passes_on_the_committed_sdk(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["sdk", "--check", "--only", "python"])
+
+    assert (code, capsys.readouterr().out) == (0, "sdk/ matches docs/openapi.json\n")
