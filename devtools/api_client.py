@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from triggers_client import AuthenticatedClient
@@ -158,6 +159,21 @@ def _success(response: Response[Problem | T]) -> T:
     if parsed is None or isinstance(parsed, Problem):
         raise _error(int(response.status_code), response.content)
     return parsed
+
+
+def call(client: AuthenticatedClient, method: str, path: str, **kwargs: Any) -> Any:
+    """A route by method and path (httpx's `params=`, `json=`...); the JSON of a 2xx answer, else ApiError.
+
+    For a route the generated SDK does not have yet, until `make sdk` regenerates it from the
+    document; use the typed operation when there is one.
+    """
+    with _reaching(client):
+        response = client.get_httpx_client().request(method, path, **kwargs)
+        return response.json() if response.content else None
+
+
+def subscription_path(subscription_id: str) -> str:
+    return f"/v1/subscriptions/{quote(subscription_id, safe='')}"
 
 
 def subscribe(client: AuthenticatedClient, target_url: str, event_types: list[str]) -> dict[str, Any]:

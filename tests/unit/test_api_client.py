@@ -9,7 +9,18 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from devtools.api_client import ApiError, SearchQuery, connect, ingest, replay, search, subscribe, unsubscribe
+from devtools.api_client import (
+    ApiError,
+    SearchQuery,
+    call,
+    connect,
+    ingest,
+    replay,
+    search,
+    subscribe,
+    subscription_path,
+    unsubscribe,
+)
 
 KEY = "trg_test"
 PROBLEM = "application/problem+json"
@@ -114,3 +125,19 @@ def test_replay_posts_the_ids_in_chunks_of_a_hundred(httpserver: HTTPServer) -> 
 
     assert seen == [100, 50]
     assert [outcome.event_id for outcome in outcomes] == ids
+
+
+def test_call_reaches_a_route_by_path_with_the_same_errors(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v1/subscriptions/sub 1/recover", method="POST").respond_with_json(
+        {"queued": 2}, status=202
+    )
+    httpserver.expect_request("/v1/other", method="GET").respond_with_data(
+        problem(404, "not-found", "no such thing"), status=404, content_type=PROBLEM
+    )
+
+    with connect(httpserver.url_for("/"), KEY) as client:
+        answer = call(client, "POST", subscription_path("sub 1") + "/recover", json={"since": "1d"})
+        with pytest.raises(ApiError, match="HTTP 404 not-found: no such thing"):
+            call(client, "GET", "/v1/other")
+
+    assert answer == {"queued": 2}
