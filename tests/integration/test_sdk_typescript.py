@@ -1,6 +1,6 @@
 """The TypeScript client (sdk/typescript): its generated types are current, they type-check what
-uses them (and refuse what the document does not allow), and its example creates and lists an event
-against the embedded stack with node.
+uses them (and refuse what the document does not allow), and its example and the snippet of
+docs/sdk.md create and list an event against the embedded stack with node.
 
 The package's locked npm dependencies are installed first (`npm ci`, skipped when `node_modules`
 already matches `package-lock.json`), as for the Zapier app.
@@ -24,10 +24,12 @@ from devtools.sdk import (
 )
 from devtools.stack import EmbeddedStack
 from tests.integration.conftest import ApiClient
+from tests.integration.sdk_support import environment, listed_order, snippet
 
 pytestmark = pytest.mark.timeout(900)
 
 EXAMPLE = TYPESCRIPT_DIR / "dist" / "examples" / "create-and-list.js"
+SNIPPET_DIR = TYPESCRIPT_DIR / "dist" / "doc-snippet"
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +93,26 @@ def test_the_example_creates_and_lists_an_event_through_the_stack(
     # and the API holds it for this tenant, as sent
     stored = api.get(f"/v1/events/{event_id}").json()
     assert (stored["event_type"], stored["source"], stored["payload"]) == (event_type, "sdk-example", payload)
+
+
+def test_the_typescript_snippet_compiles_strictly_and_creates_and_lists_an_event(
+    built: None, api: ApiClient
+) -> None:
+    # Given the snippet of docs/sdk.md compiled with the built package
+    SNIPPET_DIR.mkdir(parents=True, exist_ok=True)
+    source = SNIPPET_DIR / "snippet.ts"
+    source.write_text(snippet("ts"))
+    options = ["--strict", "--target", "ES2022", "--module", "NodeNext", "--skipLibCheck", "--types", "node"]
+    compiled = tsc(*options, str(source))
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+
+    # When it runs with a new tenant's key
+    result = node_run(SNIPPET_DIR / "snippet.js", env=environment(api))
+
+    # Then it stored the event and printed it as listed back
+    assert result.returncode == 0, result.stdout + result.stderr
+    event_id, payload = listed_order(api)
+    assert result.stdout.splitlines() == [
+        f"accepted {event_id}",
+        f"{event_id} pending {json.dumps(payload, separators=(',', ':'))}",
+    ]
