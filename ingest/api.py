@@ -50,6 +50,7 @@ from ingest.keycache import refused_keys
 from ingest.ratelimit import Decision, policy_for, rate_limiter
 from ingest.replay_api import ReplayIn
 from ingest.replay_api import router as replay_router
+from ingest.stats_api import router as stats_router
 from ingest.responses import JSON, PROBLEM_JSON, json_body, no_content, ok, problem, problems
 from ingest.subscriptions_api import SubscriptionIn
 from ingest.subscriptions_api import router as subscriptions_router
@@ -169,6 +170,7 @@ app.use(middlewares=[authenticate])
 app.include_router(subscriptions_router)
 app.include_router(replay_router)
 app.include_router(destinations_router)
+app.include_router(stats_router)
 
 
 @app.exception_handler(TriggersError)
