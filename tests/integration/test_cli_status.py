@@ -212,5 +212,5 @@ def test_status_of_another_tenants_subscription_exits_1(
     assert code == 1
     assert report["stats"] is None
     assert any(
-        other["id"] in line and "404" in line or "not found" in line.lower() for line in report["unknown"]
+        (other["id"] in line and "404" in line) or "not found" in line.lower() for line in report["unknown"]
     )

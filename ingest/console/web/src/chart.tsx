@@ -8,6 +8,7 @@ interface Line {
   label: string;
   values: (number | null)[];
   stroke: string;
+  points?: boolean;
 }
 
 const HEIGHT = 220;
@@ -22,7 +23,8 @@ function TimeChart({ title, unit, lines, x, summary }: { title: string; unit: st
       height: HEIGHT,
       series: [
         { label: "time" },
-        ...lines.map((line) => ({ label: line.label, stroke: line.stroke, width: 2, spanGaps: false })),
+        // Latency has gaps (no attempt, no percentile): points too, so a lone bucket is still seen.
+        ...lines.map((line) => ({ label: line.label, stroke: line.stroke, width: 2, spanGaps: false, points: { show: line.points ?? false, size: 5, fill: line.stroke } })),
       ],
       axes: [{}, { label: unit, size: 56 }],
       scales: { x: { time: true } },
@@ -61,9 +63,9 @@ export function StatsCharts({ stats }: { stats: Stats }) {
         { label: "no response", values: stats.series.map((b) => b.attempts.no_response), stroke: ORANGE },
       ] as Line[],
       latency: [
-        { label: "p50", values: stats.series.map((b) => b.latency_ms.p50), stroke: BLUE },
-        { label: "p95", values: stats.series.map((b) => b.latency_ms.p95), stroke: PURPLE },
-        { label: "p99", values: stats.series.map((b) => b.latency_ms.p99), stroke: RED },
+        { label: "p50", points: true, values: stats.series.map((b) => b.latency_ms.p50), stroke: BLUE },
+        { label: "p95", points: true, values: stats.series.map((b) => b.latency_ms.p95), stroke: PURPLE },
+        { label: "p99", points: true, values: stats.series.map((b) => b.latency_ms.p99), stroke: RED },
       ] as Line[],
     }),
     [stats],
