@@ -12,6 +12,7 @@ one window before the window started (a retry of an older event is not read). At
 """
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 Window = Literal["1h", "24h"]
 Outcome = Literal["succeeded", "failed", "no_response", "not_sent"]
-OUTCOMES: tuple[Outcome, ...] = ("succeeded", "failed", "no_response", "not_sent")
 # Delivery records read per request at most (per subscription, or shared by a tenant's subscriptions).
 MAX_ITEMS = 5_000
 
@@ -114,36 +114,36 @@ def _parse(at: str) -> datetime:
 def aggregate(items: Iterable[DeliveryItem], since: datetime, until: datetime, bucket: timedelta) -> Stats:
     """The statistics of the attempts of `items` made in [since, until), bucketed by attempt time."""
     count = math.ceil((until - since) / bucket)
-    bucket_counts = [OutcomeCounts() for _ in range(count)]
-    bucket_latencies: list[list[int]] = [[] for _ in range(count)]
-    totals = OutcomeCounts()
+    totals: Counter[str] = Counter()
+    bucket_counts: list[Counter[str]] = [Counter() for _ in range(count)]
     latencies: list[int] = []
-    states: dict[DeliveryState, int] = {}
+    bucket_latencies: list[list[int]] = [[] for _ in range(count)]
+    states: Counter[DeliveryState] = Counter()
     for item in items:
-        seen = False
-        for attempt in item.attempts:
-            at = _parse(attempt.at)
-            if not since <= at < until:
-                continue
-            seen = True
+        in_window = [attempt for attempt in item.attempts if since <= _parse(attempt.at) < until]
+        if in_window:
+            states[item.state] += 1
+        for attempt in in_window:
             kind = outcome(attempt)
-            index = int((at - since) / bucket)
-            setattr(totals, kind, getattr(totals, kind) + 1)
-            setattr(bucket_counts[index], kind, getattr(bucket_counts[index], kind) + 1)
+            index = int((_parse(attempt.at) - since) / bucket)
+            totals[kind] += 1
+            bucket_counts[index][kind] += 1
             if kind != "not_sent":
                 latencies.append(attempt.latency_ms)
                 bucket_latencies[index].append(attempt.latency_ms)
-        if seen:
-            states[item.state] = states.get(item.state, 0) + 1
-    made = totals.succeeded + totals.failed + totals.no_response
+    made = totals["succeeded"] + totals["failed"] + totals["no_response"]
     return Stats(
-        attempts=made + totals.not_sent,
-        success_rate=round(totals.succeeded / made, 4) if made else None,
-        outcomes=totals,
-        deliveries=states,
+        attempts=made + totals["not_sent"],
+        success_rate=round(totals["succeeded"] / made, 4) if made else None,
+        outcomes=OutcomeCounts(**totals),
+        deliveries=dict(states),
         latency_ms=_latency(latencies),
         series=[
-            Bucket(start=isoformat(since + index * bucket), attempts=counts, latency_ms=_latency(values))
+            Bucket(
+                start=isoformat(since + index * bucket),
+                attempts=OutcomeCounts(**counts),
+                latency_ms=_latency(values),
+            )
             for index, (counts, values) in enumerate(zip(bucket_counts, bucket_latencies, strict=True))
         ],
     )

@@ -67,9 +67,11 @@ class Console:
         self.failed: list[str] = []
         self.page.on(
             "response",
-            lambda response: self.failed.append(f"{response.status} {response.request.method} {response.url}")
-            if response.status >= 400
-            else None,
+            lambda response: (
+                self.failed.append(f"{response.status} {response.request.method} {response.url}")
+                if response.status >= 400
+                else None
+            ),
         )
 
     def open(self, api_key: str, hash_: str = "#/events") -> Page:

@@ -92,8 +92,8 @@ def test_the_committed_bundle_is_the_build_of_the_sources(tmp_path: Path) -> Non
         assert not os.environ.get("CI"), "npm is missing: `make setup` installs Node.js and npm"
         pytest.skip("npm is not installed")
     # Given the locked dependencies (npm ci, skipped when node_modules matches the lockfile)
-    stamp = WEB / "node_modules" / ".package-lock.json"
-    if not stamp.is_file():
+    stamp, lock = WEB / "node_modules" / ".package-lock.json", WEB / "package-lock.json"
+    if not stamp.is_file() or stamp.stat().st_mtime < lock.stat().st_mtime:
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=WEB, check=True, capture_output=True)
 
     # When the sources are built elsewhere
