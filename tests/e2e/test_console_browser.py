@@ -308,3 +308,29 @@ def test_a_refused_key_says_so(api: ApiClient, console: Callable[..., Console]) 
     expect(page.get_by_role("alert")).to_contain_text("Missing or unknown API key")
     tab.complaints[:] = [text for text in tab.complaints if "401" not in text]
     assert requests.get(f"{api.base_url}/console", timeout=30).status_code == 200
+
+
+def test_the_console_works_from_the_keyboard(api: ApiClient, console: Callable[..., Console]) -> None:
+    # Given the key page, reached and filled with the keyboard alone
+    tab = console()
+    page = tab.go("#/events")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "api-key"
+    page.keyboard.type(key_of(api))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Events", level=1)).to_be_visible()
+
+    # When Tab moves to the Subscriptions link and Enter follows it
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Subscriptions":
+            break
+    page.keyboard.press("Enter")
+
+    # Then the subscriptions page is shown, its link marked current, and its form reachable by Tab
+    expect(page.get_by_role("heading", name="Subscriptions", level=1)).to_be_visible()
+    expect(page.get_by_role("link", name="Subscriptions")).to_have_attribute("aria-current", "page")
+    page.get_by_label("Target URL").focus()
+    page.keyboard.type("http://127.0.0.1:9/keyboard")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("secret")).to_be_visible()
