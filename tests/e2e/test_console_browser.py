@@ -334,3 +334,31 @@ def test_the_console_works_from_the_keyboard(api: ApiClient, console: Callable[.
     page.keyboard.type("http://127.0.0.1:9/keyboard")
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("secret")).to_be_visible()
+
+
+def test_filters_and_search_narrow_the_events(api: ApiClient, console: Callable[..., Console]) -> None:
+    # Given two events of different types, one with a marker in its payload
+    found, other = post_events(
+        api,
+        [
+            {"event_type": "console.searched", "source": "shop", "payload": {"note": "zebra-7d1c"}},
+            {"event_type": "console.other", "source": "shop", "payload": {"note": "plain"}},
+        ],
+    )
+    tab = console()
+    page = tab.open(key_of(api))
+    expect(page.locator("tr[data-event-id]")).to_have_count(2)
+
+    # When filtered by type, only that type is listed
+    page.get_by_label("Type").fill("console.other")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.locator("tr[data-event-id]")).to_have_count(1)
+    expect(page.locator(f'tr[data-event-id="{other}"]')).to_be_visible()
+
+    # And a search (live, as the index is a few seconds behind) finds the marked event only
+    page.get_by_role("button", name="Clear").click()
+    page.get_by_label("Search").fill("payload.note:zebra-7d1c")
+    page.get_by_label("Live (follow new events)").check()
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.locator(f'tr[data-event-id="{found}"]')).to_be_visible()
+    expect(page.locator("tr[data-event-id]")).to_have_count(1)

@@ -200,9 +200,14 @@ function EventsPage() {
   const [live, setLive] = useState(false);
   const [loaded, setLoaded] = useState(false);
 
+  // The filters in force: an answer to a request made under other filters is dropped.
+  const current = useRef(filters);
+  current.current = filters;
+
   const first = useCallback(async (merge: boolean) => {
     try {
       const page = await call<Page<EventOut>>("GET", "/v1/events", { query: eventQuery(filters) });
+      if (current.current !== filters) return;
       setError(null);
       setLoaded(true);
       if (merge) {
@@ -233,6 +238,7 @@ function EventsPage() {
   const more = async () => {
     try {
       const page = await call<Page<EventOut>>("GET", "/v1/events", { query: eventQuery(filters, cursor) });
+      if (current.current !== filters) return;
       setEvents((shown) => [...shown, ...page.data]);
       setCursor(page.next_cursor);
     } catch (caught) {
