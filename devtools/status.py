@@ -256,6 +256,15 @@ def subscription_states(target: Target, max_deliveries: int) -> list[Subscriptio
     return states
 
 
+def subscription_stats(target: Target, subscription_id: str, window: str) -> dict[str, Any]:
+    """`GET /v1/subscriptions/{id}/stats`: success rate, outcomes and latency from the delivery records."""
+    with api_client(target) as client:
+        stats: dict[str, Any] = call(
+            client, "GET", subscription_path(subscription_id) + "/stats", params={"window": window}
+        )
+    return stats
+
+
 def open_breakers(target: Target) -> list[dict[str, Any]]:
     """The API key's tenant's destination hosts whose circuit breaker is open or half-open."""
     with api_client(target) as client:

@@ -4,6 +4,7 @@ from .accepted_batch import AcceptedBatch
 from .accepted_event import AcceptedEvent
 from .accepted_event_status import AcceptedEventStatus
 from .attempt import Attempt
+from .bucket import Bucket
 from .delivery_out import DeliveryOut
 from .delivery_out_state import DeliveryOutState
 from .delivery_page import DeliveryPage
@@ -18,7 +19,11 @@ from .event_out_status import EventOutStatus
 from .event_page import EventPage
 from .field_error import FieldError
 from .get_openapi_document_response_200 import GetOpenapiDocumentResponse200
+from .get_subscription_stats_window import GetSubscriptionStatsWindow
+from .get_tenant_stats_window import GetTenantStatsWindow
 from .health import Health
+from .latency import Latency
+from .outcome_counts import OutcomeCounts
 from .problem import Problem
 from .replay_in import ReplayIn
 from .replay_out import ReplayOut
@@ -28,14 +33,22 @@ from .subscription_in import SubscriptionIn
 from .subscription_list import SubscriptionList
 from .subscription_out import SubscriptionOut
 from .subscription_out_status import SubscriptionOutStatus
+from .subscription_stats import SubscriptionStats
+from .subscription_stats_deliveries import SubscriptionStatsDeliveries
+from .subscription_stats_window import SubscriptionStatsWindow
+from .subscription_summary import SubscriptionSummary
 from .subscription_with_secret import SubscriptionWithSecret
 from .subscription_with_secret_status import SubscriptionWithSecretStatus
+from .tenant_stats import TenantStats
+from .tenant_stats_deliveries import TenantStatsDeliveries
+from .tenant_stats_window import TenantStatsWindow
 
 __all__ = (
     "AcceptedBatch",
     "AcceptedEvent",
     "AcceptedEventStatus",
     "Attempt",
+    "Bucket",
     "DeliveryOut",
     "DeliveryOutState",
     "DeliveryPage",
@@ -50,7 +63,11 @@ __all__ = (
     "EventPage",
     "FieldError",
     "GetOpenapiDocumentResponse200",
+    "GetSubscriptionStatsWindow",
+    "GetTenantStatsWindow",
     "Health",
+    "Latency",
+    "OutcomeCounts",
     "Problem",
     "ReplayedEvent",
     "ReplayedEventOutcome",
@@ -60,6 +77,13 @@ __all__ = (
     "SubscriptionList",
     "SubscriptionOut",
     "SubscriptionOutStatus",
+    "SubscriptionStats",
+    "SubscriptionStatsDeliveries",
+    "SubscriptionStatsWindow",
+    "SubscriptionSummary",
     "SubscriptionWithSecret",
     "SubscriptionWithSecretStatus",
+    "TenantStats",
+    "TenantStatsDeliveries",
+    "TenantStatsWindow",
 )
