@@ -19,6 +19,8 @@ from ingest import idempotency, openapi, scopes, search, search_query
 from ingest.audit_api import refuse_repeated_parameters
 from ingest.audit_api import router as audit_router
 from ingest.bodies import request_text
+from ingest.console import is_console_path
+from ingest.console import router as console_router
 from ingest.core import events_table
 from ingest.core.api_keys_table import ApiKeyInfo, get_key, hash_key
 from ingest.core.clients import dynamodb_client
@@ -53,6 +55,7 @@ from ingest.ratelimit import Decision, policy_for, rate_limiter
 from ingest.replay_api import ReplayIn
 from ingest.replay_api import router as replay_router
 from ingest.responses import JSON, PROBLEM_JSON, json_body, no_content, ok, problem, problems
+from ingest.stats_api import router as stats_router
 from ingest.subscriptions_api import SubscriptionIn
 from ingest.subscriptions_api import router as subscriptions_router
 
@@ -167,8 +170,13 @@ def _admit(router: APIGatewayHttpResolver) -> str:
     return tenant_id
 
 
+def is_public(path: str) -> bool:
+    """The routes anyone may call: health, the OpenAPI document and the console's static files."""
+    return path in PUBLIC_PATHS or is_console_path(path)
+
+
 def authenticate(router: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    if router.current_event.path in PUBLIC_PATHS:
+    if is_public(router.current_event.path):
         return next_middleware(router)
     _admit(router)
     return _with_rate_limit(next_middleware(router))
@@ -178,6 +186,8 @@ app.use(middlewares=[authenticate])
 app.include_router(subscriptions_router)
 app.include_router(replay_router)
 app.include_router(destinations_router)
+app.include_router(stats_router)
+app.include_router(console_router)
 app.include_router(audit_router)
 
 
@@ -197,7 +207,7 @@ def handle_domain_error(exc: TriggersError) -> Response[str]:
 def handle_validation_error(exc: RequestValidationError) -> Response[str]:
     # Powertools validates parameters before any middleware runs: authenticate first, so an
     # anonymous caller gets 401 rather than a description of the schema.
-    if app.current_event.path not in PUBLIC_PATHS and "tenant_id" not in app.context:
+    if not is_public(app.current_event.path) and "tenant_id" not in app.context:
         try:
             _admit(app)
         except TriggersError as error:

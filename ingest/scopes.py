@@ -35,6 +35,9 @@ ROUTE_SCOPES: dict[tuple[str, str], Scope] = {
     ("POST", "/v1/subscriptions/{subscription_id}/replay"): SUBSCRIPTIONS,
     ("GET", "/v1/subscriptions/{subscription_id}/deliveries"): SUBSCRIPTIONS,
     ("GET", "/v1/destinations"): SUBSCRIPTIONS,
+    # Delivery statistics of the tenant's subscriptions (one, or all of them).
+    ("GET", "/v1/subscriptions/{subscription_id}/stats"): SUBSCRIPTIONS,
+    ("GET", "/v1/stats"): SUBSCRIPTIONS,
     ("GET", "/v1/audit"): AUDIT_READ,
 }
 

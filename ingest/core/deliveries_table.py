@@ -440,3 +440,44 @@ def undo_reopen(
         return
     except (ClientError, BotoCoreError) as exc:
         raise _unavailable("update", exc) from exc
+
+
+def read_recent_for_subscription(
+    client: "DynamoDBClient",
+    table: str,
+    tenant_id: str,
+    subscription_id: str,
+    since_event_id: str,
+    max_items: int,
+) -> tuple[list[DeliveryItem], bool]:
+    """A subscription's deliveries of events accepted at or after `since_event_id`, newest first,
+    at most `max_items` of them; the flag says whether older ones were left unread.
+
+    One key-condition query on SubscriptionIndex (its sort key is the event ULID, so the window is
+    a key range): the read is bounded by `max_items`, whatever the subscription's volume.
+    """
+    params: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": SUBSCRIPTION_INDEX,
+        "KeyConditionExpression": "subscription_id = :subscription AND event_id >= :since",
+        "FilterExpression": "tenant_id = :tenant",
+        "ExpressionAttributeValues": {
+            ":subscription": {"S": subscription_id},
+            ":since": {"S": since_event_id},
+            ":tenant": {"S": tenant_id},
+        },
+        "ScanIndexForward": False,
+    }
+    items: list[DeliveryItem] = []
+    while len(items) < max_items:
+        params["Limit"] = max_items - len(items)
+        try:
+            response = client.query(**params)
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable("query", exc) from exc
+        items.extend(DeliveryItem.from_ddb(item) for item in response.get("Items", []))
+        last_key = response.get("LastEvaluatedKey")
+        if not last_key:
+            return items, False
+        params["ExclusiveStartKey"] = last_key
+    return items[:max_items], True

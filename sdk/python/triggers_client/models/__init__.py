@@ -1,0 +1,97 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .accepted_batch import AcceptedBatch
+from .accepted_event import AcceptedEvent
+from .accepted_event_status import AcceptedEventStatus
+from .attempt import Attempt
+from .audit_page import AuditPage
+from .audit_record import AuditRecord
+from .audit_record_after_type_0 import AuditRecordAfterType0
+from .audit_record_before_type_0 import AuditRecordBeforeType0
+from .bucket import Bucket
+from .delivery_out import DeliveryOut
+from .delivery_out_state import DeliveryOutState
+from .delivery_page import DeliveryPage
+from .destination_list import DestinationList
+from .destination_out import DestinationOut
+from .destination_out_state import DestinationOutState
+from .event_in import EventIn
+from .event_in_payload import EventInPayload
+from .event_out import EventOut
+from .event_out_payload import EventOutPayload
+from .event_out_status import EventOutStatus
+from .event_page import EventPage
+from .field_error import FieldError
+from .get_openapi_document_response_200 import GetOpenapiDocumentResponse200
+from .get_subscription_stats_window import GetSubscriptionStatsWindow
+from .get_tenant_stats_window import GetTenantStatsWindow
+from .health import Health
+from .latency import Latency
+from .outcome_counts import OutcomeCounts
+from .problem import Problem
+from .replay_in import ReplayIn
+from .replay_out import ReplayOut
+from .replayed_event import ReplayedEvent
+from .replayed_event_outcome import ReplayedEventOutcome
+from .subscription_in import SubscriptionIn
+from .subscription_list import SubscriptionList
+from .subscription_out import SubscriptionOut
+from .subscription_out_status import SubscriptionOutStatus
+from .subscription_stats import SubscriptionStats
+from .subscription_stats_deliveries import SubscriptionStatsDeliveries
+from .subscription_stats_window import SubscriptionStatsWindow
+from .subscription_summary import SubscriptionSummary
+from .subscription_with_secret import SubscriptionWithSecret
+from .subscription_with_secret_status import SubscriptionWithSecretStatus
+from .tenant_stats import TenantStats
+from .tenant_stats_deliveries import TenantStatsDeliveries
+from .tenant_stats_window import TenantStatsWindow
+
+__all__ = (
+    "AcceptedBatch",
+    "AcceptedEvent",
+    "AcceptedEventStatus",
+    "Attempt",
+    "AuditPage",
+    "AuditRecord",
+    "AuditRecordAfterType0",
+    "AuditRecordBeforeType0",
+    "Bucket",
+    "DeliveryOut",
+    "DeliveryOutState",
+    "DeliveryPage",
+    "DestinationList",
+    "DestinationOut",
+    "DestinationOutState",
+    "EventIn",
+    "EventInPayload",
+    "EventOut",
+    "EventOutPayload",
+    "EventOutStatus",
+    "EventPage",
+    "FieldError",
+    "GetOpenapiDocumentResponse200",
+    "GetSubscriptionStatsWindow",
+    "GetTenantStatsWindow",
+    "Health",
+    "Latency",
+    "OutcomeCounts",
+    "Problem",
+    "ReplayedEvent",
+    "ReplayedEventOutcome",
+    "ReplayIn",
+    "ReplayOut",
+    "SubscriptionIn",
+    "SubscriptionList",
+    "SubscriptionOut",
+    "SubscriptionOutStatus",
+    "SubscriptionStats",
+    "SubscriptionStatsDeliveries",
+    "SubscriptionStatsWindow",
+    "SubscriptionSummary",
+    "SubscriptionWithSecret",
+    "SubscriptionWithSecretStatus",
+    "TenantStats",
+    "TenantStatsDeliveries",
+    "TenantStatsWindow",
+)
