@@ -235,3 +235,7 @@ def test_every_change_appears_in_the_audit_trail(
     assert [record["resource_id"] for record in only] == [new_key["key_id"]]
     assert triggers(stack, "audit", "--tenant", api.tenant_id, "--json") == 0
     assert [record["id"] for record in command_json(capsys)] == [record["id"] for record in records]
+    assert triggers(stack, "audit", "--action", "api_key.revoke", "--limit", "10000", "--json") == 0
+    every_tenant = command_json(capsys)
+    assert {"tenant_id": api.tenant_id, **by_action["api_key.revoke"]} in every_tenant
+    assert {record["action"] for record in every_tenant} == {"api_key.revoke"}
