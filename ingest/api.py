@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any
@@ -14,13 +15,15 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ingest import idempotency, openapi, search, search_query
 from ingest.bodies import request_text
 from ingest.core import events_table
-from ingest.core.api_keys_table import hash_key, tenant_for_key
+from ingest.core.api_keys_table import KEY_PREFIX, hash_key, key_id, tenant_for_key
 from ingest.core.clients import dynamodb_client
 from ingest.core.errors import (
+    PROBLEM_BASE,
     MalformedRequest,
     RateLimited,
     SearchUnavailable,
@@ -41,7 +44,7 @@ from ingest.core.models import (
     Health,
     IsoDateTime,
 )
-from ingest.core.observability import logger, metrics
+from ingest.core.observability import UNMATCHED, RequestRecord, logger, metrics, record_request
 from ingest.core.opensearch_client import opensearch_client
 from ingest.core.settings import ingest_settings
 from ingest.destinations_api import router as destinations_router
@@ -494,6 +497,51 @@ def delete_event(event_id: EventId) -> Response[str]:
     return Response(status_code=204, content_type=None, body="")
 
 
+@lru_cache(maxsize=1)
+def route_templates() -> tuple[tuple[re.Pattern[str], str, str], ...]:
+    """(pattern, method, template) of every route, as the resolver matches them; the template is
+    the OpenAPI path (`/v1/events/{event_id}`): a bounded metric dimension, unlike the raw path."""
+    routes = app._static_routes + app._dynamic_routes
+    return tuple((route.rule, route.method, re.sub(r"<(\w+)>", r"{\1}", route.path)) for route in routes)
+
+
+def endpoint_of(method: str, path: str) -> str:
+    """The route template `path` matches (for `method`, else for any method: a 405), or `unmatched`."""
+    matching = [(method_, template) for rule, method_, template in route_templates() if rule.match(path)]
+    for method_, template in matching:
+        if method_ == method:
+            return template
+    return matching[0][1] if matching else UNMATCHED
+
+
+def handle_request(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Answer one API Gateway event and record it: the `request` log line and the request metrics
+    (ingest.core.observability). After the resolver, so problems, 404/405 and 422 count too."""
+    started = time.perf_counter()
+    response = app.resolve(event, context)
+    latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    request = app.current_event
+    token = (request.headers.get("authorization") or "").partition(" ")[2].strip()
+    status = int(response["statusCode"])
+    error_type = None
+    if status >= 400 and PROBLEM_JSON in str((response.get("headers") or {}).get("Content-Type", "")):
+        error_type = str(json.loads(response["body"]).get("type", "")).removeprefix(PROBLEM_BASE) or None
+    record_request(
+        RequestRecord(
+            request_id=request.request_context.request_id,
+            # Only the ids of keys of this API: a public id, never the key (nor a hash of other secrets).
+            key_id=key_id(token) if token.startswith(KEY_PREFIX) else None,
+            tenant_id=logger.get_current_keys().get("tenant_id"),
+            endpoint=endpoint_of(request.http_method.upper(), request.path),
+            method=request.http_method.upper(),
+            status=status,
+            latency_ms=latency_ms,
+            error_type=error_type,
+        )
+    )
+    return response
+
+
 def openapi_json() -> str:
     """The OpenAPI document, made exact by ingest.openapi (bodies the routes parse themselves,
     parameters, the responses each route can give)."""
@@ -520,4 +568,4 @@ def openapi_json() -> str:
     return openapi.dumps(openapi.finish(spec, body_models=(EventIn, SubscriptionIn, ReplayIn)))
 
 
-__all__ = ["app", "openapi_json"]
+__all__ = ["app", "endpoint_of", "handle_request", "openapi_json", "route_templates"]
