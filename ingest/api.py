@@ -466,6 +466,9 @@ def inbox(
 ) -> Response[str]:
     query = events_table.EventQuery(event_type=event_type, source=source, limit=limit, cursor=cursor)
     page = events_table.list_inbox(dynamodb_client(), ingest_settings().events_table, _tenant(), query)
+    logger.info(
+        "inbox polled", extra={"result_count": len(page.items), "has_more": page.next_cursor is not None}
+    )
     return _json(200, page.to_json())
 
 
