@@ -517,6 +517,25 @@ def endpoint_of(method: str, path: str) -> str:
     return matching[0][1] if matching else UNMATCHED
 
 
+def _presented_key_id(authorization: str) -> str | None:
+    """The public id of the bearer token when it is shaped like a key of this API, else None: a
+    hash prefix of some other secret pasted into the header is not logged."""
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return key_id(token) if scheme.lower() == "bearer" and token.startswith(KEY_PREFIX) else None
+
+
+def _problem_slug(response: dict[str, Any]) -> str | None:
+    """The slug of a problem+json answer's `type` (`validation-failed`), else None."""
+    if PROBLEM_JSON not in str((response.get("headers") or {}).get("Content-Type", "")):
+        return None
+    try:
+        problem_type = json.loads(response.get("body") or "{}").get("type")
+    except (ValueError, AttributeError):
+        return None
+    return str(problem_type).removeprefix(PROBLEM_BASE) if problem_type else None
+
+
 def handle_request(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Answer one API Gateway event and record it: the `request` log line and the request metrics
     (ingest.core.observability). After the resolver, so problems, 404/405 and 422 count too."""
@@ -524,22 +543,17 @@ def handle_request(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     response = app.resolve(event, context)
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
     request = app.current_event
-    token = (request.headers.get("authorization") or "").partition(" ")[2].strip()
-    status = int(response["statusCode"])
-    error_type = None
-    if status >= 400 and PROBLEM_JSON in str((response.get("headers") or {}).get("Content-Type", "")):
-        error_type = str(json.loads(response["body"]).get("type", "")).removeprefix(PROBLEM_BASE) or None
+    method = request.http_method.upper()
     record_request(
         RequestRecord(
             request_id=request.request_context.request_id,
-            # Only the ids of keys of this API: a public id, never the key (nor a hash of other secrets).
-            key_id=key_id(token) if token.startswith(KEY_PREFIX) else None,
+            key_id=_presented_key_id(request.headers.get("authorization") or ""),
             tenant_id=logger.get_current_keys().get("tenant_id"),
-            endpoint=endpoint_of(request.http_method.upper(), request.path),
-            method=request.http_method.upper(),
-            status=status,
+            endpoint=endpoint_of(method, request.path),
+            method=method,
+            status=int(response["statusCode"]),
             latency_ms=latency_ms,
-            error_type=error_type,
+            error_type=_problem_slug(response),
         )
     )
     return response
