@@ -75,7 +75,9 @@ def test_an_unknown_key_is_logged_by_its_id_without_a_tenant(invoke: Call, outpu
     assert "tenant_id" not in line
 
 
-@pytest.mark.parametrize("header", ["Bearer some-other-secret", "Basic dXNlcjpwYXNz", "Basic trg_notbearer", ""])
+@pytest.mark.parametrize(
+    "header", ["Bearer some-other-secret", "Basic dXNlcjpwYXNz", "Basic trg_notbearer", ""]
+)
 def test_a_token_that_is_not_an_api_key_leaves_no_trace(
     invoke: Call, output: Callable[[], str], header: str
 ) -> None:
