@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ingest import idempotency, openapi, scopes, search, search_query
 from ingest.audit_api import refuse_repeated_parameters
@@ -22,9 +24,10 @@ from ingest.bodies import request_text
 from ingest.console import is_console_path
 from ingest.console import router as console_router
 from ingest.core import events_table
-from ingest.core.api_keys_table import ApiKeyInfo, get_key, hash_key
+from ingest.core.api_keys_table import KEY_PREFIX, ApiKeyInfo, get_key, hash_key, key_id
 from ingest.core.clients import dynamodb_client
 from ingest.core.errors import (
+    PROBLEM_BASE,
     MalformedRequest,
     RateLimited,
     SearchUnavailable,
@@ -45,7 +48,7 @@ from ingest.core.models import (
     Health,
     IsoDateTime,
 )
-from ingest.core.observability import logger, metrics
+from ingest.core.observability import UNMATCHED, RequestRecord, logger, metrics, record_request
 from ingest.core.opensearch_client import opensearch_client
 from ingest.core.settings import ingest_settings
 from ingest.destinations_api import router as destinations_router
@@ -483,6 +486,9 @@ def inbox(
 ) -> Response[str]:
     query = events_table.EventQuery(event_type=event_type, source=source, limit=limit, cursor=cursor)
     page = events_table.list_inbox(dynamodb_client(), ingest_settings().events_table, _tenant(), query)
+    logger.info(
+        "inbox polled", extra={"result_count": len(page.items), "has_more": page.next_cursor is not None}
+    )
     return _json(200, page.to_json())
 
 
@@ -512,6 +518,65 @@ def delete_event(event_id: EventId) -> Response[str]:
     events_table.delete_event(dynamodb_client(), ingest_settings().events_table, _tenant(), event_id)
     logger.info("event deleted", extra={"event_id": event_id})
     return Response(status_code=204, content_type=None, body="")
+
+
+@lru_cache(maxsize=1)
+def route_templates() -> tuple[tuple[re.Pattern[str], str, str], ...]:
+    """(pattern, method, template) of every route, as the resolver matches them; the template is
+    the OpenAPI path (`/v1/events/{event_id}`): a bounded metric dimension, unlike the raw path."""
+    routes = app._static_routes + app._dynamic_routes
+    return tuple((route.rule, route.method, re.sub(r"<(\w+)>", r"{\1}", route.path)) for route in routes)
+
+
+def endpoint_of(method: str, path: str) -> str:
+    """The route template `path` matches (for `method`, else for any method: a 405), or `unmatched`."""
+    matching = [(method_, template) for rule, method_, template in route_templates() if rule.match(path)]
+    for method_, template in matching:
+        if method_ == method:
+            return template
+    return matching[0][1] if matching else UNMATCHED
+
+
+def _presented_key_id(authorization: str) -> str | None:
+    """The public id of the bearer token when it is shaped like a key of this API, else None: a
+    hash prefix of some other secret pasted into the header is not logged."""
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return key_id(token) if scheme.lower() == "bearer" and token.startswith(KEY_PREFIX) else None
+
+
+def _problem_slug(response: dict[str, Any]) -> str | None:
+    """The slug of a problem+json answer's `type` (`validation-failed`), else None."""
+    if PROBLEM_JSON not in str((response.get("headers") or {}).get("Content-Type", "")):
+        return None
+    try:
+        problem_type = json.loads(response.get("body") or "{}").get("type")
+    except (ValueError, AttributeError):
+        return None
+    return str(problem_type).removeprefix(PROBLEM_BASE) if problem_type else None
+
+
+def handle_request(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Answer one API Gateway event and record it: the `request` log line and the request metrics
+    (ingest.core.observability). After the resolver, so problems, 404/405 and 422 count too."""
+    started = time.perf_counter()
+    response = app.resolve(event, context)
+    latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    request = app.current_event
+    method = request.http_method.upper()
+    record_request(
+        RequestRecord(
+            request_id=request.request_context.request_id,
+            key_id=_presented_key_id(request.headers.get("authorization") or ""),
+            tenant_id=logger.get_current_keys().get("tenant_id"),
+            endpoint=endpoint_of(method, request.path),
+            method=method,
+            status=int(response["statusCode"]),
+            latency_ms=latency_ms,
+            error_type=_problem_slug(response),
+        )
+    )
+    return response
 
 
 def openapi_json() -> str:
@@ -548,4 +613,4 @@ def openapi_json() -> str:
     return openapi.dumps(openapi.finish(spec, body_models=(EventIn, SubscriptionIn, ReplayIn)))
 
 
-__all__ = ["app", "openapi_json"]
+__all__ = ["app", "endpoint_of", "handle_request", "openapi_json", "route_templates"]
