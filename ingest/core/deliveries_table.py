@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 SUBSCRIPTION_INDEX = "SubscriptionIndex"
 
-DeliveryState = Literal["pending", "delivered", "retrying", "failed", "gone"]
+# `held`: waiting behind an earlier event of a strict-ordering subscription (ingest/core/lanes_table.py).
+DeliveryState = Literal["pending", "held", "delivered", "retrying", "failed", "gone"]
 TERMINAL_STATES: tuple[DeliveryState, ...] = ("delivered", "failed", "gone")
 
 _serializer = TypeSerializer()
