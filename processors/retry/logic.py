@@ -86,29 +86,33 @@ def retry_delivery(deliverer: Deliverer, message: RetryMessage, breakers: Breake
         )
     except SubscriptionNotFound as exc:
         outcome = _close(deliverer, delivery, f"{exc.detail}: nothing to deliver", context)
-        # A strict subscription's lane releases nothing: what it held is closed too.
-        ordering.discard(deliverer, message.subscription_id, "the subscription was deleted")
+        if delivery.lane:
+            # A strict subscription's lane releases nothing: what it held is closed too.
+            ordering.discard(deliverer, message.subscription_id, "the subscription was deleted")
         return outcome
     except EventNotFound as exc:
         outcome = _close(deliverer, delivery, f"{exc.detail}: nothing to deliver", context)
-        ordering.finish(deliverer, message.subscription_id, message.event_id)
+        if delivery.lane:
+            ordering.finish(deliverer, message.subscription_id, message.event_id)
         return outcome
+    # A lane member releases the next event of its lane when it ends (also after a change of ordering).
+    laned = subscription.strict or bool(delivery.lane)
     if delivery.state == "delivered":
         # Recorded by an earlier copy of this message whose status update may have failed.
         _mark_delivered(deliverer, event)
-        if subscription.strict:
+        if laned:
             ordering.finish(deliverer, subscription.subscription_id, event.event_id)
         logger.info("retry skipped: already delivered", extra=context)
         return "skipped"
     if delivery.is_terminal or delivery.attempt_count >= message.attempt:
-        if delivery.is_terminal and subscription.strict:
+        if delivery.is_terminal and laned:
             ordering.finish(deliverer, subscription.subscription_id, event.event_id)
         logger.info("retry skipped: attempt already made", extra={**context, "state": delivery.state})
         return "skipped"
     if delivery.attempt_count < message.attempt - 1:
         raise DeliveryConflict(f"attempt {message.attempt - 1} of this delivery is not recorded yet")
     if subscription.strict:
-        turn = ordering.take_turn(deliverer, subscription, event)
+        turn = ordering.take_turn(deliverer, subscription, event, delivery)
         if turn == "held":
             logger.info("retry held: an earlier event of its strict subscription is in flight", extra=context)
             return "skipped"
@@ -116,7 +120,7 @@ def retry_delivery(deliverer: Deliverer, message: RetryMessage, breakers: Breake
             deliverer.record(delivery, deliverer.abandon(event, subscription, delivery, ordering.FULL_REASON))
             return "failed"
     outcome = _attempt(deliverer, message, delivery, event, subscription, breakers, context)
-    if subscription.strict and outcome in ("delivered", "gone", "failed"):
+    if laned and outcome in ("delivered", "gone", "failed"):
         ordering.finish(deliverer, subscription.subscription_id, event.event_id)
     return outcome
 

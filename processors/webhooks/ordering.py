@@ -57,7 +57,7 @@ def hold(
             target_url=subscription.target_url,
             now=now,
             expires_at=event.expires_at,
-        ).model_copy(update={"state": "held"})
+        ).model_copy(update={"state": "held", "lane": True})
         for event in events
         if event.event_id not in records
     ]
@@ -94,11 +94,16 @@ def hold(
     return [*new, *closed]
 
 
-def take_turn(deliverer: Deliverer, subscription: SubscriptionItem, event: EventItem) -> Turn:
+def take_turn(
+    deliverer: Deliverer, subscription: SubscriptionItem, event: EventItem, delivery: DeliveryItem
+) -> Turn:
     """The retry function's part before an attempt: `send` when the event is its lane's head
     (or the lane was idle and it became the head), `held` when it now waits behind another,
     `full` when the lane has no room left (the caller dead-letters it)."""
     table = deliverer.settings.deliveries_table
+    if not delivery.lane:
+        # First flagged, then joined: a member's end always releases the next, whatever happens.
+        deliveries_table.mark_lane(deliverer.dynamodb, table, delivery.event_id, delivery.subscription_id)
     lane = lanes_table.get(deliverer.dynamodb, table, subscription.subscription_id)
     if lane.head == event.event_id:
         return "send"

@@ -17,7 +17,7 @@ from ingest.core.settings import delivery_settings
 from ingest.core.subscriptions_table import SubscriptionItem, delete_subscription
 from processors.fanout.handler import lambda_handler as fanout_handler
 from processors.retry.handler import lambda_handler as retry_handler
-from tests.unit.webhooks_support import STAGE_TABLE, Webhooks, body, sqs_event
+from tests.unit.webhooks_support import STAGE_TABLE, Webhooks, body, clear_webhook_caches, sqs_event
 
 Receiver = Callable[[], HTTPServer]
 DELIVERIES = STAGE_TABLE.format("deliveries")
@@ -244,3 +244,37 @@ def test_none_ordering_keeps_sending_from_the_fanout_without_a_lane(
     assert [event_id for event_id, _ in arrivals(server)] == [e.event_id for e in events]
     assert lane(webhooks, subscription).ver == 0
     assert webhooks.queued(webhooks.retry_queue_url) == 0
+
+
+def test_changing_to_default_ordering_releases_the_held_events_at_once(
+    webhooks: Webhooks,
+    scripted: Callable[[dict[str, list[int]]], HTTPServer],
+    lambda_context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RETRY_SCHEDULE", "5s")  # event 1's retry comes well after the release
+    clear_webhook_caches()
+    # Given event 1 failing as the head and events 2, 3 held behind it
+    events = strict_events(webhooks, 3)
+    server = scripted({events[0].event_id: [500]})
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"), ordering="strict")
+    fan_out(webhooks, lambda_context, *events)
+    [head] = webhooks.receive(webhooks.retry_queue_url, 1)
+    assert dict(retry_handler(sqs_event([head]), lambda_context)) == {"batchItemFailures": []}
+
+    # When the subscription's ordering becomes "none" (what PATCH does) and its lane is released
+    webhooks.dynamodb.update_item(
+        TableName=SUBSCRIPTIONS,
+        Key={"tenant_id": {"S": "t1"}, "subscription_id": {"S": subscription.subscription_id}},
+        UpdateExpression="SET ordering = :none",
+        ExpressionAttributeValues={":none": {"S": "none"}},
+    )
+    stores = lifecycle.Stores.of(webhooks.dynamodb, webhooks.sqs, delivery_settings())
+    assert lifecycle.release_lane(stores, subscription.subscription_id, datetime.now(UTC)) == 2
+    drain(webhooks, lambda_context)
+
+    # Then 2 and 3 went out without waiting for event 1's retry, and everything is delivered once
+    sent = [event_id for event_id, status in arrivals(server) if status == 200]
+    assert sent.index(events[1].event_id) < sent.index(events[0].event_id)
+    assert sorted(sent) == sorted(e.event_id for e in events)
+    assert (lane(webhooks, subscription).head, lane(webhooks, subscription).held) == (None, [])
