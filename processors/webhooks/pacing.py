@@ -10,9 +10,9 @@ an attempt and not a failure: the retry schedule, the failure streak and auto-di
 Precision: slots are exact (never two within 1/r seconds of each other), sends are not quite.
 SQS delays are whole seconds and the retry function sends a message up to 1 s before it is due
 (processors/retry/logic.py EARLY_TOLERANCE), so a deferred delivery goes out between 1 s before
-and some time after its slot; over any window of d seconds an endpoint gets at most r * (d + 2)
-deliveries of those reserved in it, and a retry-queue backlog can bunch late ones. Subscriptions
-without a rate limit reserve nothing (no read, no write).
+and some time after its slot: over any window of d seconds an endpoint gets at most r * (d + 1) + 1
+deliveries sent on time (their slots lie in d + 1 s), plus late ones, which a retry-queue backlog
+can bunch. Subscriptions without a rate limit reserve nothing (no read, no write).
 """
 
 import math
