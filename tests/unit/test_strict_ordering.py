@@ -17,6 +17,7 @@ from ingest.core.settings import delivery_settings
 from ingest.core.subscriptions_table import SubscriptionItem, delete_subscription
 from processors.fanout.handler import lambda_handler as fanout_handler
 from processors.retry.handler import lambda_handler as retry_handler
+from processors.webhooks import ordering
 from tests.unit.webhooks_support import STAGE_TABLE, Webhooks, body, clear_webhook_caches, sqs_event
 
 Receiver = Callable[[], HTTPServer]
@@ -278,3 +279,28 @@ def test_changing_to_default_ordering_releases_the_held_events_at_once(
     assert sent.index(events[1].event_id) < sent.index(events[0].event_id)
     assert sorted(sent) == sorted(e.event_id for e in events)
     assert (lane(webhooks, subscription).head, lane(webhooks, subscription).held) == (None, [])
+
+
+def test_events_beyond_a_full_lane_are_dead_lettered_not_lost(
+    webhooks: Webhooks,
+    receiver: Receiver,
+    lambda_context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a lane that holds at most one waiting event
+    monkeypatch.setattr(lanes_table, "MAX_HELD", 1)
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("ok")
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"), ordering="strict")
+    events = strict_events(webhooks, 4)
+
+    # When four events fan out
+    fan_out(webhooks, lambda_context, *events)
+
+    # Then the head and one held event stay in the lane; the other two go to the DLQ, redrivable
+    current = lane(webhooks, subscription)
+    assert (current.head, current.held) == (events[0].event_id, [events[1].event_id])
+    letters = sorted((body(m) for m in webhooks.receive(webhooks.dlq_url, 2)), key=lambda m: m["event_id"])
+    assert [letter["event_id"] for letter in letters] == [e.event_id for e in events[2:]]
+    assert {letter["reason"] for letter in letters} == {ordering.FULL_REASON}
+    assert [webhooks.delivery(e, subscription).state for e in events] == ["held", "held", "failed", "failed"]
