@@ -35,6 +35,18 @@ TARGET_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+([/?#]\S*)?$"
 EventTypeOrAll = Annotated[str, Field(min_length=1, max_length=128, pattern=rf"^\*$|{EVENT_TYPE_PATTERN}")]
 
 
+RATE_LIMIT_DESCRIPTION = (
+    "At most this many deliveries per second to the endpoint (1 to 1000; absent or null: no limit). "
+    "Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted "
+    "as attempts or failures"
+)
+ORDERING_DESCRIPTION = (
+    '`"strict"`: one delivery in flight, in the order the events were accepted (per tenant); a failing '
+    "event holds back the later ones until it is delivered or dead-lettered. "
+    '`"none"` (default): deliveries run concurrently and a retried event can arrive after later ones'
+)
+
+
 class SubscriptionIn(BaseModel):
     """A subscribe request. `event_types` is deduplicated, order kept; `["*"]` means every type."""
 
@@ -50,6 +62,14 @@ class SubscriptionIn(BaseModel):
         ),
     )
     event_types: list[EventTypeOrAll] = Field(min_length=1, max_length=MAX_EVENT_TYPES)
+    rate_limit: int | None = Field(
+        default=None,
+        ge=subscriptions_table.MIN_RATE_LIMIT,
+        le=subscriptions_table.MAX_RATE_LIMIT,
+        strict=True,
+        description=RATE_LIMIT_DESCRIPTION,
+    )
+    ordering: subscriptions_table.Ordering = Field(default="none", description=ORDERING_DESCRIPTION)
 
     @field_validator("target_url")
     @classmethod
@@ -82,6 +102,8 @@ class SubscriptionOut(BaseModel):
     status: subscriptions_table.SubscriptionStatus
     disabled_reason: str | None = Field(description="Why deliveries stopped (e.g. the endpoint answered 410)")
     failing_since: str | None = Field(description="Start of the current failure streak, if failing")
+    rate_limit: int | None = Field(description=RATE_LIMIT_DESCRIPTION)
+    ordering: subscriptions_table.Ordering = Field(description=ORDERING_DESCRIPTION)
     created_at: str
     updated_at: str
 
@@ -94,6 +116,8 @@ class SubscriptionOut(BaseModel):
             status=item.status,
             disabled_reason=item.disabled_reason,
             failing_since=item.failing_since,
+            rate_limit=item.rate_limit,
+            ordering=item.ordering,
             created_at=item.created_at,
             updated_at=item.updated_at,
         )
@@ -215,7 +239,8 @@ def parse_subscription(body: str, settings: IngestSettings) -> SubscriptionIn:
         "(besides rotate-secret). The same target_url and event types again is a 409 whose "
         "`subscription_id` names the existing subscription. A tenant has at most its quota of "
         "subscriptions (100 by default): one more is a 409 `subscription-quota-exceeded` naming the "
-        "`limit`; delete one first."
+        "`limit`; delete one first. Optional: `rate_limit` (deliveries per second, 1 to 1000) and "
+        '`ordering` (`"strict"` or `"none"`, see docs/webhooks.md).'
     ),
     operation_id="create_subscription",
     responses={
@@ -241,6 +266,15 @@ def parse_subscription(body: str, settings: IngestSettings) -> SubscriptionIn:
                 "Every event type",
                 {"target_url": "https://hooks.example.com/zaps/43", "event_types": ["*"]},
             ),
+            "paced": (
+                "At most 5 deliveries a second, in order",
+                {
+                    "target_url": "https://hooks.example.com/ledger",
+                    "event_types": ["order.paid"],
+                    "rate_limit": 5,
+                    "ordering": "strict",
+                },
+            ),
         },
     ),
 )
@@ -256,11 +290,18 @@ def create_subscription() -> Response[str]:
         request.event_types,
         credential_key(settings.secrets_key_id),
         max_subscriptions=settings.max_subscriptions_per_tenant if quota is None else quota,
+        rate_limit=request.rate_limit,
+        ordering=request.ordering,
     )
     item = issued.subscription
     logger.info(
         "subscription created",
-        extra={"subscription_id": item.subscription_id, "event_types": item.event_types},
+        extra={
+            "subscription_id": item.subscription_id,
+            "event_types": item.event_types,
+            "rate_limit": item.rate_limit,
+            "ordering": item.ordering,
+        },
     )
     record(router, "subscription.create", "subscription", item.subscription_id, after=audit_fields(item))
     return _with_secret(201, SubscriptionWithSecret.from_issued(issued))

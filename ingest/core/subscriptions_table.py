@@ -59,6 +59,9 @@ COUNT = "subscription_count"
 COUNT_ATTEMPTS = 5
 
 SubscriptionStatus = Literal["active", "disabled"]
+Ordering = Literal["none", "strict"]
+MIN_RATE_LIMIT = 1
+MAX_RATE_LIMIT = 1000
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -81,6 +84,10 @@ class SubscriptionItem(BaseModel):
     status: SubscriptionStatus = "active"
     disabled_reason: str | None = None
     failing_since: str | None = None
+    # Deliveries per second to the endpoint (None: as fast as they come); see processors/webhooks/pacing.py.
+    rate_limit: int | None = None
+    # "strict": one delivery in flight, in stream order (processors/webhooks/ordering.py).
+    ordering: Ordering = "none"
     created_at: str
     updated_at: str
 
@@ -99,6 +106,10 @@ class SubscriptionItem(BaseModel):
     def encrypted(self) -> bool:
         """No plaintext secret left in the item (false only for items written before encryption)."""
         return self.secret is None and self.previous_secret is None
+
+    @property
+    def strict(self) -> bool:
+        return self.ordering == "strict"
 
     def matches(self, event_type: str) -> bool:
         return ALL_EVENTS in self.event_types or event_type in self.event_types
@@ -261,6 +272,9 @@ def create_subscription(
     event_types: list[str],
     key: CredentialKey,
     max_subscriptions: int | None = None,
+    *,
+    rate_limit: int | None = None,
+    ordering: Ordering = "none",
 ) -> Issued:
     """Store a new active subscription with a fresh secret, encrypted with `key`.
 
@@ -278,6 +292,8 @@ def create_subscription(
         target_url=target_url,
         event_types=event_types,
         secret_ciphertext=key.encrypt(secret, {"tenant_id": tenant_id, "subscription_id": subscription_id}),
+        rate_limit=rate_limit,
+        ordering=ordering,
         created_at=isoformat(now),
         updated_at=isoformat(now),
     )

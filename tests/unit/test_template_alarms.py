@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from devtools import route_alarms
 from devtools.sam_transform import load_sam, transform
-from devtools.template import Template
+from devtools.template import TEMPLATE_PATH, Template
 from ingest.api import openapi_json
 
 TOPIC = {"Ref": "AlarmTopic"}
@@ -327,3 +328,21 @@ def test_every_table_with_pitr_keeps_the_recovery_period_parameter(deployed: dic
             "RecoveryPeriodInDays": {"Ref": "RecoveryPeriodInDays"},
         }
     assert (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (35, 1, 35)
+
+
+def test_the_per_route_alarms_are_written_from_the_apis_routes() -> None:
+    # Given template.yaml as committed and the API's document as the code makes it
+    text = TEMPLATE_PATH.read_text()
+
+    # Then regenerating the block changes nothing (else: run `make init-scripts`)
+    assert route_alarms.render(text, openapi_json()) == text
+
+
+def test_a_new_route_gets_its_alarm_from_the_generator() -> None:
+    document = json.loads(openapi_json())
+    document["paths"]["/v1/widgets/{widget_id}"] = {"put": {}}
+
+    rendered = route_alarms.render(TEMPLATE_PATH.read_text(), json.dumps(document))
+
+    assert "  ApiPutWidgetsWidgetIdErrorRateAlarm:\n" in rendered
+    assert '{ Name: endpoint, Value: "/v1/widgets/{widget_id}" }, { Name: method, Value: PUT }' in rendered

@@ -180,7 +180,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe a webhook (Zapier REST hook subscribe)
-         * @description Body: `{"target_url": "https://…", "event_types": ["order.created"]}` (`["*"]` for all). The response carries the Standard Webhooks signing `secret`: the only time it is shown (besides rotate-secret). The same target_url and event types again is a 409 whose `subscription_id` names the existing subscription. A tenant has at most its quota of subscriptions (100 by default): one more is a 409 `subscription-quota-exceeded` naming the `limit`; delete one first.
+         * @description Body: `{"target_url": "https://…", "event_types": ["order.created"]}` (`["*"]` for all). The response carries the Standard Webhooks signing `secret`: the only time it is shown (besides rotate-secret). The same target_url and event types again is a 409 whose `subscription_id` names the existing subscription. A tenant has at most its quota of subscriptions (100 by default): one more is a 409 `subscription-quota-exceeded` naming the `limit`; delete one first. Optional: `rate_limit` (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or `"none"`, see docs/webhooks.md).
          */
         post: operations["create_subscription"];
         delete?: never;
@@ -445,7 +445,7 @@ export interface components {
              * State
              * @enum {string}
              */
-            state: "pending" | "delivered" | "retrying" | "failed" | "gone";
+            state: "pending" | "held" | "delivered" | "retrying" | "failed" | "gone";
             /** Attempts */
             attempts: components["schemas"]["Attempt"][];
             /** Attempt Count */
@@ -694,6 +694,17 @@ export interface components {
              * @description Start of the current failure streak, if failing
              */
             failing_since: string | null;
+            /**
+             * Rate Limit
+             * @description At most this many deliveries per second to the endpoint (1 to 1000; absent or null: no limit). Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted as attempts or failures
+             */
+            rate_limit: number | null;
+            /**
+             * Ordering
+             * @description `"strict"`: one delivery in flight, in the order the events were accepted (per tenant); a failing event holds back the later ones until it is delivered or dead-lettered. `"none"` (default): deliveries run concurrently and a retried event can arrive after later ones
+             * @enum {string}
+             */
+            ordering: "none" | "strict";
             /** Created At */
             created_at: string;
             /** Updated At */
@@ -790,6 +801,17 @@ export interface components {
              * @description Start of the current failure streak, if failing
              */
             failing_since: string | null;
+            /**
+             * Rate Limit
+             * @description At most this many deliveries per second to the endpoint (1 to 1000; absent or null: no limit). Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted as attempts or failures
+             */
+            rate_limit: number | null;
+            /**
+             * Ordering
+             * @description `"strict"`: one delivery in flight, in the order the events were accepted (per tenant); a failing event holds back the later ones until it is delivered or dead-lettered. `"none"` (default): deliveries run concurrently and a retried event can arrive after later ones
+             * @enum {string}
+             */
+            ordering: "none" | "strict";
             /** Created At */
             created_at: string;
             /** Updated At */
@@ -893,6 +915,19 @@ export interface components {
             target_url: string;
             /** Event Types */
             event_types: string[];
+            /**
+             * Rate Limit
+             * @description At most this many deliveries per second to the endpoint (1 to 1000; absent or null: no limit). Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted as attempts or failures
+             * @default null
+             */
+            rate_limit?: number | null;
+            /**
+             * Ordering
+             * @description `"strict"`: one delivery in flight, in the order the events were accepted (per tenant); a failing event holds back the later ones until it is delivered or dead-lettered. `"none"` (default): deliveries run concurrently and a retried event can arrive after later ones
+             * @default none
+             * @enum {string}
+             */
+            ordering?: "none" | "strict";
         };
         /** ReplayIn */
         ReplayIn: {

@@ -34,14 +34,17 @@ from .replay_out import ReplayOut
 from .replayed_event import ReplayedEvent
 from .replayed_event_outcome import ReplayedEventOutcome
 from .subscription_in import SubscriptionIn
+from .subscription_in_ordering import SubscriptionInOrdering
 from .subscription_list import SubscriptionList
 from .subscription_out import SubscriptionOut
+from .subscription_out_ordering import SubscriptionOutOrdering
 from .subscription_out_status import SubscriptionOutStatus
 from .subscription_stats import SubscriptionStats
 from .subscription_stats_deliveries import SubscriptionStatsDeliveries
 from .subscription_stats_window import SubscriptionStatsWindow
 from .subscription_summary import SubscriptionSummary
 from .subscription_with_secret import SubscriptionWithSecret
+from .subscription_with_secret_ordering import SubscriptionWithSecretOrdering
 from .subscription_with_secret_status import SubscriptionWithSecretStatus
 from .tenant_stats import TenantStats
 from .tenant_stats_deliveries import TenantStatsDeliveries
@@ -82,14 +85,17 @@ __all__ = (
     "ReplayIn",
     "ReplayOut",
     "SubscriptionIn",
+    "SubscriptionInOrdering",
     "SubscriptionList",
     "SubscriptionOut",
+    "SubscriptionOutOrdering",
     "SubscriptionOutStatus",
     "SubscriptionStats",
     "SubscriptionStatsDeliveries",
     "SubscriptionStatsWindow",
     "SubscriptionSummary",
     "SubscriptionWithSecret",
+    "SubscriptionWithSecretOrdering",
     "SubscriptionWithSecretStatus",
     "TenantStats",
     "TenantStatsDeliveries",

@@ -6,6 +6,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.subscription_out_ordering import SubscriptionOutOrdering
 from ..models.subscription_out_status import SubscriptionOutStatus
 
 T = TypeVar("T", bound="SubscriptionOut")
@@ -21,6 +22,12 @@ class SubscriptionOut:
         status (SubscriptionOutStatus):
         disabled_reason (None | str): Why deliveries stopped (e.g. the endpoint answered 410)
         failing_since (None | str): Start of the current failure streak, if failing
+        rate_limit (int | None): At most this many deliveries per second to the endpoint (1 to 1000; absent or null: no
+            limit). Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted as
+            attempts or failures
+        ordering (SubscriptionOutOrdering): `"strict"`: one delivery in flight, in the order the events were accepted
+            (per tenant); a failing event holds back the later ones until it is delivered or dead-lettered. `"none"`
+            (default): deliveries run concurrently and a retried event can arrive after later ones
         created_at (str):
         updated_at (str):
     """
@@ -31,6 +38,8 @@ class SubscriptionOut:
     status: SubscriptionOutStatus
     disabled_reason: None | str
     failing_since: None | str
+    rate_limit: int | None
+    ordering: SubscriptionOutOrdering
     created_at: str
     updated_at: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -50,6 +59,11 @@ class SubscriptionOut:
         failing_since: None | str
         failing_since = self.failing_since
 
+        rate_limit: int | None
+        rate_limit = self.rate_limit
+
+        ordering = self.ordering.value
+
         created_at = self.created_at
 
         updated_at = self.updated_at
@@ -64,6 +78,8 @@ class SubscriptionOut:
                 "status": status,
                 "disabled_reason": disabled_reason,
                 "failing_since": failing_since,
+                "rate_limit": rate_limit,
+                "ordering": ordering,
                 "created_at": created_at,
                 "updated_at": updated_at,
             }
@@ -96,6 +112,15 @@ class SubscriptionOut:
 
         failing_since = _parse_failing_since(d.pop("failing_since"))
 
+        def _parse_rate_limit(data: object) -> int | None:
+            if data is None:
+                return data
+            return cast(int | None, data)
+
+        rate_limit = _parse_rate_limit(d.pop("rate_limit"))
+
+        ordering = SubscriptionOutOrdering(d.pop("ordering"))
+
         created_at = d.pop("created_at")
 
         updated_at = d.pop("updated_at")
@@ -107,6 +132,8 @@ class SubscriptionOut:
             status=status,
             disabled_reason=disabled_reason,
             failing_since=failing_since,
+            rate_limit=rate_limit,
+            ordering=ordering,
             created_at=created_at,
             updated_at=updated_at,
         )

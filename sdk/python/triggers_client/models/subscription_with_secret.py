@@ -6,6 +6,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.subscription_with_secret_ordering import SubscriptionWithSecretOrdering
 from ..models.subscription_with_secret_status import SubscriptionWithSecretStatus
 
 T = TypeVar("T", bound="SubscriptionWithSecret")
@@ -22,6 +23,12 @@ class SubscriptionWithSecret:
         status (SubscriptionWithSecretStatus):
         disabled_reason (None | str): Why deliveries stopped (e.g. the endpoint answered 410)
         failing_since (None | str): Start of the current failure streak, if failing
+        rate_limit (int | None): At most this many deliveries per second to the endpoint (1 to 1000; absent or null: no
+            limit). Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted as
+            attempts or failures
+        ordering (SubscriptionWithSecretOrdering): `"strict"`: one delivery in flight, in the order the events were
+            accepted (per tenant); a failing event holds back the later ones until it is delivered or dead-lettered.
+            `"none"` (default): deliveries run concurrently and a retried event can arrive after later ones
         created_at (str):
         updated_at (str):
         secret (str): Standard Webhooks signing secret (whsec_…); shown once
@@ -34,6 +41,8 @@ class SubscriptionWithSecret:
     status: SubscriptionWithSecretStatus
     disabled_reason: None | str
     failing_since: None | str
+    rate_limit: int | None
+    ordering: SubscriptionWithSecretOrdering
     created_at: str
     updated_at: str
     secret: str
@@ -55,6 +64,11 @@ class SubscriptionWithSecret:
         failing_since: None | str
         failing_since = self.failing_since
 
+        rate_limit: int | None
+        rate_limit = self.rate_limit
+
+        ordering = self.ordering.value
+
         created_at = self.created_at
 
         updated_at = self.updated_at
@@ -74,6 +88,8 @@ class SubscriptionWithSecret:
                 "status": status,
                 "disabled_reason": disabled_reason,
                 "failing_since": failing_since,
+                "rate_limit": rate_limit,
+                "ordering": ordering,
                 "created_at": created_at,
                 "updated_at": updated_at,
                 "secret": secret,
@@ -108,6 +124,15 @@ class SubscriptionWithSecret:
 
         failing_since = _parse_failing_since(d.pop("failing_since"))
 
+        def _parse_rate_limit(data: object) -> int | None:
+            if data is None:
+                return data
+            return cast(int | None, data)
+
+        rate_limit = _parse_rate_limit(d.pop("rate_limit"))
+
+        ordering = SubscriptionWithSecretOrdering(d.pop("ordering"))
+
         created_at = d.pop("created_at")
 
         updated_at = d.pop("updated_at")
@@ -128,6 +153,8 @@ class SubscriptionWithSecret:
             status=status,
             disabled_reason=disabled_reason,
             failing_since=failing_since,
+            rate_limit=rate_limit,
+            ordering=ordering,
             created_at=created_at,
             updated_at=updated_at,
             secret=secret,

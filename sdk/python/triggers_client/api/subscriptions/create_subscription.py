@@ -106,7 +106,8 @@ def sync_detailed(
     response carries the Standard Webhooks signing `secret`: the only time it is shown (besides rotate-
     secret). The same target_url and event types again is a 409 whose `subscription_id` names the
     existing subscription. A tenant has at most its quota of subscriptions (100 by default): one more is
-    a 409 `subscription-quota-exceeded` naming the `limit`; delete one first.
+    a 409 `subscription-quota-exceeded` naming the `limit`; delete one first. Optional: `rate_limit`
+    (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or `"none"`, see docs/webhooks.md).
 
     Args:
         body (SubscriptionIn): A subscribe request. `event_types` is deduplicated, order kept;
@@ -142,7 +143,8 @@ def sync(
     response carries the Standard Webhooks signing `secret`: the only time it is shown (besides rotate-
     secret). The same target_url and event types again is a 409 whose `subscription_id` names the
     existing subscription. A tenant has at most its quota of subscriptions (100 by default): one more is
-    a 409 `subscription-quota-exceeded` naming the `limit`; delete one first.
+    a 409 `subscription-quota-exceeded` naming the `limit`; delete one first. Optional: `rate_limit`
+    (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or `"none"`, see docs/webhooks.md).
 
     Args:
         body (SubscriptionIn): A subscribe request. `event_types` is deduplicated, order kept;
@@ -173,7 +175,8 @@ async def asyncio_detailed(
     response carries the Standard Webhooks signing `secret`: the only time it is shown (besides rotate-
     secret). The same target_url and event types again is a 409 whose `subscription_id` names the
     existing subscription. A tenant has at most its quota of subscriptions (100 by default): one more is
-    a 409 `subscription-quota-exceeded` naming the `limit`; delete one first.
+    a 409 `subscription-quota-exceeded` naming the `limit`; delete one first. Optional: `rate_limit`
+    (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or `"none"`, see docs/webhooks.md).
 
     Args:
         body (SubscriptionIn): A subscribe request. `event_types` is deduplicated, order kept;
@@ -207,7 +210,8 @@ async def asyncio(
     response carries the Standard Webhooks signing `secret`: the only time it is shown (besides rotate-
     secret). The same target_url and event types again is a 409 whose `subscription_id` names the
     existing subscription. A tenant has at most its quota of subscriptions (100 by default): one more is
-    a 409 `subscription-quota-exceeded` naming the `limit`; delete one first.
+    a 409 `subscription-quota-exceeded` naming the `limit`; delete one first. Optional: `rate_limit`
+    (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or `"none"`, see docs/webhooks.md).
 
     Args:
         body (SubscriptionIn): A subscribe request. `event_types` is deduplicated, order kept;
