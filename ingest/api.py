@@ -145,7 +145,7 @@ def _authenticated_key(router: APIGatewayHttpResolver) -> ApiKeyInfo:
     refusal = "unknown" if key is None else key.refusal(datetime.now(UTC))
     if key is None or refusal is not None:
         refused_keys().add(key_hash)
-        raise Unauthorized(f"{refusal} API key" if refusal != "expired" else "API key expired")
+        raise Unauthorized("API key expired" if refusal == "expired" else f"{refusal} API key")
     return key
 
 
