@@ -1,9 +1,10 @@
 """A short memory of refused API keys, so a client retrying with a bad key costs no DynamoDB read.
 
 Only refusals are remembered (by the key's SHA-256): a valid key is still read consistently on
-every request, so revoking it, or reaching its expiry, takes effect on the next request. Keys are random and never reused,
-so a key cannot be refused before it exists; a refused key becomes valid again only if someone
-edits the api-keys table by hand, and then within `ttl_seconds` (docs/guarantees.md).
+every request, so revoking it, or reaching its expiry, takes effect on the next request. Keys are
+random and never reused, so a key cannot be refused before it exists; a refused key becomes valid
+again only if someone edits the api-keys table by hand, and then within `ttl_seconds`
+(docs/guarantees.md).
 """
 
 import threading
