@@ -168,16 +168,16 @@ def require_known_types(tenant_id: str, event_types: Iterable[str]) -> None:
             "schema": (
                 "With a schema",
                 {
-                    "name": "order.created",
-                    "description": "An order was placed",
+                    "name": "invoice.created",
+                    "description": "An invoice was issued",
                     "schema": {
                         "type": "object",
-                        "required": ["order_id"],
-                        "properties": {"order_id": {"type": "integer"}},
+                        "required": ["invoice_id"],
+                        "properties": {"invoice_id": {"type": "integer"}},
                     },
                 },
             ),
-            "plain": ("Without a schema", {"name": "order.paid"}),
+            "plain": ("Without a schema", {"name": "invoice.paid"}),
         },
     ),
 )

@@ -52,6 +52,19 @@ def examples(method: str, path: str) -> list[Any]:
     return [example["value"] for media in content.values() for example in media.get("examples", {}).values()]
 
 
+def subscribed_types() -> list[str]:
+    """The event types the documented example bodies subscribe to (not `*`)."""
+    found: dict[str, None] = {}
+    for item in DOCUMENT["paths"].values():
+        for operation in item.values():
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                for example in media.get("examples", {}).values():
+                    value = example["value"]
+                    if isinstance(value, dict) and isinstance(value.get("event_types"), list):
+                        found.update(dict.fromkeys(name for name in value["event_types"] if name != "*"))
+    return list(found)
+
+
 @dataclass(frozen=True)
 class Reply:
     status: int
@@ -123,12 +136,12 @@ def api(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
     subscription = api.post(
         "/v1/subscriptions", b'{"target_url": "https://hooks.example.com/bodies", "event_types": ["*"]}'
     )
-    event_type = api.post("/v1/event-types", b'{"name": "bodies.type"}')
-    assert (event.status, subscription.status, event_type.status) == (201, 201, 201), (
-        event.text,
-        subscription.text,
-        event_type.text,
-    )
+    assert (event.status, subscription.status) == (201, 201), (event.text, subscription.text)
+    # A tenant with a catalog subscribes to catalog types only: every type a documented body
+    # subscribes to is in it (and `bodies.type`, the `{name}` of the event-type routes).
+    for name in ["bodies.type", *subscribed_types()]:
+        created = api.post("/v1/event-types", json.dumps({"name": name}).encode())
+        assert created.status == 201, created.text
     api.path_values.update(
         event_id=json.loads(event.text)["id"],
         subscription_id=json.loads(subscription.text)["id"],
