@@ -82,7 +82,7 @@ def test_a_second_create_of_a_name_is_409_and_keeps_the_first(api: ApiClient) ->
         ({"type": 12}, "not a valid draft 2020-12 schema"),
         ({"$ref": "https://example.com/schema.json"}, "cannot be compiled"),
         ({"$ref": "#/$defs/missing"}, "cannot be compiled"),
-        ({"type": "string", "pattern": "(("}, "is not a \"regex\""),
+        ({"type": "string", "pattern": "(("}, 'is not a "regex"'),
         ({"$schema": "http://json-schema.org/draft-07/schema#"}, "draft 2020-12"),
         ({"description": "x" * MAX_SCHEMA_BYTES}, f"exceeds {MAX_SCHEMA_BYTES} bytes"),
     ],
