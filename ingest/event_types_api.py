@@ -8,18 +8,20 @@ their deliveries, and its events are no longer checked. See docs/webhooks.md "Ev
 """
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from ingest.bodies import parse_json_model, request_text
 from ingest.core import event_types_table
 from ingest.core.clients import dynamodb_client
-from ingest.core.errors import ValidationFailed
+from ingest.core.errors import EventTypeNotFound, ValidationFailed
 from ingest.core.event_types_table import EventTypeItem
 from ingest.core.models import EVENT_TYPE_PATTERN
 from ingest.core.observability import logger
@@ -37,9 +39,26 @@ SCHEMA_DESCRIPTION = (
 
 router = APIGatewayHttpRouter()
 
+# Clients may percent-encode the name (`a%3Ab` for `a:b`): API Gateway passes the path as sent, so
+# the route decodes it (`~` is there because HTTP clients decode `%7E`; no type name has one).
 EventTypeName = Annotated[
-    str, Path(min_length=1, max_length=128, pattern=EVENT_TYPE_PATTERN, description="Event type name")
+    str,
+    Path(
+        min_length=1,
+        max_length=3 * 128,
+        pattern=r"^(?:[A-Za-z0-9_.:~\-]|%[0-9A-Fa-f]{2})+$",
+        description="Event type name (may be percent-encoded)",
+    ),
 ]
+_NAME = re.compile(EVENT_TYPE_PATTERN)
+
+
+def _decoded(name: str) -> str:
+    """The name a path segment spells; one no type can have is a 404 like any unknown name."""
+    decoded = unquote(name)
+    if len(decoded) > 128 or not _NAME.match(decoded):
+        raise EventTypeNotFound(f"no event type {decoded!r}")
+    return decoded
 
 
 def _not_operational(value: str) -> str:
@@ -54,7 +73,7 @@ class EventTypeIn(BaseModel):
     name: str = Field(min_length=1, max_length=128, pattern=EVENT_TYPE_PATTERN)
     description: str = Field(default="", max_length=MAX_DESCRIPTION)
     schema_: dict[str, Any] | None = Field(default=None, alias="schema", description=SCHEMA_DESCRIPTION)
-    deprecated: bool = False
+    deprecated: StrictBool = False
 
     _name_not_reserved = field_validator("name")(_not_operational)
 
@@ -66,7 +85,7 @@ class EventTypePatch(BaseModel):
 
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
     schema_: dict[str, Any] | None = Field(default=None, alias="schema", description=SCHEMA_DESCRIPTION)
-    deprecated: bool | None = None
+    deprecated: StrictBool | None = None
 
     @model_validator(mode="after")
     def _something(self) -> "EventTypePatch":
@@ -220,6 +239,7 @@ def list_event_types() -> Response[str]:
     responses={200: ok(EventTypeOut), **problems(401, 404, 422, 503)},
 )
 def get_event_type(name: EventTypeName) -> Response[str]:
+    name = _decoded(name)
     item = event_types_table.get(dynamodb_client(), ingest_settings().tenants_table, _tenant(), name)
     return _json(200, EventTypeOut.from_item(item))
 
@@ -243,7 +263,7 @@ def get_event_type(name: EventTypeName) -> Response[str]:
     ),
 )
 def update_event_type(name: EventTypeName) -> Response[str]:
-    settings, tenant_id = ingest_settings(), _tenant()
+    settings, tenant_id, name = ingest_settings(), _tenant(), _decoded(name)
     # Another tenant's (or no) type is a 404 whatever the body says.
     event_types_table.get(dynamodb_client(), settings.tenants_table, tenant_id, name)
     request = parse_json_model(request_text(router.current_event), EventTypePatch, settings.max_body_bytes)
@@ -272,7 +292,7 @@ def update_event_type(name: EventTypeName) -> Response[str]:
     responses={204: no_content("Deleted"), **problems(401, 404, 422, 503)},
 )
 def delete_event_type(name: EventTypeName) -> Response[str]:
-    tenant_id = _tenant()
+    tenant_id, name = _tenant(), _decoded(name)
     event_types_table.delete(dynamodb_client(), ingest_settings().tenants_table, tenant_id, name)
     catalog_cache().put(tenant_id, name, None)
     logger.info("event type deleted", extra={"event_type": name})

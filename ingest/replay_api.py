@@ -17,6 +17,7 @@ from ingest.bodies import parse_json_model, request_text
 from ingest.core import lifecycle, subscriptions_table
 from ingest.core.clients import dynamodb_client, sqs_client
 from ingest.core.errors import SubscriptionDisabled
+from ingest.core.events_table import EPOCH
 from ingest.core.ids import highest_id_at, isoformat, lowest_id_at
 from ingest.core.models import EventId, IsoDateTime
 from ingest.core.observability import logger
@@ -198,8 +199,9 @@ def recover(subscription_id: SubscriptionId) -> Response[str]:
     result = lifecycle.recover(
         stores,
         subscription,
-        low_event_id=lowest_id_at(request.since),
-        high_event_id=highest_id_at(until),
+        # ULIDs cannot encode times before the epoch: such a bound means "from the beginning".
+        low_event_id=lowest_id_at(max(request.since, EPOCH)),
+        high_event_id=highest_id_at(max(until, EPOCH)),
         limit=MAX_RECOVER_DELIVERIES,
         now=now,
     )

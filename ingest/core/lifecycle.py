@@ -172,6 +172,8 @@ def recover(
     """
     if not stores.retry_queue_url:
         raise QueueUnavailable("the retry queue is not configured (RETRY_QUEUE_URL)")
+    if low_event_id > high_event_id:  # a window that starts after now: nothing failed there yet
+        return RecoverResult(0, 0, False, None)
     deliveries, truncated = deliveries_table.list_recoverable(
         stores.dynamodb,
         stores.deliveries_table,

@@ -251,3 +251,17 @@ def test_a_tenant_with_a_catalog_subscribes_to_catalog_types_only(
         assert created.status_code == 201, created.text
     # and another tenant's catalog does not bind this one
     assert new_tenant().post("/v1/subscriptions", json=subscribe).status_code == 201
+
+
+def test_a_name_may_be_percent_encoded_in_the_path(api: ApiClient) -> None:
+    assert api.post("/v1/event-types", json={"name": "shop:order.created"}).status_code == 201
+
+    assert api.get("/v1/event-types/shop:order.created").json()["name"] == "shop:order.created"
+    assert api.get("/v1/event-types/shop%3Aorder.created").json()["name"] == "shop:order.created"
+    assert (
+        api.request("PATCH", "/v1/event-types/shop%3aorder.created", json={"deprecated": True}).status_code
+        == 200
+    )
+    # a segment that decodes to no possible name is a 404, like an unknown one
+    problem(api.get("/v1/event-types/%2Fetc"), 404, "not-found")
+    assert api.delete("/v1/event-types/shop%3Aorder.created").status_code == 204

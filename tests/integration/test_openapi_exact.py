@@ -56,7 +56,7 @@ UNKNOWN = {
     "name": "openapi.exact.unknown",
 }
 # Ids (and an event-type name) that cannot have been issued.
-INVALID = {"event_id": "not-an-id", "subscription_id": "not-an-id", "name": "-not-a-name"}
+INVALID = {"event_id": "not-an-id", "subscription_id": "not-an-id", "name": "not!a!name"}
 NEVER_SENT = "openapi.exact.never"  # the event type test subscriptions take: nothing is delivered
 
 
