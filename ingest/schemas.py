@@ -27,6 +27,7 @@ from ingest.core import event_types_table
 from ingest.core.errors import SchemaViolation, ValidationFailed
 from ingest.core.event_types_table import EventTypeItem
 from ingest.core.models import EventIn
+from ingest.core.observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -122,7 +123,15 @@ class CatalogCache:
         """Remember `item` (None: the type is not in the catalog) as just read."""
         validator = None
         if item is not None and item.schema_text is not None:
-            validator = jsonschema_rs.Draft202012Validator(json.loads(item.schema_text), offline=True)
+            try:
+                validator = jsonschema_rs.Draft202012Validator(json.loads(item.schema_text), offline=True)
+            except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as exc:
+                # Checked when it was stored; a validator upgrade could still refuse it. Events of
+                # the type are then accepted unchecked, loudly, rather than all refused.
+                logger.error(
+                    "stored event-type schema does not compile; payloads not checked",
+                    extra={"tenant_id": tenant_id, "event_type": name, "error": str(exc).splitlines()[0]},
+                )
         entry = Entry(validator, self.clock() if now is None else now)
         with self._lock:
             self._entries[(tenant_id, name)] = entry
