@@ -52,12 +52,15 @@ from ingest.core.observability import UNMATCHED, RequestRecord, logger, metrics,
 from ingest.core.opensearch_client import opensearch_client
 from ingest.core.settings import ingest_settings
 from ingest.destinations_api import router as destinations_router
+from ingest.event_types_api import EventTypeIn, EventTypePatch, catalog_cache
+from ingest.event_types_api import router as event_types_router
 from ingest.ingestion import parse_events, plan_events, store_events, store_planned
 from ingest.keycache import refused_keys
 from ingest.ratelimit import Decision, policy_for, rate_limiter
-from ingest.replay_api import ReplayIn
+from ingest.replay_api import RecoverIn, ReplayIn
 from ingest.replay_api import router as replay_router
 from ingest.responses import JSON, PROBLEM_JSON, json_body, no_content, ok, problem, problems
+from ingest.schemas import check_payloads
 from ingest.stats_api import router as stats_router
 from ingest.subscriptions_api import SubscriptionIn
 from ingest.subscriptions_api import router as subscriptions_router
@@ -191,6 +194,7 @@ app.include_router(replay_router)
 app.include_router(destinations_router)
 app.include_router(stats_router)
 app.include_router(console_router)
+app.include_router(event_types_router)
 app.include_router(audit_router)
 
 
@@ -391,6 +395,7 @@ def post_events() -> Response[str]:
     tenant_id = _tenant()
     body = request_text(app.current_event)
     events, is_batch = parse_events(body, settings)
+    check_payloads(catalog_cache(), dynamodb_client(), settings.tenants_table, tenant_id, events, is_batch)
     key = app.current_event.headers.get("idempotency-key")
     if key is None:
         accepted = store_events(dynamodb_client(), settings, tenant_id, events)
@@ -610,7 +615,11 @@ def openapi_json() -> str:
                     "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
                 }
                 operation["x-required-scope"] = needed
-    return openapi.dumps(openapi.finish(spec, body_models=(EventIn, SubscriptionIn, ReplayIn)))
+    return openapi.dumps(
+        openapi.finish(
+            spec, body_models=(EventIn, SubscriptionIn, ReplayIn, RecoverIn, EventTypeIn, EventTypePatch)
+        )
+    )
 
 
 __all__ = ["app", "endpoint_of", "handle_request", "openapi_json", "route_templates"]

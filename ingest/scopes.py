@@ -33,12 +33,20 @@ ROUTE_SCOPES: dict[tuple[str, str], Scope] = {
     ("POST", "/v1/subscriptions/{subscription_id}/enable"): SUBSCRIPTIONS,
     ("POST", "/v1/subscriptions/{subscription_id}/rotate-secret"): SUBSCRIPTIONS,
     ("POST", "/v1/subscriptions/{subscription_id}/replay"): SUBSCRIPTIONS,
+    ("POST", "/v1/subscriptions/{subscription_id}/recover"): SUBSCRIPTIONS,
     ("GET", "/v1/subscriptions/{subscription_id}/deliveries"): SUBSCRIPTIONS,
     ("GET", "/v1/destinations"): SUBSCRIPTIONS,
     # Delivery statistics of the tenant's subscriptions (one, or all of them).
     ("GET", "/v1/subscriptions/{subscription_id}/stats"): SUBSCRIPTIONS,
     ("GET", "/v1/stats"): SUBSCRIPTIONS,
     ("GET", "/v1/audit"): AUDIT_READ,
+    # The event-type catalog: any event reader may read it; changing it changes what ingest
+    # accepts for every producer of the tenant, so only `admin` keys may.
+    ("GET", "/v1/event-types"): EVENTS_READ,
+    ("GET", "/v1/event-types/{name}"): EVENTS_READ,
+    ("POST", "/v1/event-types"): ADMIN,
+    ("PATCH", "/v1/event-types/{name}"): ADMIN,
+    ("DELETE", "/v1/event-types/{name}"): ADMIN,
 }
 
 

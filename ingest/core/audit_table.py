@@ -39,6 +39,7 @@ ACTIONS = (
     "subscription.enable",
     "subscription.rotate_secret",
     "subscription.replay",
+    "subscription.recover",
     "delivery.redrive",
     "api_key.create",
     "api_key.revoke",

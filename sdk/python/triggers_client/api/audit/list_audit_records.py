@@ -111,16 +111,17 @@ def sync_detailed(
 ) -> Response[AuditPage | Problem]:
     """Who changed what: the tenant's audit trail, newest first
 
-     Each change to the tenant's subscriptions (create, update, delete, enable, rotate-secret, replay),
-    API keys (create, revoke) and dead-lettered deliveries (redrive), with who made it (`actor`: the API
-    key id, or `cli:<user>` for an operator's command), when, and the ids and status fields before and
-    after (never a secret). Needs the `audit:read` scope (or `admin`). With `action`, a page may hold
-    fewer than `limit` records while `next_cursor` is not null.
+     Each change to the tenant's subscriptions (create, update, delete, enable, rotate-secret, replay,
+    recover), API keys (create, revoke) and dead-lettered deliveries (redrive), with who made it
+    (`actor`: the API key id, or `cli:<user>` for an operator's command), when, and the ids and status
+    fields before and after (never a secret). Needs the `audit:read` scope (or `admin`). With `action`,
+    a page may hold fewer than `limit` records while `next_cursor` is not null.
 
     Args:
         action (str | Unset): Only this action: `subscription.create`, `subscription.update`,
             `subscription.delete`, `subscription.enable`, `subscription.rotate_secret`,
-            `subscription.replay`, `delivery.redrive`, `api_key.create`, `api_key.revoke`
+            `subscription.replay`, `subscription.recover`, `delivery.redrive`, `api_key.create`,
+            `api_key.revoke`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.
@@ -160,16 +161,17 @@ def sync(
 ) -> AuditPage | Problem | None:
     """Who changed what: the tenant's audit trail, newest first
 
-     Each change to the tenant's subscriptions (create, update, delete, enable, rotate-secret, replay),
-    API keys (create, revoke) and dead-lettered deliveries (redrive), with who made it (`actor`: the API
-    key id, or `cli:<user>` for an operator's command), when, and the ids and status fields before and
-    after (never a secret). Needs the `audit:read` scope (or `admin`). With `action`, a page may hold
-    fewer than `limit` records while `next_cursor` is not null.
+     Each change to the tenant's subscriptions (create, update, delete, enable, rotate-secret, replay,
+    recover), API keys (create, revoke) and dead-lettered deliveries (redrive), with who made it
+    (`actor`: the API key id, or `cli:<user>` for an operator's command), when, and the ids and status
+    fields before and after (never a secret). Needs the `audit:read` scope (or `admin`). With `action`,
+    a page may hold fewer than `limit` records while `next_cursor` is not null.
 
     Args:
         action (str | Unset): Only this action: `subscription.create`, `subscription.update`,
             `subscription.delete`, `subscription.enable`, `subscription.rotate_secret`,
-            `subscription.replay`, `delivery.redrive`, `api_key.create`, `api_key.revoke`
+            `subscription.replay`, `subscription.recover`, `delivery.redrive`, `api_key.create`,
+            `api_key.revoke`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.
@@ -204,16 +206,17 @@ async def asyncio_detailed(
 ) -> Response[AuditPage | Problem]:
     """Who changed what: the tenant's audit trail, newest first
 
-     Each change to the tenant's subscriptions (create, update, delete, enable, rotate-secret, replay),
-    API keys (create, revoke) and dead-lettered deliveries (redrive), with who made it (`actor`: the API
-    key id, or `cli:<user>` for an operator's command), when, and the ids and status fields before and
-    after (never a secret). Needs the `audit:read` scope (or `admin`). With `action`, a page may hold
-    fewer than `limit` records while `next_cursor` is not null.
+     Each change to the tenant's subscriptions (create, update, delete, enable, rotate-secret, replay,
+    recover), API keys (create, revoke) and dead-lettered deliveries (redrive), with who made it
+    (`actor`: the API key id, or `cli:<user>` for an operator's command), when, and the ids and status
+    fields before and after (never a secret). Needs the `audit:read` scope (or `admin`). With `action`,
+    a page may hold fewer than `limit` records while `next_cursor` is not null.
 
     Args:
         action (str | Unset): Only this action: `subscription.create`, `subscription.update`,
             `subscription.delete`, `subscription.enable`, `subscription.rotate_secret`,
-            `subscription.replay`, `delivery.redrive`, `api_key.create`, `api_key.revoke`
+            `subscription.replay`, `subscription.recover`, `delivery.redrive`, `api_key.create`,
+            `api_key.revoke`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.
@@ -251,16 +254,17 @@ async def asyncio(
 ) -> AuditPage | Problem | None:
     """Who changed what: the tenant's audit trail, newest first
 
-     Each change to the tenant's subscriptions (create, update, delete, enable, rotate-secret, replay),
-    API keys (create, revoke) and dead-lettered deliveries (redrive), with who made it (`actor`: the API
-    key id, or `cli:<user>` for an operator's command), when, and the ids and status fields before and
-    after (never a secret). Needs the `audit:read` scope (or `admin`). With `action`, a page may hold
-    fewer than `limit` records while `next_cursor` is not null.
+     Each change to the tenant's subscriptions (create, update, delete, enable, rotate-secret, replay,
+    recover), API keys (create, revoke) and dead-lettered deliveries (redrive), with who made it
+    (`actor`: the API key id, or `cli:<user>` for an operator's command), when, and the ids and status
+    fields before and after (never a secret). Needs the `audit:read` scope (or `admin`). With `action`,
+    a page may hold fewer than `limit` records while `next_cursor` is not null.
 
     Args:
         action (str | Unset): Only this action: `subscription.create`, `subscription.update`,
             `subscription.delete`, `subscription.enable`, `subscription.rotate_secret`,
-            `subscription.replay`, `delivery.redrive`, `api_key.create`, `api_key.revoke`
+            `subscription.replay`, `subscription.recover`, `delivery.redrive`, `api_key.create`,
+            `api_key.revoke`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.
