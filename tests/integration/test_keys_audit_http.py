@@ -198,9 +198,12 @@ def test_every_change_appears_in_the_audit_trail(
     new_key = command_json(capsys)
     assert triggers(stack, "keys", "revoke", new_key["key_id"], "--json") == 0
     command_json(capsys)
-    # ... and the tenant replays, rotates, re-enables and unsubscribes through the API
+    # ... and the tenant replays, recovers, rotates, re-enables and unsubscribes through the API
     replayed = api.post(f"/v1/subscriptions/{subscription_id}/replay", json={"event_ids": [event_id]})
     assert replayed.status_code == 202, replayed.text
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    recovered = api.post(f"/v1/subscriptions/{subscription_id}/recover", json={"since": since})
+    assert recovered.status_code == 202, recovered.text
     assert api.post(f"/v1/subscriptions/{subscription_id}/rotate-secret").status_code == 200
     assert api.post(f"/v1/subscriptions/{subscription_id}/enable").status_code == 200
     assert api.delete(f"/v1/subscriptions/{subscription_id}").status_code == 204
@@ -212,6 +215,7 @@ def test_every_change_appears_in_the_audit_trail(
         "subscription.delete",
         "subscription.enable",
         "subscription.rotate_secret",
+        "subscription.recover",
         "subscription.replay",
         "api_key.revoke",
         "api_key.create",
