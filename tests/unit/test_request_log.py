@@ -161,7 +161,9 @@ def test_every_documented_route_is_its_own_endpoint() -> None:
     # The resolver's route table (read through Powertools internals) names each OpenAPI route.
     paths = json.loads(openapi_json())["paths"]
     documented = {(method.upper(), path) for path, item in paths.items() for method in item}
-    assert {(method, template) for _, method, template in route_templates()} == documented
+    routed = {(method, template) for _, method, template in route_templates()}
+    # The web console's static pages are routes too, not API operations (docs/console.md).
+    assert {route for route in routed if not route[1].startswith("/console")} == documented
     for method, path in documented:
         concrete = path.replace("{event_id}", "01J0000000000000000000000A")
         concrete = concrete.replace("{subscription_id}", "sub_1")
