@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
+from ingest.audit_api import record
 from ingest.bodies import parse_json_model, request_text
 from ingest.core import event_types_table
 from ingest.core.clients import dynamodb_client
@@ -136,6 +137,11 @@ def _json(status: int, model: BaseModel) -> Response[str]:
     return Response(status_code=status, content_type=JSON, body=model.model_dump_json(by_alias=True))
 
 
+def _audit_fields(item: EventTypeItem) -> dict[str, bool]:
+    """What the audit trail keeps of a type: its flags, not its schema or description."""
+    return {"has_schema": item.schema_text is not None, "deprecated": item.deprecated}
+
+
 def _schema_text(schema: dict[str, Any]) -> str:
     compile_schema(schema)
     return json.dumps(schema, separators=(",", ":"), ensure_ascii=False)
@@ -213,6 +219,7 @@ def create_event_type() -> Response[str]:
         deprecated=request.deprecated,
     )
     catalog_cache().put(tenant_id, item.name, item)
+    record(router, "event_type.create", "event_type", item.name, after=_audit_fields(item))
     logger.info(
         "event type created", extra={"event_type": item.name, "has_schema": item.schema_text is not None}
     )
@@ -265,7 +272,7 @@ def get_event_type(name: EventTypeName) -> Response[str]:
 def update_event_type(name: EventTypeName) -> Response[str]:
     settings, tenant_id, name = ingest_settings(), _tenant(), _decoded(name)
     # Another tenant's (or no) type is a 404 whatever the body says.
-    event_types_table.get(dynamodb_client(), settings.tenants_table, tenant_id, name)
+    before = event_types_table.get(dynamodb_client(), settings.tenants_table, tenant_id, name)
     request = parse_json_model(request_text(router.current_event), EventTypePatch, settings.max_body_bytes)
     changes_schema = "schema_" in request.model_fields_set
     item = event_types_table.update(
@@ -279,6 +286,14 @@ def update_event_type(name: EventTypeName) -> Response[str]:
         deprecated=request.deprecated,
     )
     catalog_cache().put(tenant_id, name, item)
+    record(
+        router,
+        "event_type.update",
+        "event_type",
+        name,
+        before=_audit_fields(before),
+        after=_audit_fields(item),
+    )
     logger.info("event type updated", extra={"event_type": name, "changed": sorted(request.model_fields_set)})
     return _json(200, EventTypeOut.from_item(item))
 
@@ -295,5 +310,6 @@ def delete_event_type(name: EventTypeName) -> Response[str]:
     tenant_id, name = _tenant(), _decoded(name)
     event_types_table.delete(dynamodb_client(), ingest_settings().tenants_table, tenant_id, name)
     catalog_cache().put(tenant_id, name, None)
+    record(router, "event_type.delete", "event_type", name)
     logger.info("event type deleted", extra={"event_type": name})
     return Response(status_code=204, content_type=None, body="")

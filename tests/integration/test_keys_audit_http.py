@@ -207,11 +207,19 @@ def test_every_change_appears_in_the_audit_trail(
     assert api.post(f"/v1/subscriptions/{subscription_id}/rotate-secret").status_code == 200
     assert api.post(f"/v1/subscriptions/{subscription_id}/enable").status_code == 200
     assert api.delete(f"/v1/subscriptions/{subscription_id}").status_code == 204
+    # ... and changes its event-type catalog
+    created = api.post("/v1/event-types", json={"name": "audit.probe", "description": "probe"})
+    assert created.status_code == 201, created.text
+    assert api.patch("/v1/event-types/audit.probe", json={"deprecated": True}).status_code == 200
+    assert api.delete("/v1/event-types/audit.probe").status_code == 204
 
     # Then GET /v1/audit lists every change, newest first, each with who made it
     records = api.get("/v1/audit", params={"limit": 100}).json()["data"]
     by_action = {record["action"]: record for record in records}
     assert [record["action"] for record in records] == [
+        "event_type.delete",
+        "event_type.update",
+        "event_type.create",
         "subscription.delete",
         "subscription.enable",
         "subscription.rotate_secret",
@@ -223,10 +231,11 @@ def test_every_change_appears_in_the_audit_trail(
         "subscription.create",
     ]
     me, operator = key_id(key_of(api)), cli_actor()
-    assert {record["actor"] for record in records if record["action"].startswith("subscription.")} == {me}
-    assert {record["actor"] for record in records if not record["action"].startswith("subscription.")} == {
-        operator
-    }
+    by_api = ("subscription.", "event_type.")
+    assert {record["actor"] for record in records if record["action"].startswith(by_api)} == {me}
+    assert {record["actor"] for record in records if not record["action"].startswith(by_api)} == {operator}
+    assert by_action["event_type.update"]["before"] == {"has_schema": False, "deprecated": False}
+    assert by_action["event_type.update"]["after"] == {"has_schema": False, "deprecated": True}
     assert by_action["delivery.redrive"]["resource_id"] == f"{event_id}/{subscription_id}"
     assert by_action["delivery.redrive"]["before"]["state"] == "failed"
     assert by_action["api_key.revoke"]["resource_id"] == new_key["key_id"]

@@ -120,8 +120,8 @@ def sync_detailed(
     Args:
         action (str | Unset): Only this action: `subscription.create`, `subscription.update`,
             `subscription.delete`, `subscription.enable`, `subscription.rotate_secret`,
-            `subscription.replay`, `subscription.recover`, `delivery.redrive`, `api_key.create`,
-            `api_key.revoke`
+            `subscription.replay`, `subscription.recover`, `event_type.create`, `event_type.update`,
+            `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.
@@ -170,8 +170,8 @@ def sync(
     Args:
         action (str | Unset): Only this action: `subscription.create`, `subscription.update`,
             `subscription.delete`, `subscription.enable`, `subscription.rotate_secret`,
-            `subscription.replay`, `subscription.recover`, `delivery.redrive`, `api_key.create`,
-            `api_key.revoke`
+            `subscription.replay`, `subscription.recover`, `event_type.create`, `event_type.update`,
+            `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.
@@ -215,8 +215,8 @@ async def asyncio_detailed(
     Args:
         action (str | Unset): Only this action: `subscription.create`, `subscription.update`,
             `subscription.delete`, `subscription.enable`, `subscription.rotate_secret`,
-            `subscription.replay`, `subscription.recover`, `delivery.redrive`, `api_key.create`,
-            `api_key.revoke`
+            `subscription.replay`, `subscription.recover`, `event_type.create`, `event_type.update`,
+            `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.
@@ -263,8 +263,8 @@ async def asyncio(
     Args:
         action (str | Unset): Only this action: `subscription.create`, `subscription.update`,
             `subscription.delete`, `subscription.enable`, `subscription.rotate_secret`,
-            `subscription.replay`, `subscription.recover`, `delivery.redrive`, `api_key.create`,
-            `api_key.revoke`
+            `subscription.replay`, `subscription.recover`, `event_type.create`, `event_type.update`,
+            `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.
