@@ -47,11 +47,12 @@ from ingest.core.settings import ingest_settings
 from ingest.destinations_api import router as destinations_router
 from ingest.ingestion import parse_events, plan_events, store_events, store_planned
 from ingest.keycache import refused_keys
+from ingest.me_api import router as me_router
 from ingest.ratelimit import Decision, policy_for, rate_limiter
 from ingest.replay_api import ReplayIn
 from ingest.replay_api import router as replay_router
 from ingest.responses import JSON, PROBLEM_JSON, json_body, no_content, ok, problem, problems
-from ingest.subscriptions_api import SubscriptionIn
+from ingest.subscriptions_api import SubscriptionIn, SubscriptionPatch
 from ingest.subscriptions_api import router as subscriptions_router
 
 API_VERSION = "1.0.0"
@@ -136,6 +137,7 @@ def _authenticated_tenant(router: APIGatewayHttpResolver) -> str:
     if tenant_id is None:
         refused_keys().add(key_hash)
         raise Unauthorized("unknown or revoked API key")
+    router.append_context(key_hash=key_hash)
     return tenant_id
 
 
@@ -169,6 +171,7 @@ app.use(middlewares=[authenticate])
 app.include_router(subscriptions_router)
 app.include_router(replay_router)
 app.include_router(destinations_router)
+app.include_router(me_router)
 
 
 @app.exception_handler(TriggersError)
@@ -517,7 +520,9 @@ def openapi_json() -> str:
         for operation in operations.values():
             if operation.get("security") != PUBLIC:
                 operation.setdefault("responses", {})["429"] = rate_limited
-    return openapi.dumps(openapi.finish(spec, body_models=(EventIn, SubscriptionIn, ReplayIn)))
+    return openapi.dumps(
+        openapi.finish(spec, body_models=(EventIn, SubscriptionIn, SubscriptionPatch, ReplayIn))
+    )
 
 
 __all__ = ["app", "openapi_json"]
