@@ -23,6 +23,7 @@ apply to leaves (scalars), so an object is not a leaf; `exists: false` matches a
 checked pattern against a document.
 """
 
+import contextlib
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -215,6 +216,17 @@ def parse(text: str) -> dict[str, Any]:
     """A stored filter (JSON text), parsed once per process. Treat the result as read-only."""
     pattern: dict[str, Any] = json.loads(text)
     return pattern
+
+
+def event_document(event_type: str, source: str | None, payload: str) -> dict[str, Any]:
+    """What a filter sees of an event: its type, its source (absent when it has none) and its
+    payload parsed (absent if the stored text does not parse, which ingest never lets happen)."""
+    document: dict[str, Any] = {"event_type": event_type}
+    if source is not None:
+        document["source"] = source
+    with contextlib.suppress(ValueError):
+        document["payload"] = json.loads(payload)
+    return document
 
 
 def _members(value: Any, name: str) -> list[Any]:

@@ -631,11 +631,11 @@ def _write_patch(
             values[f":{placeholder[1:]}"] = _serializer.serialize(stored[name])
         else:
             removes.append(placeholder)
-    if current.revision:
-        condition = "attribute_exists(subscription_id) AND revision = :seen"
-        values[":seen"] = {"N": str(current.revision)}
-    else:
-        condition = "attribute_exists(subscription_id) AND attribute_not_exists(revision)"
+    # Items written before revisions existed have none: they read as revision 0.
+    condition = "attribute_exists(subscription_id) AND " + (
+        "revision = :seen" if current.revision else "(attribute_not_exists(revision) OR revision = :seen)"
+    )
+    values[":seen"] = {"N": str(current.revision)}
     tenant_id, subscription_id = current.tenant_id, current.subscription_id
     transaction: list[Any] = [
         {
