@@ -139,6 +139,16 @@ class SubscriptionIn(BaseModel):
     )
     filter: Filter | None = None
 
+    @field_validator("headers")
+    @classmethod
+    def _header_set(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        problem = value and custom_headers.check_set(
+            {name: len(text.encode()) for name, text in value.items()}
+        )
+        if problem:
+            raise ValueError(problem)
+        return value
+
     def fields(self) -> dict[str, Any]:
         """The stored attributes besides target, types and headers."""
         return self.model_dump(
@@ -172,6 +182,14 @@ class SubscriptionPatch(BaseModel):
     def _required(cls, value: Any) -> Any:
         if value is None:
             raise ValueError("cannot be removed (null): every subscription has one")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _distinct_headers(cls, value: dict[str, str | None] | None) -> dict[str, str | None] | None:
+        # Counts and sizes are checked once merged with the stored headers (subscriptions_table).
+        if value and len({name.lower() for name in value}) != len(value):
+            raise ValueError("header names are case-insensitive: the same name is given twice")
         return value
 
     def changes(self) -> dict[str, Any]:

@@ -109,7 +109,8 @@ class ValidationFailed(TriggersError):
 
 def field_error(error: Any, prefix: tuple[Any, ...] = (), skip: int = 0) -> dict[str, Any]:
     """A pydantic error as the API reports it: `{field: "a.0.b", message}`."""
-    path = ".".join(str(part) for part in (*prefix, *error["loc"][skip:]))
+    # A map key's own error is located at `map.<key>.[key]`: the key names it well enough.
+    path = ".".join(str(part) for part in (*prefix, *error["loc"][skip:]) if part != "[key]")
     fallback = str(error["loc"][0]) if error["loc"] else "body"
     return {"field": path or fallback, "message": error["msg"]}
 
