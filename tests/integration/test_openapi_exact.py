@@ -137,6 +137,10 @@ SUCCESS: dict[tuple[str, str], Recipe] = {
     ("POST", "/v1/subscriptions/{subscription_id}/replay"): lambda t: Request(
         {"subscription_id": t.subscription()}, body=body({"event_ids": [t.event()]})
     ),
+    ("PATCH", "/v1/subscriptions/{subscription_id}"): lambda t: Request(
+        {"subscription_id": t.subscription()},
+        body=body({"description": "patched", "headers": {"Authorization": "Bearer 0123456789abcdef"}}),
+    ),
 }
 
 
@@ -157,6 +161,12 @@ def duplicate_subscription(tenant: Tenant) -> Request:
     document = {"target_url": f"http://127.0.0.1:9/{uuid.uuid4().hex}", "event_types": [NEVER_SENT]}
     assert tenant.call("POST", "/v1/subscriptions", json=document).status_code == 201
     return Request(body=body(document))
+
+
+def patched_onto_another(tenant: Tenant) -> Request:
+    """A PATCH moving a subscription onto another one's target and types: a 409."""
+    other = tenant.call("GET", f"/v1/subscriptions/{tenant.subscription()}").json()
+    return Request({"subscription_id": tenant.subscription()}, body=body({"target_url": other["target_url"]}))
 
 
 # What gets each other answer, by operation and status, where the generic rules below do not apply.
@@ -187,6 +197,13 @@ SPECIFIC: dict[tuple[str, str, int], Recipe] = {
         {"subscription_id": t.disabled_subscription()}, body=body({"event_ids": [UNKNOWN["event_id"]]})
     ),
     ("POST", "/v1/subscriptions/{subscription_id}/replay", 413): lambda t: Request(
+        {"subscription_id": t.subscription()}, body=too_large()
+    ),
+    ("PATCH", "/v1/subscriptions/{subscription_id}", 400): lambda t: Request(
+        {"subscription_id": t.subscription()}, body=b"{"
+    ),
+    ("PATCH", "/v1/subscriptions/{subscription_id}", 409): patched_onto_another,
+    ("PATCH", "/v1/subscriptions/{subscription_id}", 413): lambda t: Request(
         {"subscription_id": t.subscription()}, body=too_large()
     ),
 }
