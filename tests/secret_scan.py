@@ -1,6 +1,7 @@
-"""Look for signing secrets (and other credentials) in stored items: every attribute of every item (nested ones too), in
-every form a secret could take there: the `whsec_` string, its key bytes, their base64
-(standard, URL-safe, unpadded) and hex, and inside any base64 run (e.g. of a wrapped value)."""
+"""Look for signing secrets (and other credentials) in stored items: every attribute of every
+item (nested ones too), in every form a secret could take there: the `whsec_` string, its key
+bytes, their base64 (standard, URL-safe, unpadded) and hex, and inside any base64 run (e.g. of
+a wrapped value)."""
 
 import base64
 import binascii
