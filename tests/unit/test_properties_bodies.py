@@ -73,7 +73,7 @@ class Api:
     path_values: dict[str, str]
     dynamodb: Any
 
-    def post(self, path: str, body: bytes, idempotency_key: str | None = None) -> Reply:
+    def post(self, path: str, body: bytes, idempotency_key: str | None = None, method: str = "POST") -> Reply:
         headers = {
             "host": "api.test",
             "content-type": "application/json",
@@ -82,7 +82,7 @@ class Api:
         if idempotency_key is not None:
             headers["idempotency-key"] = idempotency_key
         response = lambda_handler(
-            http_api_event("POST", self.url(path), headers, body, "127.0.0.1"),
+            http_api_event(method, self.url(path), headers, body, "127.0.0.1"),
             LocalLambdaContext("triggers-test-ingest"),
         )
         content_type = {name.lower(): value for name, value in (response.get("headers") or {}).items()}.get(
@@ -275,7 +275,7 @@ def test_the_body_routes_are_read_from_the_document() -> None:
 def test_every_body_route_documents_examples_that_it_accepts(api: Api, method: str, path: str) -> None:
     documented = examples(method, path)
 
-    replies = [api.post(path, json.dumps(example).encode()) for example in documented]
+    replies = [api.post(path, json.dumps(example).encode(), method=method) for example in documented]
 
     assert documented, f"{method} {path}: document example bodies (ingest.responses.json_body)"
     assert all(200 <= reply.status < 300 for reply in replies), [reply.text for reply in replies]
@@ -293,7 +293,7 @@ def test_a_body_the_reader_refuses_is_a_4xx_problem_and_stores_nothing(
     before = table_contents(api.dynamodb)
 
     # When it is posted
-    reply = api.post(path, body.body, idempotency_key)
+    reply = api.post(path, body.body, idempotency_key, method=method)
 
     # Then it is refused with the corruption's problem, and no table changed
     problem = reply.problem()
