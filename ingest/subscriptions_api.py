@@ -6,13 +6,15 @@ A second create with the same target URL and event types is a 409 naming the exi
 so a subscribe retried by Zapier neither duplicates deliveries nor loses the original id.
 """
 
+import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from urllib.parse import urlsplit
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
@@ -27,7 +29,7 @@ from ingest.core import (
 )
 from ingest.core.clients import dynamodb_client
 from ingest.core.credentials import credential_key
-from ingest.core.errors import ValidationFailed
+from ingest.core.errors import PreconditionFailed, ValidationFailed
 from ingest.core.ids import isoformat
 from ingest.core.models import EVENT_ID_PATTERN, EVENT_TYPE_PATTERN, SUBSCRIPTION_ID_PATTERN
 from ingest.core.observability import logger
@@ -306,6 +308,57 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(min_length=1, max_length=2048)]
 
 
+IF_MATCH_HEADER: dict[str, Any] = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Change only if the subscription is still at this version: an `ETag` from a GET or an "
+        "earlier PATCH (or `*`); otherwise 412 and nothing is written"
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 1024},
+}
+
+
+def _with_etag(model: Any, description: str) -> OpenAPIResponse:
+    """A JSON success body with the subscription's `ETag` (what `If-Match` takes)."""
+    response: dict[str, Any] = {
+        **ok(model, description),
+        "headers": {
+            "ETag": {
+                "description": "The version of the subscription returned; send it as `If-Match` to PATCH",
+                "required": True,
+                "schema": {"type": "string"},
+            }
+        },
+    }
+    return cast(OpenAPIResponse, response)
+
+
+def etag(item: subscriptions_table.SubscriptionItem) -> str:
+    """A strong validator of the subscription as the API shows it (RFC 9110 8.8.3)."""
+    digest = hashlib.sha256(SubscriptionOut.from_item(item).model_dump_json().encode()).hexdigest()
+    return f'"{digest[:24]}"'
+
+
+def _if_match(header: str | None, current: str) -> bool:
+    """Whether `If-Match` (absent, `*` or a list of entity tags) lets the change through; a weak
+    tag never matches (strong comparison, RFC 9110 13.1.1)."""
+    if header is None:
+        return True
+    tags = [tag.strip() for tag in header.split(",")]
+    return "*" in tags or current in tags
+
+
+def _versioned(status: int, item: subscriptions_table.SubscriptionItem) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=JSON,
+        body=SubscriptionOut.from_item(item).model_dump_json(),
+        headers={"ETag": etag(item)},
+    )
+
+
 def _json(status: int, model: BaseModel) -> Response[str]:
     return Response(status_code=status, content_type=JSON, body=model.model_dump_json())
 
@@ -449,11 +502,11 @@ def list_subscriptions() -> Response[str]:
     tags=["subscriptions"],
     summary="One subscription (without its secret)",
     operation_id="get_subscription",
-    responses={200: ok(SubscriptionOut), **problems(401, 404, 422, 503)},
+    responses={200: _with_etag(SubscriptionOut, "OK"), **problems(401, 404, 422, 503)},
 )
 def get_subscription(subscription_id: SubscriptionId) -> Response[str]:
     item = subscriptions_table.get_subscription(dynamodb_client(), _table(), _tenant(), subscription_id)
-    return _json(200, SubscriptionOut.from_item(item))
+    return _versioned(200, item)
 
 
 @router.patch(
@@ -468,41 +521,50 @@ def get_subscription(subscription_id: SubscriptionId) -> Response[str]:
         "create. The change applies to every event accepted after this call returns (deliveries "
         "already scheduled for retry use the new target and headers too); the signing secret, "
         "status and delivery history are kept. A patch that changes nothing writes nothing. The "
-        "new target_url and event_types of another subscription of the tenant is a 409 naming it."
+        "new target_url and event_types of another subscription of the tenant is a 409 naming it. "
+        "With `If-Match: <ETag>` (from a GET or an earlier PATCH), the change is made only if the "
+        "subscription is still at that version, else 412."
     ),
     operation_id="update_subscription",
     responses={
-        200: ok(SubscriptionOut, "The subscription as it now is"),
+        200: _with_etag(SubscriptionOut, "The subscription as it now is"),
         **problems(400, 401, 404, 413, 422, 503),
+        412: problem("`If-Match` names another version than the current one (`precondition-failed`)"),
         409: problem(
             "Another subscription has this target_url and these event_types "
             "(`duplicate-subscription`, `subscription_id` names it)"
         ),
     },
-    openapi_extensions=json_body(
-        SubscriptionPatch,
-        {
-            "url": ("Move to another URL", {"target_url": "https://hooks.example.com/zaps/44"}),
-            "auth": (
-                "Send a bearer token, drop a label",
-                {"headers": {"Authorization": "Bearer 9f8e7d6c5b4a39281706"}, "metadata": {"team": None}},
-            ),
-            "filter": (
-                "Only large orders",
-                {
-                    "event_types": ["order.created"],
-                    "filter": {"payload": {"amount": [{"numeric": [">", 100]}]}},
-                },
-            ),
-        },
-    ),
+    openapi_extensions={
+        "parameters": [IF_MATCH_HEADER],
+        **json_body(
+            SubscriptionPatch,
+            {
+                "url": ("Move to another URL", {"target_url": "https://hooks.example.com/zaps/44"}),
+                "auth": (
+                    "Send a bearer token, drop a label",
+                    {"headers": {"Authorization": "Bearer 9f8e7d6c5b4a39281706"}, "metadata": {"team": None}},
+                ),
+                "filter": (
+                    "Only large orders",
+                    {
+                        "event_types": ["order.created"],
+                        "filter": {"payload": {"amount": [{"numeric": [">", 100]}]}},
+                    },
+                ),
+            },
+        ),
+    },
 )
 def update_subscription(subscription_id: SubscriptionId) -> Response[str]:
     settings, tenant_id = ingest_settings(), _tenant()
     # A missing or foreign id is a 404 before the body is looked at (its SSRF check resolves DNS).
-    subscriptions_table.get_subscription(
+    current = subscriptions_table.get_subscription(
         dynamodb_client(), settings.subscriptions_table, tenant_id, subscription_id
     )
+    if_match = router.current_event.headers.get("if-match")
+    if not _if_match(if_match, etag(current)):
+        raise PreconditionFailed("the subscription changed since that ETag was read; read it again")
     patch = parse_patch(request_text(router.current_event), settings)
     item = subscriptions_table.update_subscription(
         dynamodb_client(),
@@ -511,12 +573,13 @@ def update_subscription(subscription_id: SubscriptionId) -> Response[str]:
         subscription_id,
         patch.changes(),
         credential_key(settings.secrets_key_id),
+        expected_revision=None if if_match is None else current.revision,
     )
     logger.info(
         "subscription updated",
         extra={"subscription_id": subscription_id, "fields": sorted(patch.model_fields_set)},
     )
-    return _json(200, SubscriptionOut.from_item(item))
+    return _versioned(200, item)
 
 
 @router.delete(

@@ -76,6 +76,12 @@ class SubscriptionQuotaExceeded(TriggersError):
     status, slug, title = 409, "subscription-quota-exceeded", "Subscription quota reached"
 
 
+class PreconditionFailed(TriggersError):
+    """`If-Match` names another version than the current one: read it again, then change it."""
+
+    status, slug, title = 412, "precondition-failed", "The resource changed"
+
+
 class RateLimited(TriggersError):
     """The tenant's rate limit for this kind of request is spent; `headers` say when to retry."""
 

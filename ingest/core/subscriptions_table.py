@@ -44,6 +44,7 @@ from ingest.core.batching import batch_get
 from ingest.core.credentials import CredentialKey, StoredCredential
 from ingest.core.errors import (
     DuplicateSubscription,
+    PreconditionFailed,
     StoreUnavailable,
     SubscriptionNotFound,
     SubscriptionQuotaExceeded,
@@ -568,8 +569,12 @@ def update_subscription(
     subscription_id: str,
     patch: Mapping[str, Any],
     key: CredentialKey,
+    expected_revision: int | None = None,
 ) -> SubscriptionItem:
     """Apply a JSON merge patch (RFC 7396) to a subscription and return it as it now is.
+
+    With `expected_revision` (an `If-Match`), PreconditionFailed when another patch moved the
+    revision: the caller's change is not merged into one it has not seen.
 
     `patch` names stored attributes (PATCHABLE) and `headers`: an absent name is unchanged, None
     removes an optional attribute, a map in MERGED (and `headers`) is merged key by key (a None
@@ -587,6 +592,8 @@ def update_subscription(
     encrypted = None if header_patch is None else _encrypt_headers(header_patch, key, context)
     for _ in range(UPDATE_ATTEMPTS):
         current = get_subscription(client, table, tenant_id, subscription_id)
+        if expected_revision is not None and current.revision != expected_revision:
+            raise PreconditionFailed(f"subscription {subscription_id} was changed meanwhile; read it again")
         changes = {
             name: _merged_value(name, getattr(current, name), value)
             for name, value in patch.items()

@@ -203,6 +203,11 @@ SPECIFIC: dict[tuple[str, str, int], Recipe] = {
         {"subscription_id": t.subscription()}, body=b"{"
     ),
     ("PATCH", "/v1/subscriptions/{subscription_id}", 409): patched_onto_another,
+    ("PATCH", "/v1/subscriptions/{subscription_id}", 412): lambda t: Request(
+        {"subscription_id": t.subscription()},
+        headers={"If-Match": '"stale"'},
+        body=body({"description": "x"}),
+    ),
     ("PATCH", "/v1/subscriptions/{subscription_id}", 413): lambda t: Request(
         {"subscription_id": t.subscription()}, body=too_large()
     ),

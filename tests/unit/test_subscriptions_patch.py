@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from ingest.core import subscriptions_table
+from ingest.core.errors import PreconditionFailed
 from tests.unit.test_subscriptions_api import (  # noqa: F401  # fixtures
     URL,
     Call,
@@ -221,6 +222,46 @@ def test_a_concurrent_change_is_merged_not_lost(
     # Then both changes are there
     assert item.metadata == {"first": "1", "second": "2"}
     assert item.revision == 2
+
+
+def test_if_match_changes_only_the_version_read(call: Call, created: dict[str, Any]) -> None:
+    # Given the ETag of the subscription as read
+    path = f"/v1/subscriptions/{created['id']}"
+    read = call("GET", path)
+    tag = read.headers["ETag"]
+
+    # When it is changed with that ETag, then again with the same (now stale) one
+    first = call("PATCH", path, {"description": "first"}, headers={"If-Match": tag})
+    stale = call("PATCH", path, {"description": "second"}, headers={"If-Match": tag})
+
+    # Then the first applies and answers the new ETag, the second is a 412 and changes nothing
+    assert first.status == 200, first.text
+    assert first.headers["ETag"] != tag and first.headers["ETag"] == call("GET", path).headers["ETag"]
+    assert_problem(stale, 412, "precondition-failed")
+    weak = call("PATCH", path, {"description": "weak"}, headers={"If-Match": "W/" + first.headers["ETag"]})
+    assert_problem(weak, 412, "precondition-failed")
+    assert call("GET", path).json()["description"] == "first"
+    listed = f'"nope", {first.headers["ETag"]}'
+    assert call("PATCH", path, {"description": "listed"}, headers={"If-Match": listed}).status == 200
+    assert call("PATCH", path, {"description": "any"}, headers={"If-Match": "*"}).status == 200
+
+
+def test_an_expected_revision_that_moved_is_a_precondition_failure(
+    created: dict[str, Any], dynamodb: Any, secrets_key: Any
+) -> None:
+    subscriptions_table.update_subscription(
+        dynamodb, SUBSCRIPTIONS, "tenant-a", created["id"], {"description": "meanwhile"}, secrets_key
+    )
+    with pytest.raises(PreconditionFailed):
+        subscriptions_table.update_subscription(
+            dynamodb,
+            SUBSCRIPTIONS,
+            "tenant-a",
+            created["id"],
+            {"description": "mine"},
+            secrets_key,
+            expected_revision=0,
+        )
 
 
 # custom headers
