@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/.tools/bin:/usr/bin:$(PATH)
 RUN := uv run --frozen --no-sync
 
-.PHONY: help setup setup-python up test unit integration e2e fuzz lint format bench clean package package-localstack soak init-scripts load
+.PHONY: help setup setup-python up test unit integration e2e fuzz lint format bench clean package package-localstack soak init-scripts load sdk
 
 help:  ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ package-localstack: setup-python  ## build/lambda/ only (LocalStack), this machi
 
 init-scripts: setup-python  ## regenerate localstack/init/ready.d/*.sh from template.yaml (a unit test fails when they drift)
 	$(RUN) triggers init-scripts
+
+sdk: setup  ## regenerate the API clients sdk/python and sdk/typescript from docs/openapi.json (tests fail when they drift)
+	$(RUN) triggers sdk
 
 # The stack-bound suites wait more than they compute: four workers, each with its own embedded stack
 # on ephemeral ports, whole files per worker, the longest files handed out first.

@@ -210,7 +210,8 @@ class Sender:
         pacer = Pacer(self.rate)
         stop = asyncio.Event()
         started = time.monotonic()
-        async with async_api_client(self.api_url, self.api_key, self.timeout, self.concurrency) as client:
+        async with async_api_client(self.api_url, self.api_key, self.timeout, self.concurrency) as sdk:
+            client = sdk.get_async_httpx_client()
 
             async def worker() -> None:
                 for request in pending:

@@ -18,8 +18,9 @@ from typing import Any
 
 import boto3
 import httpx
+from triggers_client import AuthenticatedClient
 
-from devtools.api_client import connect, subscribe
+from devtools.api_client import ApiError, connect, subscribe
 from devtools.invariant import (
     Accepted,
     Outcomes,
@@ -88,12 +89,12 @@ class SoakResult:
 @dataclass
 class Tenant:
     tenant_id: str
-    client: httpx.Client
+    client: AuthenticatedClient
     subscriptions: list[tuple[dict[str, Any], Receiver]] = field(default_factory=list)
 
     @property
     def api_key(self) -> str:
-        return str(self.client.headers["Authorization"]).removeprefix("Bearer ")
+        return self.client.token
 
 
 def new_tenant(stack: EmbeddedStack, tenant_id: str) -> Tenant:
@@ -146,10 +147,10 @@ def _produce(
             f'{{"event_type":{json.dumps(t)},"payload":{p}}}' for t, p in zip(types, payloads, strict=True)
         )
         try:
-            response = tenant.client.post(
+            response = tenant.client.get_httpx_client().post(
                 "/v1/events", content=f"[{body}]".encode(), headers={"content-type": "application/json"}
             )
-        except httpx.HTTPError:
+        except (httpx.HTTPError, ApiError):  # no answer, or an error status (the client raises those)
             rejected += 1
         else:
             if response.status_code == 201:

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
-from devtools.api_client import api_client, call, subscription_path
+from devtools.api_client import api_client, deliveries, destinations, subscriptions
 from devtools.runner.mappings import MappingSpec, load_mappings
 from devtools.target import Target
 from devtools.template import Template
@@ -235,24 +235,17 @@ def subscription_states(target: Target, max_deliveries: int) -> list[Subscriptio
     """Each subscription of the API key's tenant, with its deliveries counted by state."""
     states = []
     with api_client(target) as client:
-        for item in call(client, "GET", "/v1/subscriptions")["data"]:
+        for item in subscriptions(client):
             state = SubscriptionState(
-                item["id"],
-                item["target_url"],
-                item["event_types"],
-                item["status"],
-                item.get("disabled_reason"),
+                item.id, item.target_url, item.event_types, item.status.value, item.disabled_reason
             )
             counts: Counter[str] = Counter()
             cursor: str | None = None
             while True:
-                params: dict[str, Any] = {"limit": DELIVERY_PAGE}
-                if cursor:
-                    params["cursor"] = cursor
-                page = call(client, "GET", subscription_path(item["id"]) + "/deliveries", params=params)
-                counts.update(delivery["state"] for delivery in page["data"])
-                state.counted += len(page["data"])
-                cursor = page.get("next_cursor")
+                page = deliveries(client, item.id, DELIVERY_PAGE, cursor)
+                counts.update(delivery.state.value for delivery in page.data)
+                state.counted += len(page.data)
+                cursor = page.next_cursor
                 if cursor is None:
                     break
                 if state.counted >= max_deliveries:
@@ -266,8 +259,8 @@ def subscription_states(target: Target, max_deliveries: int) -> list[Subscriptio
 def open_breakers(target: Target) -> list[dict[str, Any]]:
     """The API key's tenant's destination hosts whose circuit breaker is open or half-open."""
     with api_client(target) as client:
-        destinations = call(client, "GET", "/v1/destinations")["data"]
-    return [destination for destination in destinations if destination["state"] != "closed"]
+        hosts = destinations(client)
+    return [host.to_dict() for host in hosts if host.state.value != "closed"]
 
 
 def as_dicts(items: list[Any]) -> list[dict[str, Any]]:

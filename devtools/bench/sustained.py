@@ -57,7 +57,7 @@ def run_scenario(context: BenchContext) -> list[Figure]:
     with ExitStack() as resources:
         receivers = {f"subscriber-{n + 1}": resources.enter_context(Receiver()) for n in range(SUBSCRIBERS)}
         tenant = new_tenant(stack, f"bench-sustained-{uuid.uuid4().hex[:10]}")
-        resources.callback(tenant.client.close)
+        resources.enter_context(tenant.client)
         for receiver in receivers.values():
             subscribe_receiver(tenant, receiver, (EVENT_TYPE,))
         api_url = context.pooled_api_url

@@ -12,8 +12,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from triggers_client import AuthenticatedClient
+from triggers_client.models import ReplayedEvent
 
-from devtools.api_client import ApiError, api_client, call, replay, search, subscription_path
+from devtools.api_client import ApiError, api_client, replay, search, subscription
 from devtools.commands.search import add_query_options, query_from
 from devtools.console import emit, fail, stdout
 
@@ -29,17 +31,19 @@ def run(args: argparse.Namespace) -> int:
     try:
         query = query_from(args)
         with api_client(args.target) as client:
-            subscription = call(client, "GET", subscription_path(args.subscription))
-            if subscription["status"] != "active":
+            target = subscription(client, args.subscription)
+            if target.status.value != "active":
                 return fail(
                     args,
-                    f"subscription {args.subscription} is disabled ({subscription.get('disabled_reason')}); "
+                    f"subscription {args.subscription} is disabled ({target.disabled_reason}); "
                     "enable it first (POST /v1/subscriptions/{id}/enable)",
                     status=409,
                 )
             found = search(client, query, limit=None)
             event_ids = [event["id"] for event in found.events]
-            outcomes = [] if args.dry_run else _replay(args, client, event_ids)
+            outcomes = (
+                [] if args.dry_run else [outcome.to_dict() for outcome in _replay(args, client, event_ids)]
+            )
     except ValueError as exc:
         return fail(args, str(exc), 2)
     except ApiError as exc:
@@ -74,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _replay(args: argparse.Namespace, client: Any, event_ids: list[str]) -> list[dict[str, Any]]:
+def _replay(
+    args: argparse.Namespace, client: AuthenticatedClient, event_ids: list[str]
+) -> list[ReplayedEvent]:
     console = stdout(args)
     with Progress(
         TextColumn("replaying"),

@@ -24,8 +24,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from triggers_client import AuthenticatedClient
 
-from devtools.api_client import ApiError, call, connect, subscribe, subscription_path
+from devtools.api_client import ApiError, connect, ingest, subscribe, unsubscribe
 from devtools.load.config import Run, Scenario
 from devtools.load.plan import PLAN_VARIABLE
 from devtools.load.results import (
@@ -184,8 +185,8 @@ def run_scenario(
     plan = run.plan
     event_type = f"load.{name}.{uuid.uuid4().hex[:12]}"  # this run's events only
     notes: list[str] = []
-    with connect(target.api_url, target.api_key, timeout=scenario.timeout_s) as client:
-        client.headers["User-Agent"] = "triggers-load"
+    headers = {"User-Agent": "triggers-load"}
+    with connect(target.api_url, target.api_key, timeout=scenario.timeout_s, headers=headers) as client:
         if scenario.seed_events:
             say(f"posting {scenario.seed_events} events for the inbox first")
             _seed(client, event_type, scenario.seed_events)
@@ -221,7 +222,7 @@ def run_scenario(
         finally:
             if subscription is not None:
                 try:
-                    call(client, "DELETE", subscription_path(subscription["id"]))
+                    unsubscribe(client, subscription["id"])
                 except ApiError as exc:
                     notes.append(f"subscription {subscription['id']} was not deleted: {exc}")
             if counter is not None:
@@ -247,14 +248,14 @@ def run_scenario(
     return outcome
 
 
-def _seed(client: httpx.Client, event_type: str, count: int) -> None:
+def _seed(client: AuthenticatedClient, event_type: str, count: int) -> None:
     for start in range(0, count, SEED_BATCH):
         batch = [
             {"event_type": event_type, "source": "locust", "payload": {"seed": index}}
             for index in range(start, min(count, start + SEED_BATCH))
         ]
         try:
-            call(client, "POST", "/v1/events", json=batch)
+            ingest(client, batch)
         except ApiError as exc:
             raise LoadError(f"cannot post the inbox's events: {exc}") from exc
 

@@ -1,0 +1,93 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .accepted_batch import AcceptedBatch
+from .accepted_event import AcceptedEvent
+from .accepted_event_status import AcceptedEventStatus
+from .attempt import Attempt
+from .delivery_out import DeliveryOut
+from .delivery_out_state import DeliveryOutState
+from .delivery_page import DeliveryPage
+from .destination_list import DestinationList
+from .destination_out import DestinationOut
+from .destination_out_state import DestinationOutState
+from .event_in import EventIn
+from .event_in_payload import EventInPayload
+from .event_out import EventOut
+from .event_out_payload import EventOutPayload
+from .event_out_status import EventOutStatus
+from .event_page import EventPage
+from .field_error import FieldError
+from .get_openapi_document_response_200 import GetOpenapiDocumentResponse200
+from .health import Health
+from .me import Me
+from .problem import Problem
+from .replay_in import ReplayIn
+from .replay_out import ReplayOut
+from .replayed_event import ReplayedEvent
+from .replayed_event_outcome import ReplayedEventOutcome
+from .subscription_in import SubscriptionIn
+from .subscription_in_filter_type_0 import SubscriptionInFilterType0
+from .subscription_in_headers_type_0 import SubscriptionInHeadersType0
+from .subscription_in_metadata_type_0 import SubscriptionInMetadataType0
+from .subscription_list import SubscriptionList
+from .subscription_out import SubscriptionOut
+from .subscription_out_filter_type_0 import SubscriptionOutFilterType0
+from .subscription_out_headers import SubscriptionOutHeaders
+from .subscription_out_metadata import SubscriptionOutMetadata
+from .subscription_out_status import SubscriptionOutStatus
+from .subscription_patch import SubscriptionPatch
+from .subscription_patch_filter_type_0 import SubscriptionPatchFilterType0
+from .subscription_patch_headers_type_0 import SubscriptionPatchHeadersType0
+from .subscription_patch_metadata_type_0 import SubscriptionPatchMetadataType0
+from .subscription_with_secret import SubscriptionWithSecret
+from .subscription_with_secret_filter_type_0 import SubscriptionWithSecretFilterType0
+from .subscription_with_secret_headers import SubscriptionWithSecretHeaders
+from .subscription_with_secret_metadata import SubscriptionWithSecretMetadata
+from .subscription_with_secret_status import SubscriptionWithSecretStatus
+
+__all__ = (
+    "AcceptedBatch",
+    "AcceptedEvent",
+    "AcceptedEventStatus",
+    "Attempt",
+    "DeliveryOut",
+    "DeliveryOutState",
+    "DeliveryPage",
+    "DestinationList",
+    "DestinationOut",
+    "DestinationOutState",
+    "EventIn",
+    "EventInPayload",
+    "EventOut",
+    "EventOutPayload",
+    "EventOutStatus",
+    "EventPage",
+    "FieldError",
+    "GetOpenapiDocumentResponse200",
+    "Health",
+    "Me",
+    "Problem",
+    "ReplayedEvent",
+    "ReplayedEventOutcome",
+    "ReplayIn",
+    "ReplayOut",
+    "SubscriptionIn",
+    "SubscriptionInFilterType0",
+    "SubscriptionInHeadersType0",
+    "SubscriptionInMetadataType0",
+    "SubscriptionList",
+    "SubscriptionOut",
+    "SubscriptionOutFilterType0",
+    "SubscriptionOutHeaders",
+    "SubscriptionOutMetadata",
+    "SubscriptionOutStatus",
+    "SubscriptionPatch",
+    "SubscriptionPatchFilterType0",
+    "SubscriptionPatchHeadersType0",
+    "SubscriptionPatchMetadataType0",
+    "SubscriptionWithSecret",
+    "SubscriptionWithSecretFilterType0",
+    "SubscriptionWithSecretHeaders",
+    "SubscriptionWithSecretMetadata",
+    "SubscriptionWithSecretStatus",
+)

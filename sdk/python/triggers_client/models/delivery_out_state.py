@@ -1,0 +1,12 @@
+from enum import StrEnum
+
+
+class DeliveryOutState(StrEnum):
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    GONE = "gone"
+    PENDING = "pending"
+    RETRYING = "retrying"
+
+    def __str__(self) -> str:
+        return str(self.value)

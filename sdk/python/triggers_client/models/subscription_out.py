@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.subscription_out_status import SubscriptionOutStatus
+
+if TYPE_CHECKING:
+    from ..models.subscription_out_filter_type_0 import SubscriptionOutFilterType0
+    from ..models.subscription_out_headers import SubscriptionOutHeaders
+    from ..models.subscription_out_metadata import SubscriptionOutMetadata
+
+
+T = TypeVar("T", bound="SubscriptionOut")
+
+
+@_attrs_define
+class SubscriptionOut:
+    """
+    Attributes:
+        id (str):
+        target_url (str):
+        event_types (list[str]):
+        status (SubscriptionOutStatus):
+        disabled_reason (None | str): Why deliveries stopped (e.g. the endpoint answered 410)
+        failing_since (None | str): Start of the current failure streak, if failing
+        description (None | str):
+        metadata (SubscriptionOutMetadata):
+        headers (SubscriptionOutHeaders): Custom headers, values masked (`Bearer ****abcd`)
+        filter_ (None | SubscriptionOutFilterType0): The content filter, if any
+        created_at (str):
+        updated_at (str):
+    """
+
+    id: str
+    target_url: str
+    event_types: list[str]
+    status: SubscriptionOutStatus
+    disabled_reason: None | str
+    failing_since: None | str
+    description: None | str
+    metadata: SubscriptionOutMetadata
+    headers: SubscriptionOutHeaders
+    filter_: None | SubscriptionOutFilterType0
+    created_at: str
+    updated_at: str
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.subscription_out_filter_type_0 import SubscriptionOutFilterType0  # noqa: PLC0415
+
+        id = self.id
+
+        target_url = self.target_url
+
+        event_types = self.event_types
+
+        status = self.status.value
+
+        disabled_reason: None | str
+        disabled_reason = self.disabled_reason
+
+        failing_since: None | str
+        failing_since = self.failing_since
+
+        description: None | str
+        description = self.description
+
+        metadata = self.metadata.to_dict()
+
+        headers = self.headers.to_dict()
+
+        filter_: dict[str, Any] | None
+        if isinstance(self.filter_, SubscriptionOutFilterType0):
+            filter_ = self.filter_.to_dict()
+        else:
+            filter_ = self.filter_
+
+        created_at = self.created_at
+
+        updated_at = self.updated_at
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "id": id,
+                "target_url": target_url,
+                "event_types": event_types,
+                "status": status,
+                "disabled_reason": disabled_reason,
+                "failing_since": failing_since,
+                "description": description,
+                "metadata": metadata,
+                "headers": headers,
+                "filter": filter_,
+                "created_at": created_at,
+                "updated_at": updated_at,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.subscription_out_filter_type_0 import SubscriptionOutFilterType0  # noqa: PLC0415
+        from ..models.subscription_out_headers import SubscriptionOutHeaders  # noqa: PLC0415
+        from ..models.subscription_out_metadata import SubscriptionOutMetadata  # noqa: PLC0415
+
+        d = dict(src_dict)
+        id = d.pop("id")
+
+        target_url = d.pop("target_url")
+
+        event_types = cast(list[str], d.pop("event_types"))
+
+        status = SubscriptionOutStatus(d.pop("status"))
+
+        def _parse_disabled_reason(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        disabled_reason = _parse_disabled_reason(d.pop("disabled_reason"))
+
+        def _parse_failing_since(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        failing_since = _parse_failing_since(d.pop("failing_since"))
+
+        def _parse_description(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        description = _parse_description(d.pop("description"))
+
+        metadata = SubscriptionOutMetadata.from_dict(d.pop("metadata"))
+
+        headers = SubscriptionOutHeaders.from_dict(d.pop("headers"))
+
+        def _parse_filter_(data: object) -> None | SubscriptionOutFilterType0:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                filter_type_0 = SubscriptionOutFilterType0.from_dict(data)
+
+                return filter_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | SubscriptionOutFilterType0, data)
+
+        filter_ = _parse_filter_(d.pop("filter"))
+
+        created_at = d.pop("created_at")
+
+        updated_at = d.pop("updated_at")
+
+        subscription_out = cls(
+            id=id,
+            target_url=target_url,
+            event_types=event_types,
+            status=status,
+            disabled_reason=disabled_reason,
+            failing_since=failing_since,
+            description=description,
+            metadata=metadata,
+            headers=headers,
+            filter_=filter_,
+            created_at=created_at,
+            updated_at=updated_at,
+        )
+
+        subscription_out.additional_properties = d
+        return subscription_out
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
