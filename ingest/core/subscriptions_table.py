@@ -587,6 +587,8 @@ def update_subscription(
     unknown = set(patch) - PATCHABLE - {HEADERS}
     if unknown:
         raise ValueError(f"not patchable: {sorted(unknown)}")
+    if any(patch.get(name, "") is None for name in REQUIRED):
+        raise ValueError(f"cannot be removed: {sorted(REQUIRED)}")
     context = {"tenant_id": tenant_id, "subscription_id": subscription_id}
     header_patch = patch.get(HEADERS)
     encrypted = None if header_patch is None else _encrypt_headers(header_patch, key, context)
