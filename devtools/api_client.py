@@ -28,6 +28,7 @@ from triggers_client.api.subscriptions import (
     create_subscription,
     delete_subscription,
     get_subscription,
+    get_subscription_stats,
     list_destinations,
     list_subscription_deliveries,
     list_subscriptions,
@@ -39,6 +40,7 @@ from triggers_client.models import (
     DeliveryPage,
     DestinationOut,
     EventIn,
+    GetSubscriptionStatsWindow,
     Problem,
     ReplayedEvent,
     ReplayIn,
@@ -213,6 +215,16 @@ def deliveries(
             subscription_id, client=client, limit=limit, cursor=cursor or UNSET
         )
     return _success(response)
+
+
+def subscription_stats(client: AuthenticatedClient, subscription_id: str, window: str) -> dict[str, Any]:
+    """A subscription's delivery statistics over `window` (`1h` or `24h`), as the API answered them."""
+    with _reaching(client):
+        response = get_subscription_stats.sync_detailed(
+            subscription_id, client=client, window=GetSubscriptionStatsWindow(window)
+        )
+    stats: dict[str, Any] = _success(response).to_dict()
+    return stats
 
 
 def destinations(client: AuthenticatedClient) -> list[DestinationOut]:

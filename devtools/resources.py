@@ -44,6 +44,7 @@ class Table:
     request: dict[str, Any]  # CreateTable
     ttl_attribute: str | None
     point_in_time_recovery: bool
+    recovery_period_days: int | None = None  # PITR's RecoveryPeriodInDays (DynamoDB's default: 35)
 
     @property
     def name(self) -> str:
@@ -152,6 +153,7 @@ def _table(properties: dict[str, Any]) -> Table:
         request=request,
         ttl_attribute=ttl["AttributeName"] if ttl.get("Enabled") else None,
         point_in_time_recovery=bool(pitr.get("PointInTimeRecoveryEnabled")),
+        recovery_period_days=int(pitr["RecoveryPeriodInDays"]) if "RecoveryPeriodInDays" in pitr else None,
     )
 
 
@@ -307,10 +309,10 @@ def create_tables(dynamodb: Any, resources: LocalResources) -> None:
             specification = {"Enabled": True, "AttributeName": table.ttl_attribute}
             dynamodb.update_time_to_live(TableName=table.name, TimeToLiveSpecification=specification)
         if table.point_in_time_recovery:
-            specification = {"PointInTimeRecoveryEnabled": True}
-            dynamodb.update_continuous_backups(
-                TableName=table.name, PointInTimeRecoverySpecification=specification
-            )
+            pitr: dict[str, Any] = {"PointInTimeRecoveryEnabled": True}
+            if table.recovery_period_days is not None:
+                pitr["RecoveryPeriodInDays"] = table.recovery_period_days
+            dynamodb.update_continuous_backups(TableName=table.name, PointInTimeRecoverySpecification=pitr)
 
 
 def create_log_group(logs: Any, name: str, retention_days: int | None) -> None:

@@ -76,3 +76,14 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "setup: installing Debian's nodejs and npm (the Zapier app's tests)" >&2
   apt_install nodejs npm
 fi
+
+# The console's browser tests (tests/e2e/test_console_browser.py) drive Debian's Chromium headless
+# through Playwright; Playwright's own browser downloads are never used.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] || command -v sudo >/dev/null 2>&1; then
+    echo "setup: installing Debian's chromium (the console's browser tests)" >&2
+    apt_install chromium
+  else
+    echo "setup: no root: chromium not installed, the console's browser tests will skip (CI=true fails them)" >&2
+  fi
+fi

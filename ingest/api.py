@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any
@@ -14,13 +15,17 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ingest import idempotency, openapi, search, search_query
 from ingest.bodies import request_text
+from ingest.console import is_console_path
+from ingest.console import router as console_router
 from ingest.core import events_table
-from ingest.core.api_keys_table import hash_key, tenant_for_key
+from ingest.core.api_keys_table import KEY_PREFIX, hash_key, key_id, tenant_for_key
 from ingest.core.clients import dynamodb_client
 from ingest.core.errors import (
+    PROBLEM_BASE,
     MalformedRequest,
     RateLimited,
     SearchUnavailable,
@@ -41,7 +46,7 @@ from ingest.core.models import (
     Health,
     IsoDateTime,
 )
-from ingest.core.observability import logger, metrics
+from ingest.core.observability import UNMATCHED, RequestRecord, logger, metrics, record_request
 from ingest.core.opensearch_client import opensearch_client
 from ingest.core.settings import ingest_settings
 from ingest.destinations_api import router as destinations_router
@@ -52,6 +57,7 @@ from ingest.ratelimit import Decision, policy_for, rate_limiter
 from ingest.replay_api import ReplayIn
 from ingest.replay_api import router as replay_router
 from ingest.responses import JSON, PROBLEM_JSON, json_body, no_content, ok, problem, problems
+from ingest.stats_api import router as stats_router
 from ingest.subscriptions_api import SubscriptionIn, SubscriptionPatch
 from ingest.subscriptions_api import router as subscriptions_router
 
@@ -160,8 +166,13 @@ def _admit(router: APIGatewayHttpResolver) -> str:
     return tenant_id
 
 
+def is_public(path: str) -> bool:
+    """The routes anyone may call: health, the OpenAPI document and the console's static files."""
+    return path in PUBLIC_PATHS or is_console_path(path)
+
+
 def authenticate(router: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    if router.current_event.path in PUBLIC_PATHS:
+    if is_public(router.current_event.path):
         return next_middleware(router)
     _admit(router)
     return _with_rate_limit(next_middleware(router))
@@ -172,6 +183,8 @@ app.include_router(subscriptions_router)
 app.include_router(replay_router)
 app.include_router(destinations_router)
 app.include_router(me_router)
+app.include_router(stats_router)
+app.include_router(console_router)
 
 
 @app.exception_handler(TriggersError)
@@ -190,7 +203,7 @@ def handle_domain_error(exc: TriggersError) -> Response[str]:
 def handle_validation_error(exc: RequestValidationError) -> Response[str]:
     # Powertools validates parameters before any middleware runs: authenticate first, so an
     # anonymous caller gets 401 rather than a description of the schema.
-    if app.current_event.path not in PUBLIC_PATHS and "tenant_id" not in app.context:
+    if not is_public(app.current_event.path) and "tenant_id" not in app.context:
         try:
             _admit(app)
         except TriggersError as error:
@@ -466,6 +479,9 @@ def inbox(
 ) -> Response[str]:
     query = events_table.EventQuery(event_type=event_type, source=source, limit=limit, cursor=cursor)
     page = events_table.list_inbox(dynamodb_client(), ingest_settings().events_table, _tenant(), query)
+    logger.info(
+        "inbox polled", extra={"result_count": len(page.items), "has_more": page.next_cursor is not None}
+    )
     return _json(200, page.to_json())
 
 
@@ -497,6 +513,65 @@ def delete_event(event_id: EventId) -> Response[str]:
     return Response(status_code=204, content_type=None, body="")
 
 
+@lru_cache(maxsize=1)
+def route_templates() -> tuple[tuple[re.Pattern[str], str, str], ...]:
+    """(pattern, method, template) of every route, as the resolver matches them; the template is
+    the OpenAPI path (`/v1/events/{event_id}`): a bounded metric dimension, unlike the raw path."""
+    routes = app._static_routes + app._dynamic_routes
+    return tuple((route.rule, route.method, re.sub(r"<(\w+)>", r"{\1}", route.path)) for route in routes)
+
+
+def endpoint_of(method: str, path: str) -> str:
+    """The route template `path` matches (for `method`, else for any method: a 405), or `unmatched`."""
+    matching = [(method_, template) for rule, method_, template in route_templates() if rule.match(path)]
+    for method_, template in matching:
+        if method_ == method:
+            return template
+    return matching[0][1] if matching else UNMATCHED
+
+
+def _presented_key_id(authorization: str) -> str | None:
+    """The public id of the bearer token when it is shaped like a key of this API, else None: a
+    hash prefix of some other secret pasted into the header is not logged."""
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return key_id(token) if scheme.lower() == "bearer" and token.startswith(KEY_PREFIX) else None
+
+
+def _problem_slug(response: dict[str, Any]) -> str | None:
+    """The slug of a problem+json answer's `type` (`validation-failed`), else None."""
+    if PROBLEM_JSON not in str((response.get("headers") or {}).get("Content-Type", "")):
+        return None
+    try:
+        problem_type = json.loads(response.get("body") or "{}").get("type")
+    except (ValueError, AttributeError):
+        return None
+    return str(problem_type).removeprefix(PROBLEM_BASE) if problem_type else None
+
+
+def handle_request(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Answer one API Gateway event and record it: the `request` log line and the request metrics
+    (ingest.core.observability). After the resolver, so problems, 404/405 and 422 count too."""
+    started = time.perf_counter()
+    response = app.resolve(event, context)
+    latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    request = app.current_event
+    method = request.http_method.upper()
+    record_request(
+        RequestRecord(
+            request_id=request.request_context.request_id,
+            key_id=_presented_key_id(request.headers.get("authorization") or ""),
+            tenant_id=logger.get_current_keys().get("tenant_id"),
+            endpoint=endpoint_of(method, request.path),
+            method=method,
+            status=int(response["statusCode"]),
+            latency_ms=latency_ms,
+            error_type=_problem_slug(response),
+        )
+    )
+    return response
+
+
 def openapi_json() -> str:
     """The OpenAPI document, made exact by ingest.openapi (bodies the routes parse themselves,
     parameters, the responses each route can give)."""
@@ -525,4 +600,4 @@ def openapi_json() -> str:
     )
 
 
-__all__ = ["app", "openapi_json"]
+__all__ = ["app", "endpoint_of", "handle_request", "openapi_json", "route_templates"]

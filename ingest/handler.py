@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ingest.api import app
+from ingest.api import handle_request
 from ingest.core.observability import logger, metrics, tracer
 from ingest.core.settings import ingest_settings
 
@@ -17,4 +17,4 @@ ingest_settings()
 @tracer.capture_lambda_handler(capture_response=False)  # responses carry payloads: keep them out of X-Ray
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return handle_request(event, context)

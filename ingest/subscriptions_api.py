@@ -123,6 +123,16 @@ FILTER_DESCRIPTION = (
     "delivered. See docs/webhooks.md"
 )
 Filter = Annotated[dict[str, Any], Field(description=FILTER_DESCRIPTION)]
+RATE_LIMIT_DESCRIPTION = (
+    "At most this many deliveries per second to the endpoint (1 to 1000; absent or null: no limit). "
+    "Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted "
+    "as attempts or failures"
+)
+ORDERING_DESCRIPTION = (
+    '`"strict"`: one delivery in flight, in the order the events were accepted (per tenant); a failing '
+    "event holds back the later ones until it is delivered or dead-lettered. "
+    '`"none"` (default): deliveries run concurrently and a retried event can arrive after later ones'
+)
 
 
 class SubscriptionIn(BaseModel):
@@ -140,6 +150,14 @@ class SubscriptionIn(BaseModel):
         default=None, max_length=custom_headers.MAX_HEADERS, description=HEADERS_DESCRIPTION
     )
     filter: Filter | None = None
+    rate_limit: int | None = Field(
+        default=None,
+        ge=subscriptions_table.MIN_RATE_LIMIT,
+        le=subscriptions_table.MAX_RATE_LIMIT,
+        strict=True,
+        description=RATE_LIMIT_DESCRIPTION,
+    )
+    ordering: subscriptions_table.Ordering = Field(default="none", description=ORDERING_DESCRIPTION)
 
     @field_validator("headers")
     @classmethod
@@ -152,9 +170,10 @@ class SubscriptionIn(BaseModel):
         return value
 
     def fields(self) -> dict[str, Any]:
-        """The stored attributes besides target, types and headers."""
+        """The stored attributes besides those create_subscription takes by name."""
         return self.model_dump(
-            exclude={"target_url", "event_types", "headers", "filter"}, exclude_none=True
+            exclude={"target_url", "event_types", "headers", "filter", "rate_limit", "ordering"},
+            exclude_none=True,
         ) | ({"filter": _filter_text(self.filter)} if self.filter is not None else {})
 
 
@@ -178,8 +197,16 @@ class SubscriptionPatch(BaseModel):
         description=HEADERS_DESCRIPTION + "; merged name by name, `null` removes one, `headers: null` all",
     )
     filter: Filter | None = None
+    rate_limit: int | None = Field(
+        default=None,
+        ge=subscriptions_table.MIN_RATE_LIMIT,
+        le=subscriptions_table.MAX_RATE_LIMIT,
+        strict=True,
+        description=RATE_LIMIT_DESCRIPTION + "; `null` removes the limit",
+    )
+    ordering: subscriptions_table.Ordering | None = Field(default=None, description=ORDERING_DESCRIPTION)
 
-    @field_validator("target_url", "event_types")
+    @field_validator("target_url", "event_types", "ordering")
     @classmethod
     def _required(cls, value: Any) -> Any:
         if value is None:
@@ -230,6 +257,8 @@ class SubscriptionOut(BaseModel):
     metadata: dict[str, str]
     headers: dict[str, str] = Field(description="Custom headers, values masked (`Bearer ****abcd`)")
     filter: dict[str, Any] | None = Field(description="The content filter, if any")
+    rate_limit: int | None = Field(description=RATE_LIMIT_DESCRIPTION)
+    ordering: subscriptions_table.Ordering = Field(description=ORDERING_DESCRIPTION)
     created_at: str
     updated_at: str
 
@@ -246,6 +275,8 @@ class SubscriptionOut(BaseModel):
             metadata=item.metadata or {},
             headers=item.header_hints(),
             filter=item.content_filter,
+            rate_limit=item.rate_limit,
+            ordering=item.ordering,
             created_at=item.created_at,
             updated_at=item.updated_at,
         )
@@ -422,7 +453,8 @@ def parse_patch(body: str, settings: IngestSettings) -> SubscriptionPatch:
         "(besides rotate-secret). The same target_url and event types again is a 409 whose "
         "`subscription_id` names the existing subscription. A tenant has at most its quota of "
         "subscriptions (100 by default): one more is a 409 `subscription-quota-exceeded` naming the "
-        "`limit`; delete one first."
+        "`limit`; delete one first. Optional: `rate_limit` (deliveries per second, 1 to 1000) and "
+        '`ordering` (`"strict"` or `"none"`, see docs/webhooks.md).'
     ),
     operation_id="create_subscription",
     responses={
@@ -459,6 +491,15 @@ def parse_patch(body: str, settings: IngestSettings) -> SubscriptionPatch:
                     "filter": {"payload": {"amount": [{"numeric": [">", 100]}]}},
                 },
             ),
+            "paced": (
+                "At most 5 deliveries a second, in order",
+                {
+                    "target_url": "https://hooks.example.com/ledger",
+                    "event_types": ["order.paid"],
+                    "rate_limit": 5,
+                    "ordering": "strict",
+                },
+            ),
         },
     ),
 )
@@ -476,11 +517,18 @@ def create_subscription() -> Response[str]:
         max_subscriptions=settings.max_subscriptions_per_tenant if quota is None else quota,
         fields=request.fields(),
         headers=request.headers,
+        rate_limit=request.rate_limit,
+        ordering=request.ordering,
     )
     item = issued.subscription
     logger.info(
         "subscription created",
-        extra={"subscription_id": item.subscription_id, "event_types": item.event_types},
+        extra={
+            "subscription_id": item.subscription_id,
+            "event_types": item.event_types,
+            "rate_limit": item.rate_limit,
+            "ordering": item.ordering,
+        },
     )
     return _with_secret(201, SubscriptionWithSecret.from_issued(issued))
 

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import requests
 
+from devtools.bench import ordering
 from devtools.bench.awscalls import (
     Call,
     CallLog,
@@ -195,7 +196,7 @@ def run_scenario(context: BenchContext) -> list[Figure]:
     finally:
         for receiver in receivers:
             receiver.stop()
-    return _figures(context, measured)
+    return [*_figures(context, measured), *ordering.run(context, SCENARIO)]
 
 
 def _figures(context: BenchContext, measured: Measured) -> list[Figure]:

@@ -1,11 +1,16 @@
-"""`triggers init-scripts`: regenerate localstack/init/ready.d from template.yaml (or check them)."""
+"""`triggers init-scripts`: regenerate localstack/init/ready.d from template.yaml (or check them).
+
+First the per-route error-rate alarms of template.yaml are rewritten from the API's routes
+(devtools/route_alarms.py), so the scripts create the alarms of every route.
+"""
 
 import argparse
 import sys
 from pathlib import Path
 
+from devtools import route_alarms
 from devtools.initscripts import INIT_DIR, REGENERATE, RENDER_ENDPOINT, STAGE, drift, write
-from devtools.template import Template
+from devtools.template import TEMPLATE_PATH, Template
 
 
 def run(args: argparse.Namespace) -> int:
@@ -16,6 +21,18 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     directory = Path(args.directory)
+    if args.check:
+        from ingest.api import openapi_json
+
+        text = TEMPLATE_PATH.read_text()
+        if route_alarms.render(text, openapi_json()) != text:
+            print(
+                f"template.yaml's per-route alarms differ from the API's routes; run `{REGENERATE}`",
+                file=sys.stderr,
+            )
+            return 1
+    elif route_alarms.write(TEMPLATE_PATH):
+        print(f"wrote the per-route error-rate alarms in {TEMPLATE_PATH}")
     template = Template(STAGE, aws_endpoint=RENDER_ENDPOINT)
     if args.check:
         stale = drift(directory, template)

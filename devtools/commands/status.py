@@ -1,7 +1,8 @@
 """`triggers status`: what is running, queue depths, stream lag, deliveries per subscription and
-the destination hosts whose circuit breaker is open.
+the destination hosts whose circuit breaker is open; with `--subscription ID`, that subscription's
+delivery success rate, outcomes and latency percentiles (`GET /v1/subscriptions/{id}/stats`).
 
-Exits 1 when the AWS endpoint or the API does not answer.
+Exits 1 when the AWS endpoint or the API does not answer, or the subscription's stats cannot be read.
 """
 
 import argparse
@@ -26,6 +27,7 @@ from devtools.status import (
     remote_lag,
     stream_mappings,
     subscription_states,
+    subscription_stats,
 )
 from devtools.template import Template
 
@@ -86,6 +88,13 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
         except ApiError as exc:
             unknown.append(f"deliveries: {exc}")
 
+    stats: dict[str, Any] | None = None
+    if args.subscription and target.api_key:
+        try:
+            stats = subscription_stats(target, args.subscription, args.window)
+        except ApiError as exc:
+            unknown.append(f"stats of {args.subscription}: {exc}")
+
     return {
         "stack": {
             "running": bool(state),
@@ -100,6 +109,7 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
         "streams": as_dicts(lags),
         "subscriptions": subscriptions,
         "breakers": breakers,
+        "stats": stats,
         "unknown": unknown,
     }
 
@@ -196,8 +206,46 @@ def render(report: dict[str, Any], out: Console) -> None:
             out.print(breakers)
         else:
             out.print("[dim]no open circuit breakers for this API key's tenant[/]")
+    if report.get("stats") is not None:
+        render_stats(report["stats"], out)
     for line in report["unknown"]:
         out.print(f"[yellow]unknown:[/] {line}")
+
+
+SPARKS = " ▁▂▃▄▅▆▇█"
+
+
+def _spark(values: list[int]) -> str:
+    top = max(values, default=0)
+    return "".join(SPARKS[0 if not top else round(value / top * (len(SPARKS) - 1))] for value in values)
+
+
+def render_stats(stats: dict[str, Any], out: Console) -> None:
+    """A subscription's delivery statistics (`GET /v1/subscriptions/{id}/stats`)."""
+    rate = stats["success_rate"]
+    latency = stats["latency_ms"]
+    outcomes = stats["outcomes"]
+    out.print(
+        f"[bold]deliveries of {stats['subscription_id']}[/], last {stats['window']} "
+        f"({stats['since']} .. {stats['until']})"
+    )
+    out.print(
+        f"  success rate {'n/a' if rate is None else f'{rate:.1%}'} of {stats['attempts']} attempts: "
+        + ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in outcomes.items())
+    )
+    out.print(
+        "  latency ms  "
+        + "  ".join(f"{name} {'-' if value is None else value}" for name, value in latency.items())
+    )
+    states = ", ".join(f"{state} {count}" for state, count in sorted(stats["deliveries"].items()))
+    out.print(f"  deliveries by state: {states or 'none'}")
+    minutes = stats["bucket_seconds"] // 60
+    series = stats["series"]
+    out.print(f"  succeeded / {minutes} min  {_spark([b['attempts']['succeeded'] for b in series])}")
+    failed = [b["attempts"]["failed"] + b["attempts"]["no_response"] for b in series]
+    out.print(f"  failed    / {minutes} min  [red]{_spark(failed)}[/]")
+    if stats["truncated"]:
+        out.print(f"  [yellow]only the newest {stats['records_read']} delivery records were read[/]")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -208,7 +256,8 @@ def run(args: argparse.Namespace) -> int:
         for service in report["services"]
         if service["name"] in ("aws", "api") and not service["reachable"]
     ]
-    return 1 if down else 0
+    missing_stats = args.subscription and report["stats"] is None
+    return 1 if down or missing_stats else 0
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -225,5 +274,13 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
         type=int,
         default=10_000,
         help="count at most this many deliveries per subscription",
+    )
+    parser.add_argument(
+        "--subscription",
+        metavar="ID",
+        help="also show this subscription's delivery success rate, outcomes and latency percentiles",
+    )
+    parser.add_argument(
+        "--window", choices=("1h", "24h"), default="1h", help="the stats window of --subscription"
     )
     parser.set_defaults(func=run)

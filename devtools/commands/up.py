@@ -71,6 +71,7 @@ Triggers is up (stage {args.stage}, ready in {time.monotonic() - started:.1f} s)
 
   API URL      {stack.api_url}
   API key      {api_key}   (tenant {args.tenant}; shown once)
+  Console      {stack.api_url}/console   (paste the API key)
   AWS endpoint {stack.aws_url}   (awslocal, or boto3 with AWS_ENDPOINT_URL)
   OpenSearch   {stack.opensearch_url}
   Retries      {args.retry_schedule}   (then the delivery DLQ; --retry-schedule to change)

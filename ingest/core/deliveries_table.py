@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 SUBSCRIPTION_INDEX = "SubscriptionIndex"
 
-DeliveryState = Literal["pending", "delivered", "retrying", "failed", "gone"]
+# `held`: waiting behind an earlier event of a strict-ordering subscription (ingest/core/lanes_table.py).
+DeliveryState = Literal["pending", "held", "delivered", "retrying", "failed", "gone"]
 TERMINAL_STATES: tuple[DeliveryState, ...] = ("delivered", "failed", "gone")
 
 _serializer = TypeSerializer()
@@ -53,6 +54,9 @@ class DeliveryItem(BaseModel):
     created_at: str
     updated_at: str
     expires_at: int
+    # Went through a strict-ordering lane (ingest/core/lanes_table.py): its end releases the next
+    # event of the lane, even if the subscription's ordering changed meanwhile.
+    lane: bool | None = None
 
     @classmethod
     def from_ddb(cls, item: dict[str, Any]) -> "DeliveryItem":
@@ -237,6 +241,22 @@ def record_attempt(
     except (ClientError, BotoCoreError) as exc:
         raise _unavailable("update", exc) from exc
     return DeliveryItem.from_ddb(response["Attributes"])
+
+
+def mark_lane(client: "DynamoDBClient", table: str, event_id: str, subscription_id: str) -> None:
+    """Flag an existing delivery as a lane member (a retry joining a strict subscription's lane)."""
+    try:
+        client.update_item(
+            TableName=table,
+            Key=_key(event_id, subscription_id),
+            UpdateExpression="SET lane = :yes",
+            ConditionExpression="attribute_exists(event_id)",
+            ExpressionAttributeValues={":yes": {"BOOL": True}},
+        )
+    except client.exceptions.ConditionalCheckFailedException as exc:
+        raise DeliveryNotFound(f"no delivery {event_id}/{subscription_id}") from exc
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("update", exc) from exc
 
 
 def get_delivery(client: "DynamoDBClient", table: str, event_id: str, subscription_id: str) -> DeliveryItem:
@@ -440,3 +460,44 @@ def undo_reopen(
         return
     except (ClientError, BotoCoreError) as exc:
         raise _unavailable("update", exc) from exc
+
+
+def read_recent_for_subscription(
+    client: "DynamoDBClient",
+    table: str,
+    tenant_id: str,
+    subscription_id: str,
+    since_event_id: str,
+    max_items: int,
+) -> tuple[list[DeliveryItem], bool]:
+    """A subscription's deliveries of events accepted at or after `since_event_id`, newest first,
+    at most `max_items` of them; the flag says whether older ones were left unread.
+
+    One key-condition query on SubscriptionIndex (its sort key is the event ULID, so the window is
+    a key range): the read is bounded by `max_items`, whatever the subscription's volume.
+    """
+    params: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": SUBSCRIPTION_INDEX,
+        "KeyConditionExpression": "subscription_id = :subscription AND event_id >= :since",
+        "FilterExpression": "tenant_id = :tenant",
+        "ExpressionAttributeValues": {
+            ":subscription": {"S": subscription_id},
+            ":since": {"S": since_event_id},
+            ":tenant": {"S": tenant_id},
+        },
+        "ScanIndexForward": False,
+    }
+    items: list[DeliveryItem] = []
+    while len(items) < max_items:
+        params["Limit"] = max_items - len(items)
+        try:
+            response = client.query(**params)
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable("query", exc) from exc
+        items.extend(DeliveryItem.from_ddb(item) for item in response.get("Items", []))
+        last_key = response.get("LastEvaluatedKey")
+        if not last_key:
+            return items, False
+        params["ExclusiveStartKey"] = last_key
+    return items[:max_items], True

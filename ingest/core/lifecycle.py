@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from ingest.core import deliveries_table, events_table
+from ingest.core import deliveries_table, events_table, lanes_table
 from ingest.core.deliveries_table import DeliveryItem, ReopenRule
-from ingest.core.errors import DeliveryConflict, EventNotFound, QueueUnavailable
+from ingest.core.errors import DeliveryConflict, DeliveryNotFound, EventNotFound, QueueUnavailable
 from ingest.core.observability import logger
 from ingest.core.queues import RetryMessage, schedule_retry
 from ingest.core.subscriptions_table import SubscriptionItem
@@ -153,3 +153,39 @@ def replay_events(
     if not stores.retry_queue_url:
         raise QueueUnavailable("the retry queue is not configured (RETRY_QUEUE_URL)")
     return [replay(stores, subscription, event_id, now) for event_id in event_ids]
+
+
+def release_lane(stores: Stores, subscription_id: str, now: datetime) -> int:
+    """Let go of a strict subscription's held events (its ordering changed to `"none"`).
+
+    The lane is emptied and every event it held gets its next attempt queued, due now: they go
+    out concurrently, as the default ordering does. The event in flight (the head) carries on
+    with its own schedule. Events a fanout instance adds to the lane while this runs (a batch read
+    before the change) are still released one after the other: each lane member releases the next
+    when it ends (`DeliveryItem.lane`). Returns how many were queued.
+    """
+    lane = lanes_table.drop(
+        stores.dynamodb,
+        stores.deliveries_table,
+        lanes_table.get(stores.dynamodb, stores.deliveries_table, subscription_id),
+    )
+    queued = 0
+    for event_id in lane.held:
+        try:
+            delivery = deliveries_table.get_delivery(
+                stores.dynamodb, stores.deliveries_table, event_id, subscription_id
+            )
+        except DeliveryNotFound:
+            continue
+        if delivery.is_terminal:
+            continue
+        message = RetryMessage(
+            tenant_id=delivery.tenant_id,
+            event_id=event_id,
+            subscription_id=subscription_id,
+            attempt=delivery.attempt_count + 1,
+            due_at=now,
+        )
+        schedule_retry(stores.sqs, stores.retry_queue_url, message, now)
+        queued += 1
+    return queued

@@ -27,6 +27,9 @@ class RetryMessage(BaseModel):
     subscription_id: str = Field(min_length=1)
     attempt: int = Field(ge=1)
     due_at: AwareDatetime
+    # The subscription's rate limit reserved a slot at `due_at` for this attempt: send it then
+    # without taking another (processors/webhooks/pacing.py).
+    rate_slot: bool = False
 
 
 class DeadLetter(BaseModel):
@@ -56,7 +59,7 @@ def schedule_retry(client: "SQSClient", queue_url: str, message: RetryMessage, n
     """Enqueue `message`; beyond SQS's 15-minute delay limit the retry function re-enqueues it."""
     remaining = (message.due_at - now).total_seconds()
     delay = min(max(0, round(remaining)), MAX_SQS_DELAY_SECONDS)
-    _send(client, queue_url, message.model_dump_json(), delay, "retry queue")
+    _send(client, queue_url, message.model_dump_json(exclude_defaults=True), delay, "retry queue")
 
 
 def dead_letter(client: "SQSClient", queue_url: str, letter: DeadLetter, envelope: str) -> None:

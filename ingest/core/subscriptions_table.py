@@ -69,6 +69,9 @@ COUNT = "subscription_count"
 COUNT_ATTEMPTS = 5
 
 SubscriptionStatus = Literal["active", "disabled"]
+Ordering = Literal["none", "strict"]
+MIN_RATE_LIMIT = 1
+MAX_RATE_LIMIT = 1000
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -104,6 +107,10 @@ class SubscriptionItem(BaseModel):
     custom_headers: dict[str, StoredHeader] | None = None
     # The content filter (ingest/core/patterns.py) as compact JSON text.
     filter: str | None = None
+    # Deliveries per second to the endpoint (None: as fast as they come); see processors/webhooks/pacing.py.
+    rate_limit: int | None = None
+    # "strict": one delivery in flight, in stream order (processors/webhooks/ordering.py).
+    ordering: Ordering = "none"
     created_at: str
     updated_at: str
     # Moved by every PATCH: its write is conditional on the revision it read.
@@ -124,6 +131,10 @@ class SubscriptionItem(BaseModel):
     def encrypted(self) -> bool:
         """No plaintext secret left in the item (false only for items written before encryption)."""
         return self.secret is None and self.previous_secret is None
+
+    @property
+    def strict(self) -> bool:
+        return self.ordering == "strict"
 
     def matches(self, event_type: str) -> bool:
         return ALL_EVENTS in self.event_types or event_type in self.event_types
@@ -303,6 +314,9 @@ def create_subscription(
     max_subscriptions: int | None = None,
     fields: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
+    *,
+    rate_limit: int | None = None,
+    ordering: Ordering = "none",
 ) -> Issued:
     """Store a new active subscription with a fresh secret, encrypted with `key`.
 
@@ -327,7 +341,10 @@ def create_subscription(
         secret_ciphertext=key.encrypt(secret, context),
         created_at=isoformat(now),
         updated_at=isoformat(now),
-        **{name: value for name, value in (fields or {}).items() if name in PATCHABLE and value is not None},
+        **(
+            {name: value for name, value in (fields or {}).items() if name in PATCHABLE and value is not None}
+            | {"rate_limit": rate_limit, "ordering": ordering}
+        ),
         custom_headers=stored_headers,
     )
     guard = guard_key(target_url, event_types)
@@ -519,7 +536,8 @@ PATCHABLE = frozenset(SubscriptionItem.model_fields) - SYSTEM_FIELDS
 HEADERS = "headers"
 # Maps merged key by key, and how many keys each may hold once merged.
 MERGED = {"metadata": 20}
-REQUIRED = frozenset({"target_url", "event_types"})
+# Patchable attributes every subscription has: a patch may change them, never remove them.
+REQUIRED = frozenset({"target_url", "event_types", "ordering"})
 
 
 def _encrypt_headers(

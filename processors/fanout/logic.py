@@ -12,10 +12,11 @@ when the pipeline fails (DynamoDB, SQS); subscriber failures go to the retry que
 
 import contextvars
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -27,6 +28,7 @@ from ingest.core.events_table import EventItem
 from ingest.core.observability import logger
 from ingest.core.subscriptions_table import SubscriptionItem
 from processors.batch import ItemFailures
+from processors.webhooks import ordering, pacing
 from processors.webhooks.breaker import Breakers, breakers_for, host_of
 from processors.webhooks.delivery import Deliverer, count
 
@@ -121,11 +123,14 @@ def _deliver_in_order(deliverer: Deliverer, breakers: Breakers, chain: Chain) ->
     Once the endpoint gives no response (timeout, connection error), the rest of its events in
     this batch go straight to the retry queue, so one dead endpoint costs one timeout per batch.
     While the breaker of the tenant's destination host is open, each event is paused instead:
-    queued for when it closes, no attempt made or counted.
+    queued for when it closes, no attempt made or counted. A rate-limited subscription reserves
+    slots for the rest of the chain at its first delivery (one write); an event whose slot is still
+    ahead is deferred to it through the retry queue, also without an attempt.
     """
     subscription = chain.subscription
     breaker = (subscription.tenant_id, host_of(subscription.target_url))
     unresponsive: str | None = None
+    slots: deque[datetime] | None = None
     for index, item in enumerate(chain.items):
         event = item.event
         delivery = DeliveryItem.new(
@@ -141,6 +146,13 @@ def _deliver_in_order(deliverer: Deliverer, breakers: Breakers, chain: Chain) ->
             if admission.paused and admission.until is not None:
                 chain.recorded.append(deliverer.pause(event, subscription, delivery, admission.until))
                 continue
+            if subscription.rate_limit is not None:
+                if slots is None:
+                    slots = deque(pacing.reserve(deliverer, subscription, len(chain.items) - index))
+                slot = slots.popleft()
+                if slot > deliverer.clock():
+                    chain.recorded.append(deliverer.defer(event, subscription, delivery, slot))
+                    continue
             result = deliverer.attempt(event, subscription, delivery, not_sent_because=unresponsive)
             breakers.observe(breaker, result.response, deliverer.clock())
         except TriggersError as exc:
@@ -251,6 +263,7 @@ def fan_out(
         breakers.load(
             (chain.subscription.tenant_id, host_of(chain.subscription.target_url))
             for chain in chains.values()
+            if not chain.subscription.strict
         )
     except TriggersError as exc:
         logger.error("fanout could not read its state; the stream will retry", extra={"error": exc.detail})
@@ -266,8 +279,13 @@ def fan_out(
             for item, record in zip(chain.items, earlier, strict=True)
             if record is not None and record.state == "delivered"
         )
-        chain.items = [item for item, record in zip(chain.items, earlier, strict=True) if record is None]
-    pending = [chain for chain in chains.values() if chain.items]
+        # A strict subscription's held events go through its lane again (idempotent) on a retry.
+        chain.items = [
+            item
+            for item, record in zip(chain.items, earlier, strict=True)
+            if record is None or (chain.subscription.strict and record.state == "held")
+        ]
+    pending = [chain for chain in chains.values() if chain.items and not chain.subscription.strict]
     if pending:
         done = _run_chains(deliverer, breakers, pending)
         _end_failure_streaks(deliverer, done)
@@ -275,8 +293,35 @@ def fan_out(
             if chain.error is not None:
                 outcome.fail_all((item.sequence_number for item in chain.failed), chain.error)
             delivered.update((item.event.event_id, item) for item in chain.delivered)
+    # After the others' sends: queueing costs a few writes per strict subscription, sends nothing.
+    for chain in chains.values():
+        if chain.items and chain.subscription.strict:
+            _hold(deliverer, chain, recorded, outcome)
     _mark_delivered(deliverer, list(delivered.values()), outcome)
     return outcome
+
+
+def _hold(
+    deliverer: Deliverer,
+    chain: Chain,
+    recorded: Mapping[tuple[str, str], DeliveryItem],
+    outcome: ItemFailures,
+) -> None:
+    """A strict subscription's events join its lane; the retry function sends them one at a time."""
+    subscription_id = chain.subscription.subscription_id
+    earlier = {
+        item.event.event_id: record
+        for item in chain.items
+        if (record := recorded.get((item.event.event_id, subscription_id))) is not None
+    }
+    try:
+        ordering.hold(deliverer, chain.subscription, [item.event for item in chain.items], earlier)
+    except TriggersError as exc:
+        logger.error(
+            "strict ordering: events not queued; the stream will retry",
+            extra={"subscription_id": subscription_id, "error": exc.detail},
+        )
+        outcome.fail_all((item.sequence_number for item in chain.items), exc)
 
 
 def _end_failure_streaks(deliverer: Deliverer, chains: list[Chain]) -> None:

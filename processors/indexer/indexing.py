@@ -10,6 +10,9 @@ records never overwrite newer data:
   delete's tombstone is kept conflicts instead of resurrecting it; 404 (already gone) and 409
   (already deleted) are success.
 
+The `batch indexed` log line counts the REMOVE records that were TTL expiries (`expired`: their
+`userIdentity` is the DynamoDB service), for the TTL deletion query of docs/operations.md.
+
 A 400 (the strict mapping rejects the document) or an unreadable record is sent with its reason
 to the index DLQ and counts as processed, so one bad document never blocks the shard. Anything
 else (429, 5xx, a 403 cluster block, the alias missing, transport errors) leaves the record for a
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
 DELETE_VERSION = 10**18
+TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 VersionType = Literal["external", "external_gte"]
 SUCCESS = {"index": frozenset({200, 201, 409}), "delete": frozenset({200, 404, 409})}
 REJECTED = 400
@@ -62,6 +66,16 @@ class Change:
             return cls(record, stream["SequenceNumber"], stream["Keys"]["event_id"]["S"], None)
         item = EventItem.from_ddb(stream["NewImage"])
         return cls(record, stream["SequenceNumber"], item.event_id, item)
+
+    @property
+    def expired(self) -> bool:
+        """A REMOVE made by DynamoDB's TTL process rather than by a DeleteItem."""
+        identity = self.record.get("userIdentity") or {}
+        return (
+            self.item is None
+            and identity.get("type") == "Service"
+            and identity.get("principalId") == TTL_PRINCIPAL
+        )
 
     def actions(self, version_type: VersionType = "external") -> list[dict[str, Any]]:
         """The `_bulk` lines of this change. No `_index`: the request names the alias in its path,
@@ -131,6 +145,7 @@ def index_batch(
         extra={
             "records": len(records),
             "event_ids": [change.event_id for change in changes],
+            "expired": sum(change.expired for change in changes),
             **outcome.counts,
         },
     )

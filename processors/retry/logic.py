@@ -39,8 +39,9 @@ from ingest.core.errors import (
 from ingest.core.events_table import EventItem
 from ingest.core.observability import logger
 from ingest.core.queues import DeadLetter, RetryMessage, schedule_retry
-from ingest.core.subscriptions_table import get_subscription
+from ingest.core.subscriptions_table import SubscriptionItem, get_subscription
 from processors.batch import ItemFailures
+from processors.webhooks import ordering, pacing
 from processors.webhooks.breaker import Breakers, breakers_for, host_of
 from processors.webhooks.delivery import Deliverer, Outcome, count
 
@@ -83,18 +84,59 @@ def retry_delivery(deliverer: Deliverer, message: RetryMessage, breakers: Breake
         subscription = get_subscription(
             deliverer.dynamodb, settings.subscriptions_table, message.tenant_id, message.subscription_id
         )
-    except (SubscriptionNotFound, EventNotFound) as exc:
-        return _close(deliverer, delivery, f"{exc.detail}: nothing to deliver", context)
+    except SubscriptionNotFound as exc:
+        outcome = _close(deliverer, delivery, f"{exc.detail}: nothing to deliver", context)
+        if delivery.lane:
+            # A strict subscription's lane releases nothing: what it held is closed too.
+            ordering.discard(deliverer, message.subscription_id, "the subscription was deleted")
+        return outcome
+    except EventNotFound as exc:
+        outcome = _close(deliverer, delivery, f"{exc.detail}: nothing to deliver", context)
+        if delivery.lane:
+            ordering.finish(deliverer, message.subscription_id, message.event_id)
+        return outcome
+    # A lane member releases the next event of its lane when it ends (also after a change of ordering).
+    laned = subscription.strict or bool(delivery.lane)
     if delivery.state == "delivered":
         # Recorded by an earlier copy of this message whose status update may have failed.
         _mark_delivered(deliverer, event)
+        if laned:
+            ordering.finish(deliverer, subscription.subscription_id, event.event_id)
         logger.info("retry skipped: already delivered", extra=context)
         return "skipped"
     if delivery.is_terminal or delivery.attempt_count >= message.attempt:
+        if delivery.is_terminal and laned:
+            ordering.finish(deliverer, subscription.subscription_id, event.event_id)
         logger.info("retry skipped: attempt already made", extra={**context, "state": delivery.state})
         return "skipped"
     if delivery.attempt_count < message.attempt - 1:
         raise DeliveryConflict(f"attempt {message.attempt - 1} of this delivery is not recorded yet")
+    if subscription.strict:
+        turn = ordering.take_turn(deliverer, subscription, event, delivery)
+        if turn == "held":
+            logger.info("retry held: an earlier event of its strict subscription is in flight", extra=context)
+            return "skipped"
+        if turn == "full":
+            deliverer.record(delivery, deliverer.abandon(event, subscription, delivery, ordering.FULL_REASON))
+            return "failed"
+    outcome = _attempt(deliverer, message, delivery, event, subscription, breakers, context)
+    if laned and outcome in ("delivered", "gone", "failed"):
+        ordering.finish(deliverer, subscription.subscription_id, event.event_id)
+    return outcome
+
+
+def _attempt(
+    deliverer: Deliverer,
+    message: RetryMessage,
+    delivery: DeliveryItem,
+    event: EventItem,
+    subscription: SubscriptionItem,
+    breakers: Breakers,
+    context: dict[str, object],
+) -> Outcome:
+    """Pause, defer or make the attempt the message names (the breaker, the rate limit, the lease)."""
+    settings = deliverer.settings
+    now = deliverer.clock()
     breaker = (message.tenant_id, host_of(subscription.target_url))
     if subscription.status == "active":
         # Before the lease: a paused attempt must stay free for the message that comes back for it.
@@ -108,6 +150,16 @@ def retry_delivery(deliverer: Deliverer, message: RetryMessage, breakers: Breake
                 extra={**context, "due_at": admission.until.isoformat()},
             )
             return "retrying"
+        if subscription.rate_limit is not None and not message.rate_slot:
+            slot = pacing.reserve(deliverer, subscription, 1)[0]
+            if slot > deliverer.clock():
+                deferred = message.model_copy(update={"due_at": slot, "rate_slot": True})
+                schedule_retry(deliverer.sqs, settings.retry_queue_url, deferred, now)
+                count("WebhookDeferred")
+                logger.info(
+                    "retry deferred to its rate-limit slot", extra={**context, "due_at": slot.isoformat()}
+                )
+                return "retrying"
     lease_seconds = (
         settings.webhook_connect_timeout_seconds + settings.webhook_read_timeout_seconds + LEASE_MARGIN
     )

@@ -175,11 +175,32 @@ class Deliverer:
         auto-disable streak moves): the same attempt goes back to the retry queue, due `until`, and
         keeps its webhook-id. Returns the delivery to record (fanout: `retrying`, no attempt yet).
         """
+        return self._put_off(event, subscription, delivery, until, rate_slot=False)
+
+    def defer(
+        self, event: EventItem, subscription: SubscriptionItem, delivery: DeliveryItem, slot: datetime
+    ) -> DeliveryItem:
+        """Put off attempt `delivery.attempt_count + 1` to its rate-limit slot (reserved, so the
+        message that comes back then is sent without taking another). Like a pause: nothing sent,
+        no attempt counted, no failure streak; returns the delivery to record."""
+        return self._put_off(event, subscription, delivery, slot, rate_slot=True)
+
+    def _put_off(
+        self,
+        event: EventItem,
+        subscription: SubscriptionItem,
+        delivery: DeliveryItem,
+        until: datetime,
+        *,
+        rate_slot: bool,
+    ) -> DeliveryItem:
         now = self.clock()
-        self._enqueue(event, subscription, delivery.attempt_count + 1, until, now)
-        count("WebhookPaused")
+        self._enqueue(event, subscription, delivery.attempt_count + 1, until, now, rate_slot=rate_slot)
+        count("WebhookDeferred" if rate_slot else "WebhookPaused")
         logger.info(
-            "webhook paused: its host's circuit is open",
+            "webhook deferred to its rate-limit slot"
+            if rate_slot
+            else "webhook paused: its host's circuit is open",
             extra={**_context(event, subscription, delivery), "due_at": until.isoformat()},
         )
         return delivery.model_copy(
@@ -257,7 +278,14 @@ class Deliverer:
         return "retrying", delivery.after(attempt, "retrying", now, next_attempt_at=due.isoformat())
 
     def _enqueue(
-        self, event: EventItem, subscription: SubscriptionItem, attempt: int, due: datetime, now: datetime
+        self,
+        event: EventItem,
+        subscription: SubscriptionItem,
+        attempt: int,
+        due: datetime,
+        now: datetime,
+        *,
+        rate_slot: bool = False,
     ) -> None:
         """Attempt number `attempt` of this delivery onto the retry queue, due `due`."""
         message = RetryMessage(
@@ -266,6 +294,7 @@ class Deliverer:
             subscription_id=subscription.subscription_id,
             attempt=attempt,
             due_at=due,
+            rate_slot=rate_slot,
         )
         schedule_retry(self.sqs, self.settings.retry_queue_url, message, now)
 

@@ -10,7 +10,7 @@ from devtools import target as target_module
 from devtools.cli import main
 from devtools.receiver import Receiver
 from devtools.stack import EmbeddedStack, free_port
-from tests.e2e.conftest import post_events, subscribe, wait_until
+from tests.e2e.conftest import post_events, recorded_delivery, subscribe, wait_until
 from tests.integration.cli_support import cli, command_output, key_of, run_json
 from tests.integration.conftest import ApiClient
 
@@ -170,3 +170,47 @@ def test_status_renders_tables_for_people(
     assert "stream lag" in out
     assert "triggers-local-delivery-dlq" in out
     assert "subscriptions" in out
+
+
+@pytest.mark.usefixtures("up_state")
+def test_status_of_a_subscription_shows_its_delivery_stats(
+    api: ApiClient, stack: EmbeddedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a subscription with three deliveries recorded
+    with Receiver() as receiver:
+        subscription = subscribe(api, receiver.url, ["cli.stats"])
+        event_ids = post_events(api, [{"event_type": "cli.stats", "payload": {"n": n}} for n in range(3)])
+        for event_id in event_ids:
+            recorded_delivery(api, event_id, subscription["id"], state="delivered")
+
+    # When status is asked about it
+    code, report = status(
+        capsys, cli(api, stack, "status", "--no-deliveries", "--subscription", subscription["id"])
+    )
+    main(
+        cli(api, stack, "status", "--no-deliveries", "--subscription", subscription["id"], "--window", "24h")
+    )
+    human, _ = command_output(capsys)
+
+    # Then it shows the numbers of the stats route, in JSON and for people
+    assert code == 0
+    stats = report["stats"]
+    assert stats["subscription_id"] == subscription["id"] and stats["window"] == "1h"
+    assert stats["outcomes"]["succeeded"] == 3 and stats["success_rate"] == 1.0
+    assert f"deliveries of {subscription['id']}, last 24h" in human
+    assert "success rate 100.0% of 3 attempts" in human
+
+
+@pytest.mark.usefixtures("up_state")
+def test_status_of_another_tenants_subscription_exits_1(
+    api: ApiClient, new_tenant: Any, stack: EmbeddedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = subscribe(new_tenant(), "http://127.0.0.1:9/other", ["cli.stats"])
+
+    code, report = status(capsys, cli(api, stack, "status", "--no-deliveries", "--subscription", other["id"]))
+
+    assert code == 1
+    assert report["stats"] is None
+    assert any(
+        (other["id"] in line and "404" in line) or "not found" in line.lower() for line in report["unknown"]
+    )

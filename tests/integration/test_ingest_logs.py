@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from devtools.stack import EmbeddedStack
+from ingest.core.api_keys_table import key_id
 from tests.integration.conftest import ApiClient
 
 
@@ -49,3 +50,31 @@ def test_ingest_requests_are_logged_to_the_functions_log_group(
     # and neither the API key nor the payload
     api_key = api.session.headers["Authorization"].split()[1]
     assert not any(api_key in m or "secret_marker" in m for m in messages)
+
+
+def test_each_request_leaves_a_request_line_with_the_key_id(
+    stack: EmbeddedStack, api: ApiClient, aws_client: Callable[[str], Any]
+) -> None:
+    # Given a producer that posts an event, asks for an event that does not exist and for a route
+    # that does not exist (problem answers name their request: `instance`)
+    created = api.post("/v1/events", json={"event_type": "log.request", "payload": {"n": 1}})
+    missing = api.get("/v1/events/01J0000000000000000000000A").json()["instance"].removeprefix("urn:request:")
+    unmatched = api.get("/v1/no-such-route").json()["instance"].removeprefix("urn:request:")
+
+    # When the ingest function's log group is read
+    group = f"/aws/lambda/{stack.template.physical_name('IngestFunction')}"
+    messages = _wait_for_line(aws_client("logs"), group, f'"request_id":"{unmatched}"')
+
+    # Then each of those requests has one line: route template, method, status, latency, tenant, key id
+    lines = [json.loads(m) for m in messages if m.startswith("{")]
+    accepted = next(line for line in lines if line.get("event_ids") == [created.json()["id"]])
+    requests = {line["request_id"]: line for line in lines if line.get("message") == "request"}
+    api_key = api.session.headers["Authorization"].split()[1]
+    posted = requests[accepted["correlation_id"]]
+    assert (posted["endpoint"], posted["method"], posted["status"]) == ("/v1/events", "POST", 201)
+    assert (posted["key_id"], posted["tenant_id"]) == (key_id(api_key), api.tenant_id)
+    assert posted["latency_ms"] >= 0
+    assert (requests[missing]["endpoint"], requests[missing]["status"]) == ("/v1/events/{event_id}", 404)
+    assert requests[missing]["error_type"] == "not-found"
+    assert (requests[unmatched]["endpoint"], requests[unmatched]["status"]) == ("unmatched", 404)
+    assert not any(api_key in m for m in messages)

@@ -190,6 +190,7 @@ SPECIFIC: dict[tuple[str, str, int], Recipe] = {
     ("GET", "/v1/subscriptions/{subscription_id}/deliveries", 400): lambda t: Request(
         {"subscription_id": t.subscription()}, query={"cursor": "not-a-cursor"}
     ),
+    ("GET", "/v1/stats", 422): lambda t: Request(query={"window": "7d"}),
     ("POST", "/v1/subscriptions/{subscription_id}/replay", 400): lambda t: Request(
         {"subscription_id": t.subscription()}, body=b"{"
     ),

@@ -172,6 +172,13 @@ def test_the_ingest_function_ships_no_processor_code_and_processors_no_routes() 
     assert routes <= {"ingest/__init__.py", "ingest/py.typed"}
 
 
+def test_the_ingest_function_ships_the_console_bundle_but_not_its_sources() -> None:
+    ingest = relative(project_files("ingest.handler"))
+
+    assert {"ingest/console/index.html", "ingest/console/console.js", "ingest/console/console.css"} <= ingest
+    assert not {path for path in ingest if path.startswith("ingest/console/web/")}
+
+
 @pytest.mark.parametrize(
     ("machine", "architecture"),
     [

@@ -181,6 +181,18 @@ def test_oversized_body_is_413(call: Call) -> None:
         ({"target_url": "http://169.254.169.254/latest/meta-data", "event_types": ["*"]}, "target_url"),
         ({"target_url": "http://100.64.0.1/hook", "event_types": ["*"]}, "target_url"),
         ({"target_url": "http://[::ffff:127.0.0.1]/hook", "event_types": ["*"]}, "target_url"),
+        ({"target_url": URL, "event_types": ["*"], "rate_limit": 0}, "rate_limit"),
+        ({"target_url": URL, "event_types": ["*"], "rate_limit": -5}, "rate_limit"),
+        ({"target_url": URL, "event_types": ["*"], "rate_limit": 1001}, "rate_limit"),
+        ({"target_url": URL, "event_types": ["*"], "rate_limit": 10**30}, "rate_limit"),
+        ({"target_url": URL, "event_types": ["*"], "rate_limit": 2.5}, "rate_limit"),
+        ({"target_url": URL, "event_types": ["*"], "rate_limit": "2"}, "rate_limit"),
+        ({"target_url": URL, "event_types": ["*"], "rate_limit": True}, "rate_limit"),
+        ({"target_url": URL, "event_types": ["*"], "ordering": "fifo"}, "ordering"),
+        ({"target_url": URL, "event_types": ["*"], "ordering": "STRICT"}, "ordering"),
+        ({"target_url": URL, "event_types": ["*"], "ordering": None}, "ordering"),
+        ({"target_url": URL, "event_types": ["*"], "ordering": ["strict"]}, "ordering"),
+        ({"target_url": URL, "event_types": ["*"], "ordering": "s" * 5000}, "ordering"),
     ],
 )
 def test_invalid_create_is_422_naming_the_field(call: Call, body: Any, field: str) -> None:
@@ -246,6 +258,24 @@ def test_list_returns_subscriptions_without_secrets(call: Call, created: dict[st
     assert reply.status == 200
     assert [item["id"] for item in reply.json()["data"]] == [created["id"]]
     assert "secret" not in reply.text
+
+
+def test_rate_limit_and_ordering_default_to_none(created: dict[str, Any]) -> None:
+    assert (created["rate_limit"], created["ordering"]) == (None, "none")
+
+
+@pytest.mark.parametrize(("rate_limit", "ordering"), [(1, "strict"), (1000, "none"), (None, "strict")])
+def test_rate_limit_and_ordering_are_stored_and_returned(
+    call: Call, rate_limit: int | None, ordering: str
+) -> None:
+    body = {"target_url": URL, "event_types": ["*"], "rate_limit": rate_limit, "ordering": ordering}
+    reply = call("POST", "/v1/subscriptions", body)
+    assert reply.status == 201, reply.text
+    assert (reply.json()["rate_limit"], reply.json()["ordering"]) == (rate_limit, ordering)
+    fetched = call("GET", f"/v1/subscriptions/{reply.json()['id']}").json()
+    assert (fetched["rate_limit"], fetched["ordering"]) == (rate_limit, ordering)
+    listed = call("GET", "/v1/subscriptions").json()["data"]
+    assert [(item["rate_limit"], item["ordering"]) for item in listed] == [(rate_limit, ordering)]
 
 
 def test_get_returns_subscription_without_secret(call: Call, created: dict[str, Any]) -> None:

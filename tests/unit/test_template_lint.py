@@ -61,7 +61,10 @@ def test_deployed_tables_use_the_customer_managed_key_and_pitr(stage: str) -> No
             "KMSMasterKeyId": "DataKey",
         }
         if name != "IdempotencyTable":
-            assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, name
+            assert table["PointInTimeRecoverySpecification"] == {
+                "PointInTimeRecoveryEnabled": True,
+                "RecoveryPeriodInDays": 35,  # the RecoveryPeriodInDays parameter's default
+            }, name
 
 
 @pytest.mark.parametrize(

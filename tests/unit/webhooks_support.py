@@ -62,9 +62,18 @@ class Webhooks:
         put_events(self.dynamodb, STAGE_TABLE.format("events"), [item])
         return item
 
-    def subscribe(self, tenant_id: str, url: str, event_types: list[str] | None = None) -> SubscriptionItem:
+    def subscribe(
+        self, tenant_id: str, url: str, event_types: list[str] | None = None, **options: Any
+    ) -> SubscriptionItem:
+        """`options`: `rate_limit`, `ordering`."""
         subscription, secret = create_subscription(
-            self.dynamodb, STAGE_TABLE.format("subscriptions"), tenant_id, url, event_types or ["*"], self.key
+            self.dynamodb,
+            STAGE_TABLE.format("subscriptions"),
+            tenant_id,
+            url,
+            event_types or ["*"],
+            self.key,
+            **options,
         )
         self.secrets[subscription.subscription_id] = secret
         return subscription

@@ -117,6 +117,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/subscriptions/{subscription_id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A subscription's delivery success rate, outcomes and latency percentiles, per minute
+         * @description Computed from the delivery records: the attempts made in the window (of deliveries of events accepted since one window before it). At most 5000 delivery records are read (newest events first); beyond that `truncated` is true and the numbers cover the newest only.
+         */
+        get: operations["get_subscription_stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events/{event_id}": {
         parameters: {
             query?: never;
@@ -164,7 +184,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe a webhook (Zapier REST hook subscribe)
-         * @description Body: `{"target_url": "https://…", "event_types": ["order.created"]}` (`["*"]` for all), optionally `description`, `metadata`, `headers` (sent with every delivery, stored encrypted, shown masked) and a content `filter`. The response carries the Standard Webhooks signing `secret`: the only time it is shown (besides rotate-secret). The same target_url and event types again is a 409 whose `subscription_id` names the existing subscription. A tenant has at most its quota of subscriptions (100 by default): one more is a 409 `subscription-quota-exceeded` naming the `limit`; delete one first.
+         * @description Body: `{"target_url": "https://…", "event_types": ["order.created"]}` (`["*"]` for all), optionally `description`, `metadata`, `headers` (sent with every delivery, stored encrypted, shown masked) and a content `filter`. The response carries the Standard Webhooks signing `secret`: the only time it is shown (besides rotate-secret). The same target_url and event types again is a 409 whose `subscription_id` names the existing subscription. A tenant has at most its quota of subscriptions (100 by default): one more is a 409 `subscription-quota-exceeded` naming the `limit`; delete one first. Optional: `rate_limit` (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or `"none"`, see docs/webhooks.md).
          */
         post: operations["create_subscription"];
         delete?: never;
@@ -202,6 +222,26 @@ export interface paths {
         };
         /** The tenant and API key making this request */
         get: operations["get_me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's delivery statistics: all subscriptions together, and each one's totals
+         * @description Computed from the delivery records of every subscription of the tenant. At most 5000 delivery records are read (newest events first); beyond that `truncated` is true and the numbers cover the newest only. The bound is shared evenly by the subscriptions.
+         */
+        get: operations["get_tenant_stats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -322,6 +362,16 @@ export interface components {
             /** Error */
             error?: string | null;
         };
+        /** Bucket */
+        Bucket: {
+            /**
+             * Start
+             * @description Start of the bucket (ISO 8601, UTC)
+             */
+            start: string;
+            attempts: components["schemas"]["OutcomeCounts"];
+            latency_ms: components["schemas"]["Latency"];
+        };
         /** DeliveryOut */
         DeliveryOut: {
             /** Event Id */
@@ -334,7 +384,7 @@ export interface components {
              * State
              * @enum {string}
              */
-            state: "pending" | "delivered" | "retrying" | "failed" | "gone";
+            state: "pending" | "held" | "delivered" | "retrying" | "failed" | "gone";
             /** Attempts */
             attempts: components["schemas"]["Attempt"][];
             /** Attempt Count */
@@ -453,6 +503,18 @@ export interface components {
              */
             status: "ok";
         };
+        /** Latency */
+        Latency: {
+            /**
+             * P50
+             * @description Median attempt latency (ms); null without attempts
+             */
+            p50: number | null;
+            /** P95 */
+            p95: number | null;
+            /** P99 */
+            p99: number | null;
+        };
         /** Me */
         Me: {
             /** Tenant Id */
@@ -472,6 +534,33 @@ export interface components {
              * @description When the key was created
              */
             created_at: string | null;
+        };
+        /** OutcomeCounts */
+        OutcomeCounts: {
+            /**
+             * Succeeded
+             * @description Attempts answered 2xx
+             * @default 0
+             */
+            succeeded?: number;
+            /**
+             * Failed
+             * @description Attempts answered with another status
+             * @default 0
+             */
+            failed?: number;
+            /**
+             * No Response
+             * @description Attempts without an answer (timeout, refused, reset)
+             * @default 0
+             */
+            no_response?: number;
+            /**
+             * Not Sent
+             * @description Attempts not sent (open circuit breaker, refused destination)
+             * @default 0
+             */
+            not_sent?: number;
         };
         /**
          * Problem
@@ -579,10 +668,86 @@ export interface components {
             filter: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Rate Limit
+             * @description At most this many deliveries per second to the endpoint (1 to 1000; absent or null: no limit). Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted as attempts or failures
+             */
+            rate_limit: number | null;
+            /**
+             * Ordering
+             * @description `"strict"`: one delivery in flight, in the order the events were accepted (per tenant); a failing event holds back the later ones until it is delivered or dead-lettered. `"none"` (default): deliveries run concurrently and a retried event can arrive after later ones
+             * @enum {string}
+             */
+            ordering: "none" | "strict";
             /** Created At */
             created_at: string;
             /** Updated At */
             updated_at: string;
+        };
+        /** SubscriptionStats */
+        SubscriptionStats: {
+            /**
+             * Attempts
+             * @description Attempts made in the window
+             */
+            attempts: number;
+            /**
+             * Success Rate
+             * @description Succeeded attempts / attempts made (not_sent left out), 0..1; null without attempts
+             */
+            success_rate: number | null;
+            outcomes: components["schemas"]["OutcomeCounts"];
+            /**
+             * Deliveries
+             * @description Deliveries with an attempt in the window, by their current state
+             */
+            deliveries: {
+                [key: string]: number;
+            };
+            latency_ms: components["schemas"]["Latency"];
+            /**
+             * Series
+             * @description One bucket per `bucket_seconds`, oldest first, every bucket
+             */
+            series: components["schemas"]["Bucket"][];
+            /**
+             * Window
+             * @enum {string}
+             */
+            window: "1h" | "24h";
+            /** Since */
+            since: string;
+            /** Until */
+            until: string;
+            /** Bucket Seconds */
+            bucket_seconds: number;
+            /**
+             * Records Read
+             * @description Delivery records read (at most 5000)
+             */
+            records_read: number;
+            /**
+             * Truncated
+             * @description More records than the read bound: the numbers cover the newest events' deliveries only
+             */
+            truncated: boolean;
+            /** Subscription Id */
+            subscription_id: string;
+        };
+        /** SubscriptionSummary */
+        SubscriptionSummary: {
+            /** Subscription Id */
+            subscription_id: string;
+            /** Attempts */
+            attempts: number;
+            /** Success Rate */
+            success_rate: number | null;
+            outcomes: components["schemas"]["OutcomeCounts"];
+            latency_ms: components["schemas"]["Latency"];
+            /** Records Read */
+            records_read: number;
+            /** Truncated */
+            truncated: boolean;
         };
         /**
          * SubscriptionWithSecret
@@ -630,6 +795,17 @@ export interface components {
             filter: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Rate Limit
+             * @description At most this many deliveries per second to the endpoint (1 to 1000; absent or null: no limit). Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted as attempts or failures
+             */
+            rate_limit: number | null;
+            /**
+             * Ordering
+             * @description `"strict"`: one delivery in flight, in the order the events were accepted (per tenant); a failing event holds back the later ones until it is delivered or dead-lettered. `"none"` (default): deliveries run concurrently and a retried event can arrive after later ones
+             * @enum {string}
+             */
+            ordering: "none" | "strict";
             /** Created At */
             created_at: string;
             /** Updated At */
@@ -644,6 +820,59 @@ export interface components {
              * @description Until then deliveries are also signed with the previous secret
              */
             previous_secret_expires_at: string | null;
+        };
+        /** TenantStats */
+        TenantStats: {
+            /**
+             * Attempts
+             * @description Attempts made in the window
+             */
+            attempts: number;
+            /**
+             * Success Rate
+             * @description Succeeded attempts / attempts made (not_sent left out), 0..1; null without attempts
+             */
+            success_rate: number | null;
+            outcomes: components["schemas"]["OutcomeCounts"];
+            /**
+             * Deliveries
+             * @description Deliveries with an attempt in the window, by their current state
+             */
+            deliveries: {
+                [key: string]: number;
+            };
+            latency_ms: components["schemas"]["Latency"];
+            /**
+             * Series
+             * @description One bucket per `bucket_seconds`, oldest first, every bucket
+             */
+            series: components["schemas"]["Bucket"][];
+            /**
+             * Window
+             * @enum {string}
+             */
+            window: "1h" | "24h";
+            /** Since */
+            since: string;
+            /** Until */
+            until: string;
+            /** Bucket Seconds */
+            bucket_seconds: number;
+            /**
+             * Records Read
+             * @description Delivery records read (at most 5000)
+             */
+            records_read: number;
+            /**
+             * Truncated
+             * @description More records than the read bound: the numbers cover the newest events' deliveries only
+             */
+            truncated: boolean;
+            /**
+             * Data
+             * @description Each subscription's totals (no series)
+             */
+            data: components["schemas"]["SubscriptionSummary"][];
         };
         /**
          * EventIn
@@ -711,6 +940,19 @@ export interface components {
             filter?: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Rate Limit
+             * @description At most this many deliveries per second to the endpoint (1 to 1000; absent or null: no limit). Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted as attempts or failures
+             * @default null
+             */
+            rate_limit?: number | null;
+            /**
+             * Ordering
+             * @description `"strict"`: one delivery in flight, in the order the events were accepted (per tenant); a failing event holds back the later ones until it is delivered or dead-lettered. `"none"` (default): deliveries run concurrently and a retried event can arrive after later ones
+             * @default none
+             * @enum {string}
+             */
+            ordering?: "none" | "strict";
         };
         /**
          * SubscriptionPatch
@@ -758,6 +1000,18 @@ export interface components {
             filter?: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Rate Limit
+             * @description At most this many deliveries per second to the endpoint (1 to 1000; absent or null: no limit). Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted as attempts or failures; `null` removes the limit
+             * @default null
+             */
+            rate_limit?: number | null;
+            /**
+             * Ordering
+             * @description `"strict"`: one delivery in flight, in the order the events were accepted (per tenant); a failing event holds back the later ones until it is delivered or dead-lettered. `"none"` (default): deliveries run concurrently and a retried event can arrive after later ones
+             * @default null
+             */
+            ordering?: ("none" | "strict") | null;
         };
         /** ReplayIn */
         ReplayIn: {
@@ -1435,6 +1689,80 @@ export interface operations {
             };
         };
     };
+    get_subscription_stats: {
+        parameters: {
+            query?: {
+                /** @description `1h` (one-minute buckets) or `24h` (15-minute buckets), ending now */
+                window?: "1h" | "24h";
+            };
+            header?: never;
+            path: {
+                /** @description Subscription id (sub_…) */
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionStats"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (also for another tenant's id) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Schema violation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's rate limit for this kind of request is spent; retry after `Retry-After` */
+            429: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A backing store is temporarily unavailable; safe to retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_event: {
         parameters: {
             query?: never;
@@ -1858,6 +2186,68 @@ export interface operations {
             };
             /** @description Missing or unknown API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's rate limit for this kind of request is spent; retry after `Retry-After` */
+            429: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A backing store is temporarily unavailable; safe to retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_tenant_stats: {
+        parameters: {
+            query?: {
+                /** @description `1h` (one-minute buckets) or `24h` (15-minute buckets), ending now */
+                window?: "1h" | "24h";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantStats"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Schema violation */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,6 +4,7 @@ from .accepted_batch import AcceptedBatch
 from .accepted_event import AcceptedEvent
 from .accepted_event_status import AcceptedEventStatus
 from .attempt import Attempt
+from .bucket import Bucket
 from .delivery_out import DeliveryOut
 from .delivery_out_state import DeliveryOutState
 from .delivery_page import DeliveryPage
@@ -18,8 +19,12 @@ from .event_out_status import EventOutStatus
 from .event_page import EventPage
 from .field_error import FieldError
 from .get_openapi_document_response_200 import GetOpenapiDocumentResponse200
+from .get_subscription_stats_window import GetSubscriptionStatsWindow
+from .get_tenant_stats_window import GetTenantStatsWindow
 from .health import Health
+from .latency import Latency
 from .me import Me
+from .outcome_counts import OutcomeCounts
 from .problem import Problem
 from .replay_in import ReplayIn
 from .replay_out import ReplayOut
@@ -29,27 +34,39 @@ from .subscription_in import SubscriptionIn
 from .subscription_in_filter_type_0 import SubscriptionInFilterType0
 from .subscription_in_headers_type_0 import SubscriptionInHeadersType0
 from .subscription_in_metadata_type_0 import SubscriptionInMetadataType0
+from .subscription_in_ordering import SubscriptionInOrdering
 from .subscription_list import SubscriptionList
 from .subscription_out import SubscriptionOut
 from .subscription_out_filter_type_0 import SubscriptionOutFilterType0
 from .subscription_out_headers import SubscriptionOutHeaders
 from .subscription_out_metadata import SubscriptionOutMetadata
+from .subscription_out_ordering import SubscriptionOutOrdering
 from .subscription_out_status import SubscriptionOutStatus
 from .subscription_patch import SubscriptionPatch
 from .subscription_patch_filter_type_0 import SubscriptionPatchFilterType0
 from .subscription_patch_headers_type_0 import SubscriptionPatchHeadersType0
 from .subscription_patch_metadata_type_0 import SubscriptionPatchMetadataType0
+from .subscription_patch_ordering_type_0 import SubscriptionPatchOrderingType0
+from .subscription_stats import SubscriptionStats
+from .subscription_stats_deliveries import SubscriptionStatsDeliveries
+from .subscription_stats_window import SubscriptionStatsWindow
+from .subscription_summary import SubscriptionSummary
 from .subscription_with_secret import SubscriptionWithSecret
 from .subscription_with_secret_filter_type_0 import SubscriptionWithSecretFilterType0
 from .subscription_with_secret_headers import SubscriptionWithSecretHeaders
 from .subscription_with_secret_metadata import SubscriptionWithSecretMetadata
+from .subscription_with_secret_ordering import SubscriptionWithSecretOrdering
 from .subscription_with_secret_status import SubscriptionWithSecretStatus
+from .tenant_stats import TenantStats
+from .tenant_stats_deliveries import TenantStatsDeliveries
+from .tenant_stats_window import TenantStatsWindow
 
 __all__ = (
     "AcceptedBatch",
     "AcceptedEvent",
     "AcceptedEventStatus",
     "Attempt",
+    "Bucket",
     "DeliveryOut",
     "DeliveryOutState",
     "DeliveryPage",
@@ -64,8 +81,12 @@ __all__ = (
     "EventPage",
     "FieldError",
     "GetOpenapiDocumentResponse200",
+    "GetSubscriptionStatsWindow",
+    "GetTenantStatsWindow",
     "Health",
+    "Latency",
     "Me",
+    "OutcomeCounts",
     "Problem",
     "ReplayedEvent",
     "ReplayedEventOutcome",
@@ -75,19 +96,30 @@ __all__ = (
     "SubscriptionInFilterType0",
     "SubscriptionInHeadersType0",
     "SubscriptionInMetadataType0",
+    "SubscriptionInOrdering",
     "SubscriptionList",
     "SubscriptionOut",
     "SubscriptionOutFilterType0",
     "SubscriptionOutHeaders",
     "SubscriptionOutMetadata",
+    "SubscriptionOutOrdering",
     "SubscriptionOutStatus",
     "SubscriptionPatch",
     "SubscriptionPatchFilterType0",
     "SubscriptionPatchHeadersType0",
     "SubscriptionPatchMetadataType0",
+    "SubscriptionPatchOrderingType0",
+    "SubscriptionStats",
+    "SubscriptionStatsDeliveries",
+    "SubscriptionStatsWindow",
+    "SubscriptionSummary",
     "SubscriptionWithSecret",
     "SubscriptionWithSecretFilterType0",
     "SubscriptionWithSecretHeaders",
     "SubscriptionWithSecretMetadata",
+    "SubscriptionWithSecretOrdering",
     "SubscriptionWithSecretStatus",
+    "TenantStats",
+    "TenantStatsDeliveries",
+    "TenantStatsWindow",
 )

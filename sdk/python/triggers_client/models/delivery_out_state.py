@@ -5,6 +5,7 @@ class DeliveryOutState(StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"
     GONE = "gone"
+    HELD = "held"
     PENDING = "pending"
     RETRYING = "retrying"
 

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..models.subscription_in_ordering import SubscriptionInOrdering
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -30,6 +31,13 @@ class SubscriptionIn:
             Refused names: hop-by-hop headers (Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-*),
             Host, Content-*, Webhook-*, User-Agent, Expect
         filter_ (None | SubscriptionInFilterType0 | Unset):
+        rate_limit (int | None | Unset): At most this many deliveries per second to the endpoint (1 to 1000; absent or
+            null: no limit). Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted
+            as attempts or failures
+        ordering (SubscriptionInOrdering | Unset): `"strict"`: one delivery in flight, in the order the events were
+            accepted (per tenant); a failing event holds back the later ones until it is delivered or dead-lettered.
+            `"none"` (default): deliveries run concurrently and a retried event can arrive after later ones Default:
+            SubscriptionInOrdering.NONE.
     """
 
     target_url: str
@@ -38,6 +46,8 @@ class SubscriptionIn:
     metadata: None | SubscriptionInMetadataType0 | Unset = UNSET
     headers: None | SubscriptionInHeadersType0 | Unset = UNSET
     filter_: None | SubscriptionInFilterType0 | Unset = UNSET
+    rate_limit: int | None | Unset = UNSET
+    ordering: SubscriptionInOrdering | Unset = SubscriptionInOrdering.NONE
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.subscription_in_filter_type_0 import SubscriptionInFilterType0  # noqa: PLC0415
@@ -78,6 +88,16 @@ class SubscriptionIn:
         else:
             filter_ = self.filter_
 
+        rate_limit: int | None | Unset
+        if isinstance(self.rate_limit, Unset):
+            rate_limit = UNSET
+        else:
+            rate_limit = self.rate_limit
+
+        ordering: str | Unset = UNSET
+        if not isinstance(self.ordering, Unset):
+            ordering = self.ordering.value
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -94,6 +114,10 @@ class SubscriptionIn:
             field_dict["headers"] = headers
         if filter_ is not UNSET:
             field_dict["filter"] = filter_
+        if rate_limit is not UNSET:
+            field_dict["rate_limit"] = rate_limit
+        if ordering is not UNSET:
+            field_dict["ordering"] = ordering
 
         return field_dict
 
@@ -168,6 +192,22 @@ class SubscriptionIn:
 
         filter_ = _parse_filter_(d.pop("filter", UNSET))
 
+        def _parse_rate_limit(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        rate_limit = _parse_rate_limit(d.pop("rate_limit", UNSET))
+
+        _ordering = d.pop("ordering", UNSET)
+        ordering: SubscriptionInOrdering | Unset
+        if isinstance(_ordering, Unset):
+            ordering = UNSET
+        else:
+            ordering = SubscriptionInOrdering(_ordering)
+
         subscription_in = cls(
             target_url=target_url,
             event_types=event_types,
@@ -175,6 +215,8 @@ class SubscriptionIn:
             metadata=metadata,
             headers=headers,
             filter_=filter_,
+            rate_limit=rate_limit,
+            ordering=ordering,
         )
 
         return subscription_in

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.subscription_out_ordering import SubscriptionOutOrdering
 from ..models.subscription_out_status import SubscriptionOutStatus
 
 if TYPE_CHECKING:
@@ -31,6 +32,12 @@ class SubscriptionOut:
         metadata (SubscriptionOutMetadata):
         headers (SubscriptionOutHeaders): Custom headers, values masked (`Bearer ****abcd`)
         filter_ (None | SubscriptionOutFilterType0): The content filter, if any
+        rate_limit (int | None): At most this many deliveries per second to the endpoint (1 to 1000; absent or null: no
+            limit). Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted as
+            attempts or failures
+        ordering (SubscriptionOutOrdering): `"strict"`: one delivery in flight, in the order the events were accepted
+            (per tenant); a failing event holds back the later ones until it is delivered or dead-lettered. `"none"`
+            (default): deliveries run concurrently and a retried event can arrive after later ones
         created_at (str):
         updated_at (str):
     """
@@ -45,6 +52,8 @@ class SubscriptionOut:
     metadata: SubscriptionOutMetadata
     headers: SubscriptionOutHeaders
     filter_: None | SubscriptionOutFilterType0
+    rate_limit: int | None
+    ordering: SubscriptionOutOrdering
     created_at: str
     updated_at: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -79,6 +88,11 @@ class SubscriptionOut:
         else:
             filter_ = self.filter_
 
+        rate_limit: int | None
+        rate_limit = self.rate_limit
+
+        ordering = self.ordering.value
+
         created_at = self.created_at
 
         updated_at = self.updated_at
@@ -97,6 +111,8 @@ class SubscriptionOut:
                 "metadata": metadata,
                 "headers": headers,
                 "filter": filter_,
+                "rate_limit": rate_limit,
+                "ordering": ordering,
                 "created_at": created_at,
                 "updated_at": updated_at,
             }
@@ -159,6 +175,15 @@ class SubscriptionOut:
 
         filter_ = _parse_filter_(d.pop("filter"))
 
+        def _parse_rate_limit(data: object) -> int | None:
+            if data is None:
+                return data
+            return cast(int | None, data)
+
+        rate_limit = _parse_rate_limit(d.pop("rate_limit"))
+
+        ordering = SubscriptionOutOrdering(d.pop("ordering"))
+
         created_at = d.pop("created_at")
 
         updated_at = d.pop("updated_at")
@@ -174,6 +199,8 @@ class SubscriptionOut:
             metadata=metadata,
             headers=headers,
             filter_=filter_,
+            rate_limit=rate_limit,
+            ordering=ordering,
             created_at=created_at,
             updated_at=updated_at,
         )

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..models.subscription_patch_ordering_type_0 import SubscriptionPatchOrderingType0
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -34,6 +35,12 @@ class SubscriptionPatch:
                 Proxy-*), Host, Content-*, Webhook-*, User-Agent, Expect; merged name by name, `null` removes one, `headers:
                 null` all
             filter_ (None | SubscriptionPatchFilterType0 | Unset):
+            rate_limit (int | None | Unset): At most this many deliveries per second to the endpoint (1 to 1000; absent or
+                null: no limit). Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted
+                as attempts or failures; `null` removes the limit
+            ordering (None | SubscriptionPatchOrderingType0 | Unset): `"strict"`: one delivery in flight, in the order the
+                events were accepted (per tenant); a failing event holds back the later ones until it is delivered or dead-
+                lettered. `"none"` (default): deliveries run concurrently and a retried event can arrive after later ones
     """
 
     target_url: None | str | Unset = UNSET
@@ -42,6 +49,8 @@ class SubscriptionPatch:
     metadata: None | SubscriptionPatchMetadataType0 | Unset = UNSET
     headers: None | SubscriptionPatchHeadersType0 | Unset = UNSET
     filter_: None | SubscriptionPatchFilterType0 | Unset = UNSET
+    rate_limit: int | None | Unset = UNSET
+    ordering: None | SubscriptionPatchOrderingType0 | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.subscription_patch_filter_type_0 import SubscriptionPatchFilterType0  # noqa: PLC0415
@@ -93,6 +102,20 @@ class SubscriptionPatch:
         else:
             filter_ = self.filter_
 
+        rate_limit: int | None | Unset
+        if isinstance(self.rate_limit, Unset):
+            rate_limit = UNSET
+        else:
+            rate_limit = self.rate_limit
+
+        ordering: None | str | Unset
+        if isinstance(self.ordering, Unset):
+            ordering = UNSET
+        elif isinstance(self.ordering, SubscriptionPatchOrderingType0):
+            ordering = self.ordering.value
+        else:
+            ordering = self.ordering
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -108,6 +131,10 @@ class SubscriptionPatch:
             field_dict["headers"] = headers
         if filter_ is not UNSET:
             field_dict["filter"] = filter_
+        if rate_limit is not UNSET:
+            field_dict["rate_limit"] = rate_limit
+        if ordering is not UNSET:
+            field_dict["ordering"] = ordering
 
         return field_dict
 
@@ -205,6 +232,32 @@ class SubscriptionPatch:
 
         filter_ = _parse_filter_(d.pop("filter", UNSET))
 
+        def _parse_rate_limit(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        rate_limit = _parse_rate_limit(d.pop("rate_limit", UNSET))
+
+        def _parse_ordering(data: object) -> None | SubscriptionPatchOrderingType0 | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                ordering_type_0 = SubscriptionPatchOrderingType0(data)
+
+                return ordering_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | SubscriptionPatchOrderingType0 | Unset, data)
+
+        ordering = _parse_ordering(d.pop("ordering", UNSET))
+
         subscription_patch = cls(
             target_url=target_url,
             event_types=event_types,
@@ -212,6 +265,8 @@ class SubscriptionPatch:
             metadata=metadata,
             headers=headers,
             filter_=filter_,
+            rate_limit=rate_limit,
+            ordering=ordering,
         )
 
         return subscription_patch

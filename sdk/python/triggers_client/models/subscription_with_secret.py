@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.subscription_with_secret_ordering import SubscriptionWithSecretOrdering
 from ..models.subscription_with_secret_status import SubscriptionWithSecretStatus
 
 if TYPE_CHECKING:
@@ -32,6 +33,12 @@ class SubscriptionWithSecret:
         metadata (SubscriptionWithSecretMetadata):
         headers (SubscriptionWithSecretHeaders): Custom headers, values masked (`Bearer ****abcd`)
         filter_ (None | SubscriptionWithSecretFilterType0): The content filter, if any
+        rate_limit (int | None): At most this many deliveries per second to the endpoint (1 to 1000; absent or null: no
+            limit). Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted as
+            attempts or failures
+        ordering (SubscriptionWithSecretOrdering): `"strict"`: one delivery in flight, in the order the events were
+            accepted (per tenant); a failing event holds back the later ones until it is delivered or dead-lettered.
+            `"none"` (default): deliveries run concurrently and a retried event can arrive after later ones
         created_at (str):
         updated_at (str):
         secret (str): Standard Webhooks signing secret (whsec_…); shown once
@@ -48,6 +55,8 @@ class SubscriptionWithSecret:
     metadata: SubscriptionWithSecretMetadata
     headers: SubscriptionWithSecretHeaders
     filter_: None | SubscriptionWithSecretFilterType0
+    rate_limit: int | None
+    ordering: SubscriptionWithSecretOrdering
     created_at: str
     updated_at: str
     secret: str
@@ -84,6 +93,11 @@ class SubscriptionWithSecret:
         else:
             filter_ = self.filter_
 
+        rate_limit: int | None
+        rate_limit = self.rate_limit
+
+        ordering = self.ordering.value
+
         created_at = self.created_at
 
         updated_at = self.updated_at
@@ -107,6 +121,8 @@ class SubscriptionWithSecret:
                 "metadata": metadata,
                 "headers": headers,
                 "filter": filter_,
+                "rate_limit": rate_limit,
+                "ordering": ordering,
                 "created_at": created_at,
                 "updated_at": updated_at,
                 "secret": secret,
@@ -171,6 +187,15 @@ class SubscriptionWithSecret:
 
         filter_ = _parse_filter_(d.pop("filter"))
 
+        def _parse_rate_limit(data: object) -> int | None:
+            if data is None:
+                return data
+            return cast(int | None, data)
+
+        rate_limit = _parse_rate_limit(d.pop("rate_limit"))
+
+        ordering = SubscriptionWithSecretOrdering(d.pop("ordering"))
+
         created_at = d.pop("created_at")
 
         updated_at = d.pop("updated_at")
@@ -195,6 +220,8 @@ class SubscriptionWithSecret:
             metadata=metadata,
             headers=headers,
             filter_=filter_,
+            rate_limit=rate_limit,
+            ordering=ordering,
             created_at=created_at,
             updated_at=updated_at,
             secret=secret,

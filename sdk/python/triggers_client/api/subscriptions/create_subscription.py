@@ -103,7 +103,8 @@ def sync_detailed(
     shown (besides rotate-secret). The same target_url and event types again is a 409 whose
     `subscription_id` names the existing subscription. A tenant has at most its quota of subscriptions
     (100 by default): one more is a 409 `subscription-quota-exceeded` naming the `limit`; delete one
-    first.
+    first. Optional: `rate_limit` (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or
+    `"none"`, see docs/webhooks.md).
 
     Args:
         body (SubscriptionIn): A subscribe request. `event_types` is deduplicated, order kept;
@@ -141,7 +142,8 @@ def sync(
     shown (besides rotate-secret). The same target_url and event types again is a 409 whose
     `subscription_id` names the existing subscription. A tenant has at most its quota of subscriptions
     (100 by default): one more is a 409 `subscription-quota-exceeded` naming the `limit`; delete one
-    first.
+    first. Optional: `rate_limit` (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or
+    `"none"`, see docs/webhooks.md).
 
     Args:
         body (SubscriptionIn): A subscribe request. `event_types` is deduplicated, order kept;
@@ -174,7 +176,8 @@ async def asyncio_detailed(
     shown (besides rotate-secret). The same target_url and event types again is a 409 whose
     `subscription_id` names the existing subscription. A tenant has at most its quota of subscriptions
     (100 by default): one more is a 409 `subscription-quota-exceeded` naming the `limit`; delete one
-    first.
+    first. Optional: `rate_limit` (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or
+    `"none"`, see docs/webhooks.md).
 
     Args:
         body (SubscriptionIn): A subscribe request. `event_types` is deduplicated, order kept;
@@ -210,7 +213,8 @@ async def asyncio(
     shown (besides rotate-secret). The same target_url and event types again is a 409 whose
     `subscription_id` names the existing subscription. A tenant has at most its quota of subscriptions
     (100 by default): one more is a 409 `subscription-quota-exceeded` naming the `limit`; delete one
-    first.
+    first. Optional: `rate_limit` (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or
+    `"none"`, see docs/webhooks.md).
 
     Args:
         body (SubscriptionIn): A subscribe request. `event_types` is deduplicated, order kept;

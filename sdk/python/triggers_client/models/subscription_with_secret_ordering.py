@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+
+class SubscriptionWithSecretOrdering(StrEnum):
+    NONE = "none"
+    STRICT = "strict"
+
+    def __str__(self) -> str:
+        return str(self.value)
