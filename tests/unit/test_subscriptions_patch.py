@@ -90,6 +90,21 @@ def test_null_removes_an_optional_field_and_maps_merge_key_by_key(
     assert (cleared["metadata"], cleared["filter"]) == ({}, None)
 
 
+def test_rate_limit_and_ordering_are_patchable_and_ordering_cannot_be_removed(
+    call: Call, created: dict[str, Any]
+) -> None:
+    changed = patch(call, created["id"], {"rate_limit": 5, "ordering": "strict"})
+    assert changed.status == 200, changed.text
+    assert (changed.json()["rate_limit"], changed.json()["ordering"]) == (5, "strict")
+
+    cleared = patch(call, created["id"], {"rate_limit": None, "ordering": "none"}).json()
+    assert (cleared["rate_limit"], cleared["ordering"]) == (None, "none")
+
+    for body, field in (({"ordering": None}, "ordering"), ({"rate_limit": 0}, "rate_limit")):
+        problem = assert_problem(patch(call, created["id"], body), 422, "validation-failed")
+        assert [error["field"] for error in problem["errors"]] == [field]
+
+
 def test_a_patch_that_changes_nothing_writes_nothing(
     call: Call, created: dict[str, Any], dynamodb: Any
 ) -> None:
