@@ -30,9 +30,11 @@ from devtools.template import REPO_ROOT, Template
 PROJECT_PACKAGES = ("ingest", "processors")
 BUILD_DIR = REPO_ROOT / "build"
 # Wheel platforms uv installs for each Lambda architecture; "local" is this machine's interpreter.
+# The python3.12 runtime is Amazon Linux 2023 (glibc 2.34), so manylinux_2_28 wheels run there (and
+# uv still takes manylinux2014 ones); jsonschema-rs ships its aarch64 wheels for 2_28 only.
 PLATFORMS: dict[str, str | None] = {
-    "arm64": "aarch64-manylinux2014",
-    "x86_64": "x86_64-manylinux2014",
+    "arm64": "aarch64-manylinux_2_28",
+    "x86_64": "x86_64-manylinux_2_28",
     "local": None,
 }
 # Installed console scripts point at the build machine's interpreter: useless in a Lambda.

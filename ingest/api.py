@@ -50,13 +50,16 @@ from ingest.core.observability import UNMATCHED, RequestRecord, logger, metrics,
 from ingest.core.opensearch_client import opensearch_client
 from ingest.core.settings import ingest_settings
 from ingest.destinations_api import router as destinations_router
+from ingest.event_types_api import EventTypeIn, EventTypePatch, catalog_cache
+from ingest.event_types_api import router as event_types_router
 from ingest.ingestion import parse_events, plan_events, store_events, store_planned
 from ingest.keycache import refused_keys
 from ingest.me_api import router as me_router
 from ingest.ratelimit import Decision, policy_for, rate_limiter
-from ingest.replay_api import ReplayIn
+from ingest.replay_api import RecoverIn, ReplayIn
 from ingest.replay_api import router as replay_router
 from ingest.responses import JSON, PROBLEM_JSON, json_body, no_content, ok, problem, problems
+from ingest.schemas import check_payloads
 from ingest.stats_api import router as stats_router
 from ingest.subscriptions_api import SubscriptionIn, SubscriptionPatch
 from ingest.subscriptions_api import router as subscriptions_router
@@ -185,6 +188,7 @@ app.include_router(destinations_router)
 app.include_router(me_router)
 app.include_router(stats_router)
 app.include_router(console_router)
+app.include_router(event_types_router)
 
 
 @app.exception_handler(TriggersError)
@@ -384,6 +388,7 @@ def post_events() -> Response[str]:
     tenant_id = _tenant()
     body = request_text(app.current_event)
     events, is_batch = parse_events(body, settings)
+    check_payloads(catalog_cache(), dynamodb_client(), settings.tenants_table, tenant_id, events, is_batch)
     key = app.current_event.headers.get("idempotency-key")
     if key is None:
         accepted = store_events(dynamodb_client(), settings, tenant_id, events)
@@ -596,7 +601,18 @@ def openapi_json() -> str:
             if operation.get("security") != PUBLIC:
                 operation.setdefault("responses", {})["429"] = rate_limited
     return openapi.dumps(
-        openapi.finish(spec, body_models=(EventIn, SubscriptionIn, SubscriptionPatch, ReplayIn))
+        openapi.finish(
+            spec,
+            body_models=(
+                EventIn,
+                SubscriptionIn,
+                SubscriptionPatch,
+                ReplayIn,
+                RecoverIn,
+                EventTypeIn,
+                EventTypePatch,
+            ),
+        )
     )
 
 

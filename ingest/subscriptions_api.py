@@ -23,6 +23,7 @@ from ingest.core import (
     custom_headers,
     deliveries_table,
     events_table,
+    operational,
     patterns,
     subscriptions_table,
     tenants_table,
@@ -35,6 +36,7 @@ from ingest.core.models import EVENT_ID_PATTERN, EVENT_TYPE_PATTERN, SUBSCRIPTIO
 from ingest.core.observability import logger
 from ingest.core.settings import IngestSettings, ingest_settings
 from ingest.core.ssrf import BlockedDestination, check_url
+from ingest.event_types_api import require_known_types
 from ingest.responses import JSON, NO_STORE, json_body, no_content, ok, ok_no_store, problem, problems
 
 MAX_URL_LENGTH = 2048
@@ -506,6 +508,7 @@ def parse_patch(body: str, settings: IngestSettings) -> SubscriptionPatch:
 def create_subscription() -> Response[str]:
     settings, tenant_id = ingest_settings(), _tenant()
     request = parse_subscription(request_text(router.current_event), settings)
+    require_known_types(tenant_id, request.event_types)
     quota = tenants_table.get_limits(dynamodb_client(), settings.tenants_table, tenant_id).max_subscriptions
     issued = subscriptions_table.create_subscription(
         dynamodb_client(),
@@ -651,8 +654,21 @@ def delete_subscription(subscription_id: SubscriptionId) -> Response[str]:
     responses={200: ok(SubscriptionOut), **problems(401, 404, 422, 503)},
 )
 def enable_subscription(subscription_id: SubscriptionId) -> Response[str]:
-    item = subscriptions_table.enable(dynamodb_client(), _table(), _tenant(), subscription_id)
+    settings, tenant_id = ingest_settings(), _tenant()
+    before = subscriptions_table.get_subscription(dynamodb_client(), _table(), tenant_id, subscription_id)
+    item = subscriptions_table.enable(dynamodb_client(), _table(), tenant_id, subscription_id)
     logger.info("subscription enabled", extra={"subscription_id": subscription_id})
+    if before.status != "active":
+        now = datetime.now(UTC)
+        operational.emit(
+            dynamodb_client(),
+            settings.events_table,
+            tenant_id,
+            operational.SUBSCRIPTION_ENABLED,
+            operational.subscription_payload(item, now),
+            now=now,
+            retention_days=settings.event_retention_days,
+        )
     return _json(200, SubscriptionOut.from_item(item))
 
 

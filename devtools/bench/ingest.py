@@ -9,6 +9,7 @@ concurrent requests; one client uses the single in-process environment `make up`
 """
 
 import asyncio
+import json
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +20,7 @@ from devtools.bench.context import BenchContext, event_body
 from devtools.bench.core import Figure, Sample
 from devtools.bench.footprint import cpu_components
 from devtools.bench.load import Send, blocking, closed_loop, http_client, open_loop, run
-from ingest.core import tenants_table
+from ingest.core import event_types_table, tenants_table
 
 SCENARIO = "1. ingest"
 BATCH = 25
@@ -28,10 +29,20 @@ BATCH = 25
 FLOOD_LIMIT = 20
 FLOOD_FACTOR = 5
 QUIET_RATE = 10
+# The schema the checked side's events match (as `event_body` makes them): a few typed members.
+BENCH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["index", "pad"],
+    "properties": {
+        "index": {"type": "integer", "minimum": 0},
+        "pad": {"type": "string", "maxLength": 65536},
+    },
+    "additionalProperties": False,
+}
 
 
-def _api_send(client: Any, size: int) -> Send:
-    bodies = [event_body(n) for n in range(size)]
+def _api_send(client: Any, size: int, event_type: str = "bench.created") -> Send:
+    bodies = [event_body(n, event_type) for n in range(size)]
     body: Any = bodies if size > 1 else bodies[0]
 
     async def send(_index: int) -> int:
@@ -133,6 +144,7 @@ def run_scenario(context: BenchContext) -> list[Figure]:
                     },
                 )
             )
+    figures.append(schema_check(context))
     figures.append(_flood(context))
     if context.settings.sustained_seconds:
         figures += _sustained(context)
@@ -266,3 +278,47 @@ def _sustained(context: BenchContext) -> list[Figure]:
             details=details,
         ),
     ]
+
+
+def schema_check(context: BenchContext) -> Figure:
+    """Batches of 25 to a type with a JSON Schema (every payload checked) vs a type without,
+    alternating rounds, one tenant, one client (the in-process environment)."""
+    settings = context.settings
+    tenant_id, api_key = context.new_tenant("schema")
+    event_types_table.create(
+        context.dynamodb,
+        context.app_settings.tenants_table,
+        tenant_id,
+        "bench.checked",
+        description="bench",
+        schema_text=json.dumps(BENCH_SCHEMA),
+        deprecated=False,
+    )
+    context.say(f"ingest: batches of {BATCH} to a type with a JSON Schema vs one without")
+
+    async def rounds() -> tuple[Sample, Sample]:
+        checked, plain = Sample(0.0), Sample(0.0)
+        async with http_client(context.stack.api_url, {"authorization": f"Bearer {api_key}"}, 1) as client:
+            with_schema = _api_send(client, BATCH, "bench.checked")
+            without = _api_send(client, BATCH, "bench.plain")
+            await closed_loop(with_schema, 1, min(1.0, settings.round_seconds))  # warm the cache too
+            await closed_loop(without, 1, min(1.0, settings.round_seconds))
+            for _ in range(settings.rounds):
+                await asyncio.to_thread(context.wait_for_idle_pipeline, 1.5, 60.0)
+                checked = checked.merge(await closed_loop(with_schema, 1, settings.round_seconds))
+                await asyncio.to_thread(context.wait_for_idle_pipeline, 1.5, 60.0)
+                plain = plain.merge(await closed_loop(without, 1, settings.round_seconds))
+        return checked, plain
+
+    checked, plain = run(rounds())
+    return Figure(
+        scenario=SCENARIO,
+        name=f"POST /v1/events, batch of {BATCH} of a type with a JSON Schema, 1 client",
+        unit="events/s",
+        measured=checked.events_per_second,
+        baseline=plain.events_per_second,
+        baseline_name="the same batches of a type without a schema",
+        target=0.8,
+        target_text="≥ 0.8x without a schema",
+        details={"measured": checked.summary(), "baseline": plain.summary(), "schema": BENCH_SCHEMA},
+    )

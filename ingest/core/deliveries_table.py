@@ -342,10 +342,60 @@ def list_for_subscription(
     return items, _encode_cursor(tenant_id, last_key) if last_key else None
 
 
-ReopenRule = Literal["redrive", "replay"]
+RECOVERABLE_STATES: tuple[DeliveryState, ...] = ("failed", "gone")
+
+
+def list_recoverable(
+    client: "DynamoDBClient",
+    table: str,
+    tenant_id: str,
+    subscription_id: str,
+    low_event_id: str,
+    high_event_id: str,
+    limit: int,
+) -> tuple[list[DeliveryItem], bool]:
+    """The subscription's failed or gone deliveries of events with ids in [low, high], oldest
+    first, at most `limit` (and whether more may follow). Read from the subscription index
+    (eventually consistent): the reopen's condition is what decides."""
+    params: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": SUBSCRIPTION_INDEX,
+        "KeyConditionExpression": "subscription_id = :subscription AND event_id BETWEEN :low AND :high",
+        "FilterExpression": "tenant_id = :tenant AND #state IN (:failed, :gone)",
+        "ExpressionAttributeNames": {"#state": "state"},
+        "ExpressionAttributeValues": {
+            ":subscription": {"S": subscription_id},
+            ":low": {"S": low_event_id},
+            ":high": {"S": high_event_id},
+            ":tenant": {"S": tenant_id},
+            ":failed": {"S": "failed"},
+            ":gone": {"S": "gone"},
+        },
+        "ScanIndexForward": True,
+    }
+    items: list[DeliveryItem] = []
+    while True:
+        try:
+            response = client.query(**params)
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable("query", exc) from exc
+        for raw in response.get("Items", []):
+            if len(items) == limit:
+                return items, True
+            items.append(DeliveryItem.from_ddb(raw))
+        last_key = response.get("LastEvaluatedKey")
+        if not last_key:
+            return items, False
+        params["ExclusiveStartKey"] = last_key
+
+
+ReopenRule = Literal["redrive", "replay", "recover"]
 _REOPEN_CONDITIONS: dict[ReopenRule, str] = {
     # An operator's redrive of a dead letter: only this tenant's failed delivery.
     "redrive": "tenant_id = :tenant AND #state = :failed",
+    # A subscription's recover: this tenant's dead-lettered (failed) or refused (gone) delivery;
+    # one already reopened is `retrying` and left alone, so a second recover sends nothing twice.
+    "recover": "tenant_id = :tenant AND #state IN (:failed, :gone)",
     # A replay: any finished delivery of this tenant, one whose retry message was lost (overdue
     # since before :stale), or one that does not exist yet (the event predates the subscription).
     "replay": (

@@ -153,3 +153,17 @@ class SubscriptionDisabled(TriggersError):
     """The subscription is disabled: enable it before replaying events to it."""
 
     status, slug, title = 409, "subscription-disabled", "Subscription is disabled"
+
+
+class EventTypeNotFound(NotFound):
+    pass
+
+
+class DuplicateEventType(TriggersError):
+    status, slug, title = 409, "duplicate-event-type", "Event type already exists"
+
+
+class SchemaViolation(ValidationFailed):
+    """A payload does not match its event type's JSON Schema (`errors` name the failing paths)."""
+
+    slug, title = "schema-violation", "Payload does not match the event type's schema"

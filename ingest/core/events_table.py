@@ -125,6 +125,16 @@ def put_missing_events(client: "DynamoDBClient", table: str, items: Sequence[Eve
     return written
 
 
+def put_event(client: "DynamoDBClient", table: str, item: EventItem) -> None:
+    """Write one new event (PutItem; its id is fresh, so nothing is overwritten)."""
+    try:
+        client.put_item(
+            TableName=table, Item=item.to_ddb(), ConditionExpression="attribute_not_exists(event_id)"
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("write", exc) from exc
+
+
 def get_event(client: "DynamoDBClient", table: str, tenant_id: str, event_id: str) -> EventItem:
     try:
         response = client.get_item(

@@ -146,6 +146,63 @@ def replay(stores: Stores, subscription: SubscriptionItem, event_id: str, now: d
     return ReplayResult(event_id, "queued", message.attempt - 1)
 
 
+@dataclass(frozen=True)
+class RecoverResult:
+    queued: int
+    in_progress: int
+    truncated: bool
+    last_event_id: str | None
+
+
+def recover(
+    stores: Stores,
+    subscription: SubscriptionItem,
+    *,
+    low_event_id: str,
+    high_event_id: str,
+    limit: int,
+    now: datetime,
+) -> RecoverResult:
+    """Reopen and queue every failed or gone delivery of `subscription` (which the caller has
+    authorised) whose event id lies in [low, high], at most `limit`, oldest first.
+
+    A delivery reopened meanwhile (by this call's twin, a replay, a redrive) fails the reopen's
+    condition and counts as `in_progress`: each delivery is sent once per failure, however many
+    recovers overlap.
+    """
+    if not stores.retry_queue_url:
+        raise QueueUnavailable("the retry queue is not configured (RETRY_QUEUE_URL)")
+    if low_event_id > high_event_id:  # a window that starts after now: nothing failed there yet
+        return RecoverResult(0, 0, False, None)
+    deliveries, truncated = deliveries_table.list_recoverable(
+        stores.dynamodb,
+        stores.deliveries_table,
+        subscription.tenant_id,
+        subscription.subscription_id,
+        low_event_id,
+        high_event_id,
+        limit,
+    )
+    queued = in_progress = 0
+    for delivery in deliveries:
+        try:
+            reopen_and_enqueue(
+                stores,
+                rule="recover",
+                tenant_id=subscription.tenant_id,
+                event_id=delivery.event_id,
+                subscription_id=subscription.subscription_id,
+                target_url=delivery.target_url,
+                expires_at=delivery.expires_at,
+                now=now,
+            )
+        except DeliveryConflict:
+            in_progress += 1
+            continue
+        queued += 1
+    return RecoverResult(queued, in_progress, truncated, deliveries[-1].event_id if deliveries else None)
+
+
 def replay_events(
     stores: Stores, subscription: SubscriptionItem, event_ids: list[str], now: datetime
 ) -> list[ReplayResult]:

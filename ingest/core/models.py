@@ -4,7 +4,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 EventStatus = Literal["pending", "delivered", "acknowledged", "failed"]
@@ -18,6 +18,8 @@ EventId = Annotated[
 ]
 TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$"
 MAX_BATCH = 25
+# The operational event types (ingest.core.operational), reserved for the pipeline.
+OPERATIONAL_TYPES = frozenset({"subscription.disabled", "subscription.enabled", "delivery.exhausted"})
 _UNIX_TIME = re.compile(r"[+-]?\d+(\.\d*)?")
 
 
@@ -40,6 +42,14 @@ class EventIn(BaseModel):
     source: str | None = Field(default=None, min_length=1, max_length=256)
     occurred_at: IsoDateTime | None = None
     payload: dict[str, Any]
+
+    @field_validator("event_type")
+    @classmethod
+    def _not_operational(cls, value: str) -> str:
+        # The pipeline's own notifications (ingest.core.operational): a producer cannot forge them.
+        if value in OPERATIONAL_TYPES:
+            raise ValueError(f"{value!r} is an operational event type, reserved for the pipeline")
+        return value
 
 
 class AcceptedEvent(BaseModel):

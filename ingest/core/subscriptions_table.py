@@ -51,6 +51,7 @@ from ingest.core.errors import (
     ValidationFailed,
 )
 from ingest.core.ids import isoformat, new_event_id
+from ingest.core.models import OPERATIONAL_TYPES
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -137,7 +138,10 @@ class SubscriptionItem(BaseModel):
         return self.ordering == "strict"
 
     def matches(self, event_type: str) -> bool:
-        return ALL_EVENTS in self.event_types or event_type in self.event_types
+        # `*` takes every producer's type, not the operational ones (ingest.core.operational).
+        if event_type in self.event_types:
+            return True
+        return ALL_EVENTS in self.event_types and event_type not in OPERATIONAL_TYPES
 
     @property
     def content_filter(self) -> dict[str, Any] | None:

@@ -11,11 +11,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ingest.core import subscriptions_table
+from ingest.core import operational, subscriptions_table
 from ingest.core.clients import dynamodb_client, sqs_client
 from ingest.core.credentials import CredentialUnreadable, credential_key
 from ingest.core.deliveries_table import Attempt, DeliveryItem, record_attempt
@@ -320,12 +320,47 @@ class Deliverer:
         dead_letter(self.sqs, self.settings.delivery_dlq_url, letter, body)
         count("WebhookDeadLettered")
         logger.warning("webhook delivery dead-lettered", extra={**context, "reason": reason})
+        # An operational event's own dead letter notifies nobody: no loop of notifications.
+        if not operational.is_operational(event.event_type):
+            self._notify(
+                event.tenant_id,
+                operational.DELIVERY_EXHAUSTED,
+                operational.exhausted_payload(
+                    event_id=event.event_id,
+                    event_type=event.event_type,
+                    subscription_id=delivery.subscription_id,
+                    target_url=delivery.target_url,
+                    attempts=[item.model_dump() for item in letter.attempts],
+                    reason=reason,
+                    now=now,
+                ),
+                now,
+            )
         return delivery.after(attempt, "failed", now)
 
     def _disable(self, subscription: SubscriptionItem, reason: str, context: dict[str, object]) -> None:
         self._subscription_call(subscriptions_table.disable, subscription, reason)
         count("SubscriptionDisabled")
         logger.warning("subscription disabled", extra={**context, "reason": reason})
+        now = self.clock()
+        self._notify(
+            subscription.tenant_id,
+            operational.SUBSCRIPTION_DISABLED,
+            operational.subscription_payload(subscription, now, reason),
+            now,
+        )
+
+    def _notify(self, tenant_id: str, event_type: str, payload: dict[str, Any], now: datetime) -> None:
+        """Store an operational event for the tenant (best effort: ingest.core.operational)."""
+        operational.emit(
+            self.dynamodb,
+            self.settings.events_table,
+            tenant_id,
+            event_type,
+            payload,
+            now=now,
+            retention_days=self.settings.event_retention_days,
+        )
 
     def _subscription_call(
         self, operation: Callable[..., SubscriptionItem | None], subscription: SubscriptionItem, *args: object

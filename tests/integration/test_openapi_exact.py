@@ -50,7 +50,13 @@ DOCUMENTED = {
     for status in operation["responses"]
 }
 # Well-formed ids that no tenant has.
-UNKNOWN = {"event_id": "01JDQ5V8X3K9T2W7M4N6P8R0SA", "subscription_id": "sub_01JDQ5W2B7C4D6E8F0G2H4J6KA"}
+UNKNOWN = {
+    "event_id": "01JDQ5V8X3K9T2W7M4N6P8R0SA",
+    "subscription_id": "sub_01JDQ5W2B7C4D6E8F0G2H4J6KA",
+    "name": "openapi.exact.unknown",
+}
+# Ids (and an event-type name) that cannot have been issued.
+INVALID = {"event_id": "not-an-id", "subscription_id": "not-an-id", "name": "not!a!name"}
 NEVER_SENT = "openapi.exact.never"  # the event type test subscriptions take: nothing is delivered
 
 
@@ -89,6 +95,15 @@ class Tenant:
         assert created.status_code == 201, created.text
         return str(created.json()["id"])
 
+    def event_type(self) -> str:
+        """A new catalog type; the first one also catalogs NEVER_SENT, which the test subscriptions
+        take (a tenant with a catalog subscribes to catalog types only)."""
+        self.call("POST", "/v1/event-types", json={"name": NEVER_SENT})
+        name = f"openapi.exact.{uuid.uuid4().hex[:12]}"
+        created = self.call("POST", "/v1/event-types", json={"name": name, "schema": {"type": "object"}})
+        assert created.status_code == 201, created.text
+        return name
+
     def disabled_subscription(self) -> str:
         subscription_id = self.subscription()
         subscriptions_table.disable(
@@ -117,6 +132,8 @@ def ids(tenant: Tenant, path: str) -> dict[str, str]:
         found["event_id"] = tenant.event()
     if "{subscription_id}" in path:
         found["subscription_id"] = tenant.subscription()
+    if "{name}" in path:
+        found["name"] = tenant.event_type()
     return found
 
 
@@ -140,6 +157,16 @@ SUCCESS: dict[tuple[str, str], Recipe] = {
     ("PATCH", "/v1/subscriptions/{subscription_id}"): lambda t: Request(
         {"subscription_id": t.subscription()},
         body=body({"description": "patched", "headers": {"Authorization": "Bearer 0123456789abcdef"}}),
+    ),
+    ("POST", "/v1/subscriptions/{subscription_id}/recover"): lambda t: Request(
+        {"subscription_id": t.subscription()},
+        body=body({"since": "2026-03-01T00:00:00Z", "until": "2026-03-02T00:00:00Z"}),
+    ),
+    ("POST", "/v1/event-types"): lambda t: Request(
+        body=body({"name": f"openapi.exact.{uuid.uuid4().hex[:12]}", "description": "x"})
+    ),
+    ("PATCH", "/v1/event-types/{name}"): lambda t: Request(
+        {"name": t.event_type()}, body=body({"deprecated": True})
     ),
 }
 
@@ -167,6 +194,10 @@ def patched_onto_another(tenant: Tenant) -> Request:
     """A PATCH moving a subscription onto another one's target and types: a 409."""
     other = tenant.call("GET", f"/v1/subscriptions/{tenant.subscription()}").json()
     return Request({"subscription_id": tenant.subscription()}, body=body({"target_url": other["target_url"]}))
+
+
+def duplicate_event_type(tenant: Tenant) -> Request:
+    return Request(body=body({"name": tenant.event_type()}))
 
 
 # What gets each other answer, by operation and status, where the generic rules below do not apply.
@@ -212,6 +243,24 @@ SPECIFIC: dict[tuple[str, str, int], Recipe] = {
     ("PATCH", "/v1/subscriptions/{subscription_id}", 413): lambda t: Request(
         {"subscription_id": t.subscription()}, body=too_large()
     ),
+    ("POST", "/v1/subscriptions/{subscription_id}/recover", 400): lambda t: Request(
+        {"subscription_id": t.subscription()}, body=b"{"
+    ),
+    ("POST", "/v1/subscriptions/{subscription_id}/recover", 409): lambda t: Request(
+        {"subscription_id": t.disabled_subscription()},
+        body=body({"since": "2026-03-01T00:00:00Z", "until": "2026-03-02T00:00:00Z"}),
+    ),
+    ("POST", "/v1/subscriptions/{subscription_id}/recover", 413): lambda t: Request(
+        {"subscription_id": t.subscription()}, body=too_large()
+    ),
+    ("POST", "/v1/event-types", 400): lambda t: Request(body=b"{"),
+    ("POST", "/v1/event-types", 409): duplicate_event_type,
+    ("POST", "/v1/event-types", 413): lambda t: Request(body=too_large()),
+    ("POST", "/v1/event-types", 422): lambda t: Request(
+        body=body({"name": "openapi.exact.bad", "schema": {"type": 12}})
+    ),
+    ("PATCH", "/v1/event-types/{name}", 400): lambda t: Request({"name": t.event_type()}, body=b"{"),
+    ("PATCH", "/v1/event-types/{name}", 413): lambda t: Request({"name": t.event_type()}, body=too_large()),
 }
 
 
@@ -230,7 +279,7 @@ def recipe_for(method: str, path: str, status: int) -> Recipe | None:
     if "{" in path and status == 404:  # an id no tenant has (another tenant's: test_security_http.py)
         return lambda t: Request(unknown_ids(path))
     if "{" in path and status == 422:  # an id that cannot have been issued
-        return lambda t: Request({name: "not-an-id" for name in unknown_ids(path)})
+        return lambda t: Request({name: INVALID[name] for name in unknown_ids(path)})
     return None
 
 

@@ -21,7 +21,7 @@ from ingest.core.settings import Settings
 from tests.integration.conftest import ApiClient
 
 MARKER = "payload-marker-0b1d"
-PATH_IDS = ("event_id", "subscription_id")
+PATH_IDS = ("event_id", "subscription_id", "name")
 
 
 # --- tenant isolation ------------------------------------------------------------------------------
@@ -69,7 +69,12 @@ def owner_data(api: ApiClient, receiver: Receiver) -> dict[str, str]:
         lambda: api.get(f"/v1/events/{event_id}").json()["status"] == "delivered",
         "the owner's event to be delivered",
     )
+    event_type = api.post(
+        "/v1/event-types", json={"name": "owner.catalog.type", "schema": {"type": "object"}}
+    )
+    assert event_type.status_code == 201, event_type.text
     return {
+        "name": "owner.catalog.type",
         "event_id": event_id,
         "subscription_id": subscription["id"],
         "secret": subscription["secret"],

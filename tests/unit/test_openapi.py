@@ -73,6 +73,12 @@ def test_document_describes_every_route_and_bearer_auth() -> None:
         ("/v1/subscriptions/{subscription_id}/stats", "get"),
         ("/v1/stats", "get"),
         ("/v1/destinations", "get"),
+        ("/v1/subscriptions/{subscription_id}/recover", "post"),
+        ("/v1/event-types", "post"),
+        ("/v1/event-types", "get"),
+        ("/v1/event-types/{name}", "get"),
+        ("/v1/event-types/{name}", "patch"),
+        ("/v1/event-types/{name}", "delete"),
     }
     assert spec["security"] == [{"bearerAuth": []}]
     assert set(spec["paths"]["/v1/events"]["post"]["responses"]) >= {

@@ -53,7 +53,7 @@ def test_target_follows_the_template_runtime_and_architecture() -> None:
     target = LambdaTarget.from_template(Template("local"))
 
     assert target == LambdaTarget("3.12", "arm64")
-    assert target.platform == "aarch64-manylinux2014"
+    assert target.platform == "aarch64-manylinux_2_28"
 
 
 def test_unknown_architecture_is_refused() -> None:

@@ -52,6 +52,19 @@ def examples(method: str, path: str) -> list[Any]:
     return [example["value"] for media in content.values() for example in media.get("examples", {}).values()]
 
 
+def subscribed_types() -> list[str]:
+    """The event types the documented example bodies subscribe to (not `*`)."""
+    found: dict[str, None] = {}
+    for item in DOCUMENT["paths"].values():
+        for operation in item.values():
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                for example in media.get("examples", {}).values():
+                    value = example["value"]
+                    if isinstance(value, dict) and isinstance(value.get("event_types"), list):
+                        found.update(dict.fromkeys(name for name in value["event_types"] if name != "*"))
+    return list(found)
+
+
 @dataclass(frozen=True)
 class Reply:
     status: int
@@ -73,7 +86,10 @@ class Api:
     path_values: dict[str, str]
     dynamodb: Any
 
-    def post(self, path: str, body: bytes, idempotency_key: str | None = None, method: str = "POST") -> Reply:
+    def post(self, path: str, body: bytes, idempotency_key: str | None = None) -> Reply:
+        return self.send("POST", path, body, idempotency_key)
+
+    def send(self, method: str, path: str, body: bytes, idempotency_key: str | None = None) -> Reply:
         headers = {
             "host": "api.test",
             "content-type": "application/json",
@@ -121,8 +137,15 @@ def api(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
         "/v1/subscriptions", b'{"target_url": "https://hooks.example.com/bodies", "event_types": ["*"]}'
     )
     assert (event.status, subscription.status) == (201, 201), (event.text, subscription.text)
+    # A tenant with a catalog subscribes to catalog types only: every type a documented body
+    # subscribes to is in it (and `bodies.type`, the `{name}` of the event-type routes).
+    for name in ["bodies.type", *subscribed_types()]:
+        created = api.post("/v1/event-types", json.dumps({"name": name}).encode())
+        assert created.status == 201, created.text
     api.path_values.update(
-        event_id=json.loads(event.text)["id"], subscription_id=json.loads(subscription.text)["id"]
+        event_id=json.loads(event.text)["id"],
+        subscription_id=json.loads(subscription.text)["id"],
+        name="bodies.type",
     )
     yield api
 
@@ -275,7 +298,7 @@ def test_the_body_routes_are_read_from_the_document() -> None:
 def test_every_body_route_documents_examples_that_it_accepts(api: Api, method: str, path: str) -> None:
     documented = examples(method, path)
 
-    replies = [api.post(path, json.dumps(example).encode(), method=method) for example in documented]
+    replies = [api.send(method, path, json.dumps(example).encode()) for example in documented]
 
     assert documented, f"{method} {path}: document example bodies (ingest.responses.json_body)"
     assert all(200 <= reply.status < 300 for reply in replies), [reply.text for reply in replies]
@@ -293,7 +316,7 @@ def test_a_body_the_reader_refuses_is_a_4xx_problem_and_stores_nothing(
     before = table_contents(api.dynamodb)
 
     # When it is posted
-    reply = api.post(path, body.body, idempotency_key, method=method)
+    reply = api.send(method, path, body.body, idempotency_key)
 
     # Then it is refused with the corruption's problem, and no table changed
     problem = reply.problem()

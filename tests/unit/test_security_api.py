@@ -55,10 +55,14 @@ def call(aws: None, key: str) -> Call:
 
 @pytest.fixture
 def concrete(call: Call) -> Callable[[str], str]:
-    """A documented path with its `{subscription_id}` filled by a real subscription of the caller
-    (another tenant's or a missing id is a 404 before the body is read)."""
+    """A documented path with its `{subscription_id}` (`{name}`) filled by a real subscription (event
+    type) of the caller (another tenant's or a missing id is a 404 before the body is read)."""
 
     def fill(path: str) -> str:
+        if "{name}" in path:
+            created = call("POST", "/v1/event-types", b'{"name": "security.type"}')
+            assert created["statusCode"] == 201, created
+            path = path.replace("{name}", "security.type")
         if "{subscription_id}" not in path:
             return path
         body = json.dumps({"target_url": "https://93.184.215.14/hook", "event_types": ["*"]}).encode()

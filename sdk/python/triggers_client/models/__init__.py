@@ -17,6 +17,13 @@ from .event_out import EventOut
 from .event_out_payload import EventOutPayload
 from .event_out_status import EventOutStatus
 from .event_page import EventPage
+from .event_type_in import EventTypeIn
+from .event_type_in_schema_type_0 import EventTypeInSchemaType0
+from .event_type_list import EventTypeList
+from .event_type_out import EventTypeOut
+from .event_type_out_schema_type_0 import EventTypeOutSchemaType0
+from .event_type_patch import EventTypePatch
+from .event_type_patch_schema_type_0 import EventTypePatchSchemaType0
 from .field_error import FieldError
 from .get_openapi_document_response_200 import GetOpenapiDocumentResponse200
 from .get_subscription_stats_window import GetSubscriptionStatsWindow
@@ -26,6 +33,8 @@ from .latency import Latency
 from .me import Me
 from .outcome_counts import OutcomeCounts
 from .problem import Problem
+from .recover_in import RecoverIn
+from .recover_out import RecoverOut
 from .replay_in import ReplayIn
 from .replay_out import ReplayOut
 from .replayed_event import ReplayedEvent
@@ -79,6 +88,13 @@ __all__ = (
     "EventOutPayload",
     "EventOutStatus",
     "EventPage",
+    "EventTypeIn",
+    "EventTypeInSchemaType0",
+    "EventTypeList",
+    "EventTypeOut",
+    "EventTypeOutSchemaType0",
+    "EventTypePatch",
+    "EventTypePatchSchemaType0",
     "FieldError",
     "GetOpenapiDocumentResponse200",
     "GetSubscriptionStatsWindow",
@@ -88,6 +104,8 @@ __all__ = (
     "Me",
     "OutcomeCounts",
     "Problem",
+    "RecoverIn",
+    "RecoverOut",
     "ReplayedEvent",
     "ReplayedEventOutcome",
     "ReplayIn",
