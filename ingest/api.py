@@ -56,13 +56,14 @@ from ingest.event_types_api import EventTypeIn, EventTypePatch, catalog_cache
 from ingest.event_types_api import router as event_types_router
 from ingest.ingestion import parse_events, plan_events, store_events, store_planned
 from ingest.keycache import refused_keys
+from ingest.me_api import router as me_router
 from ingest.ratelimit import Decision, policy_for, rate_limiter
 from ingest.replay_api import RecoverIn, ReplayIn
 from ingest.replay_api import router as replay_router
 from ingest.responses import JSON, PROBLEM_JSON, json_body, no_content, ok, problem, problems
 from ingest.schemas import check_payloads
 from ingest.stats_api import router as stats_router
-from ingest.subscriptions_api import SubscriptionIn
+from ingest.subscriptions_api import SubscriptionIn, SubscriptionPatch
 from ingest.subscriptions_api import router as subscriptions_router
 
 API_VERSION = "1.0.0"
@@ -149,6 +150,7 @@ def _authenticated_key(router: APIGatewayHttpResolver) -> ApiKeyInfo:
     if key is None or refusal is not None:
         refused_keys().add(key_hash)
         raise Unauthorized("API key expired" if refusal == "expired" else f"{refusal} API key")
+    router.append_context(key_hash=key_hash)
     return key
 
 
@@ -192,6 +194,7 @@ app.use(middlewares=[authenticate])
 app.include_router(subscriptions_router)
 app.include_router(replay_router)
 app.include_router(destinations_router)
+app.include_router(me_router)
 app.include_router(stats_router)
 app.include_router(console_router)
 app.include_router(event_types_router)
@@ -617,7 +620,16 @@ def openapi_json() -> str:
                 operation["x-required-scope"] = needed
     return openapi.dumps(
         openapi.finish(
-            spec, body_models=(EventIn, SubscriptionIn, ReplayIn, RecoverIn, EventTypeIn, EventTypePatch)
+            spec,
+            body_models=(
+                EventIn,
+                SubscriptionIn,
+                SubscriptionPatch,
+                ReplayIn,
+                RecoverIn,
+                EventTypeIn,
+                EventTypePatch,
+            ),
         )
     )
 

@@ -1,6 +1,7 @@
-"""Look for signing secrets in stored items: every attribute of every item (nested ones too), in
-every form a secret could take there: the `whsec_` string, its key bytes, their base64
-(standard, URL-safe, unpadded) and hex, and inside any base64 run (e.g. of a wrapped value)."""
+"""Look for signing secrets (and other credentials) in stored items: every attribute of every
+item (nested ones too), in every form a secret could take there: the `whsec_` string, its key
+bytes, their base64 (standard, URL-safe, unpadded) and hex, and inside any base64 run (e.g. of
+a wrapped value)."""
 
 import base64
 import binascii
@@ -12,10 +13,15 @@ BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{16,}={0,2}")
 
 
 def secret_forms(secret: str) -> set[bytes]:
-    """The byte strings that would give `secret` away."""
-    body = secret.removeprefix("whsec_")
-    raw = base64.b64decode(body)
-    forms = {secret.encode(), body.encode(), raw}
+    """The byte strings that would give `secret` away: a signing secret (`whsec_…`) or any other
+    credential (a custom header's value), as text and in the encodings below."""
+    if secret.startswith("whsec_"):
+        body = secret.removeprefix("whsec_")
+        raw = base64.b64decode(body)
+        forms = {secret.encode(), body.encode(), raw}
+    else:
+        raw = secret.encode()
+        forms = {raw}
     for value in (secret.encode(), raw):
         for encoded in (base64.b64encode(value), base64.urlsafe_b64encode(value)):
             forms |= {encoded, encoded.rstrip(b"=")}

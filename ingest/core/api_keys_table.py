@@ -152,6 +152,16 @@ def tenant_for_key(client: "DynamoDBClient", table: str, api_key: str) -> str | 
     return key.tenant_id
 
 
+def get_api_key(client: "DynamoDBClient", table: str, key_hash: str) -> ApiKeyInfo | None:
+    """What is known about the key with this hash (None when there is no such key)."""
+    try:
+        response = client.get_item(TableName=table, Key={"key_hash": {"S": key_hash}}, ConsistentRead=True)
+    except (ClientError, BotoCoreError) as exc:
+        raise StoreUnavailable(f"api_keys table read failed: {type(exc).__name__}") from exc
+    item = response.get("Item")
+    return None if item is None else ApiKeyInfo.from_ddb(item)
+
+
 def list_api_keys(
     client: "DynamoDBClient", table: str, *, tenant_id: str | None = None, key_id_prefix: str | None = None
 ) -> list[ApiKeyInfo]:

@@ -82,6 +82,12 @@ class SubscriptionQuotaExceeded(TriggersError):
     status, slug, title = 409, "subscription-quota-exceeded", "Subscription quota reached"
 
 
+class PreconditionFailed(TriggersError):
+    """`If-Match` names another version than the current one: read it again, then change it."""
+
+    status, slug, title = 412, "precondition-failed", "The resource changed"
+
+
 class RateLimited(TriggersError):
     """The tenant's rate limit for this kind of request is spent; `headers` say when to retry."""
 
@@ -115,7 +121,8 @@ class ValidationFailed(TriggersError):
 
 def field_error(error: Any, prefix: tuple[Any, ...] = (), skip: int = 0) -> dict[str, Any]:
     """A pydantic error as the API reports it: `{field: "a.0.b", message}`."""
-    path = ".".join(str(part) for part in (*prefix, *error["loc"][skip:]))
+    # A map key's own error is located at `map.<key>.[key]`: the key names it well enough.
+    path = ".".join(str(part) for part in (*prefix, *error["loc"][skip:]) if part != "[key]")
     fallback = str(error["loc"][0]) if error["loc"] else "body"
     return {"field": path or fallback, "message": error["msg"]}
 

@@ -16,6 +16,11 @@ encryption hold `secret`/`previous_secret` in plaintext: they are read as they a
 `triggers secrets migrate` (`plaintext_items`, `encrypt_plaintext`) has replaced them, and a
 rotation encrypts them on the way.
 
+Custom headers (`custom_headers`: name → ciphertext, masked hint and size) are credentials like
+the secret: each value is encrypted under the same key and context, and only the hint is ever
+returned. `update_subscription` (PATCH) merges a change into the item read, conditionally on the
+item's `revision`, so concurrent changes are never lost: the loser reads again and merges again.
+
 The version item also counts the tenant's subscriptions (`subscription_count`): create adds one
 on the condition that the count is below the tenant's quota, delete takes one away, each in the
 transaction that writes the subscription, so concurrent creates can never exceed the quota. A
@@ -26,7 +31,7 @@ counted once, on the condition that its version did not move while it was counte
 import base64
 import hashlib
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self
 
@@ -34,13 +39,16 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, model_validator
 
+from ingest.core import custom_headers, patterns
 from ingest.core.batching import batch_get
 from ingest.core.credentials import CredentialKey, StoredCredential
 from ingest.core.errors import (
     DuplicateSubscription,
+    PreconditionFailed,
     StoreUnavailable,
     SubscriptionNotFound,
     SubscriptionQuotaExceeded,
+    ValidationFailed,
 )
 from ingest.core.ids import isoformat, new_event_id
 from ingest.core.models import OPERATIONAL_TYPES
@@ -55,6 +63,8 @@ SECRET_BYTES = 32
 ALL_EVENTS = "*"
 VERSION_KEY = "version"
 ROTATE_ATTEMPTS = 3
+# Reads-and-merges a PATCH tries when concurrent changes keep moving the subscription's revision.
+UPDATE_ATTEMPTS = 5
 COUNT = "subscription_count"
 # Writes a create or delete tries when other changes of the same tenant keep moving its version item.
 COUNT_ATTEMPTS = 5
@@ -66,6 +76,14 @@ MAX_RATE_LIMIT = 1000
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+
+
+class StoredHeader(BaseModel):
+    """A custom header's value as stored: KMS ciphertext, what may be shown of it, its size."""
+
+    ciphertext: str
+    hint: str
+    size: int
 
 
 class SubscriptionItem(BaseModel):
@@ -85,12 +103,19 @@ class SubscriptionItem(BaseModel):
     status: SubscriptionStatus = "active"
     disabled_reason: str | None = None
     failing_since: str | None = None
+    description: str | None = None
+    metadata: dict[str, str] | None = None
+    custom_headers: dict[str, StoredHeader] | None = None
+    # The content filter (ingest/core/patterns.py) as compact JSON text.
+    filter: str | None = None
     # Deliveries per second to the endpoint (None: as fast as they come); see processors/webhooks/pacing.py.
     rate_limit: int | None = None
     # "strict": one delivery in flight, in stream order (processors/webhooks/ordering.py).
     ordering: Ordering = "none"
     created_at: str
     updated_at: str
+    # Moved by every PATCH: its write is conditional on the revision it read.
+    revision: int = 0
 
     @model_validator(mode="after")
     def _has_a_secret(self) -> Self:
@@ -117,6 +142,21 @@ class SubscriptionItem(BaseModel):
         if event_type in self.event_types:
             return True
         return ALL_EVENTS in self.event_types and event_type not in OPERATIONAL_TYPES
+
+    @property
+    def content_filter(self) -> dict[str, Any] | None:
+        """The content filter, parsed (cached per process; read-only), or None without one."""
+        return None if self.filter is None else patterns.parse(self.filter)
+
+    def header_credentials(self) -> dict[str, StoredCredential]:
+        """The custom headers' values as stored (ciphertext); the senders decrypt them."""
+        return {
+            name: StoredCredential(header.ciphertext) for name, header in (self.custom_headers or {}).items()
+        }
+
+    def header_hints(self) -> dict[str, str]:
+        """The custom headers with masked values (`Bearer ****abcd`): all the API ever shows."""
+        return {name: header.hint for name, header in (self.custom_headers or {}).items()}
 
     def signing_secrets(self, now: datetime) -> list[StoredCredential]:
         """The secrets to sign with, as stored: the current one, plus the previous one during its
@@ -276,11 +316,16 @@ def create_subscription(
     event_types: list[str],
     key: CredentialKey,
     max_subscriptions: int | None = None,
+    fields: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
     *,
     rate_limit: int | None = None,
     ordering: Ordering = "none",
 ) -> Issued:
     """Store a new active subscription with a fresh secret, encrypted with `key`.
+
+    `fields` are further stored attributes (description, metadata, filter, …: see PATCHABLE);
+    `headers` the custom headers in plaintext, each encrypted with `key` like the secret.
 
     Raises DuplicateSubscription (carrying the existing id) when the tenant already has one
     with the same target URL and the same set of event types; SubscriptionQuotaExceeded when it
@@ -290,16 +335,21 @@ def create_subscription(
     now = datetime.now(UTC)
     subscription_id = ID_PREFIX + new_event_id(now)
     secret = new_secret()
+    context = {"tenant_id": tenant_id, "subscription_id": subscription_id}
+    stored_headers = _merge_headers(None, _encrypt_headers(headers or {}, key, context))
     item = SubscriptionItem(
         tenant_id=tenant_id,
         subscription_id=subscription_id,
         target_url=target_url,
         event_types=event_types,
-        secret_ciphertext=key.encrypt(secret, {"tenant_id": tenant_id, "subscription_id": subscription_id}),
-        rate_limit=rate_limit,
-        ordering=ordering,
+        secret_ciphertext=key.encrypt(secret, context),
         created_at=isoformat(now),
         updated_at=isoformat(now),
+        **(
+            {name: value for name, value in (fields or {}).items() if name in PATCHABLE and value is not None}
+            | {"rate_limit": rate_limit, "ordering": ordering}
+        ),
+        custom_headers=stored_headers,
     )
     guard = guard_key(target_url, event_types)
     new_item = "attribute_not_exists(subscription_id)"
@@ -463,6 +513,215 @@ def delete_subscription(client: "DynamoDBClient", table: str, tenant_id: str, su
             raise _unavailable("delete", exc) from exc
         return
     raise StoreUnavailable("subscriptions table delete failed: the tenant's subscriptions kept changing")
+
+
+# What a PATCH may change: every stored attribute but these (a new field of SubscriptionItem is
+# patchable as soon as the API's patch model names it). `headers` is patched through
+# `custom_headers` (encrypted, merged by name); the maps in MERGED are merged key by key.
+SYSTEM_FIELDS = frozenset(
+    {
+        "tenant_id",
+        "subscription_id",
+        "secret_ciphertext",
+        "previous_secret_ciphertext",
+        "secret",
+        "previous_secret",
+        "previous_secret_expires_at",
+        "status",
+        "disabled_reason",
+        "failing_since",
+        "custom_headers",
+        "created_at",
+        "updated_at",
+        "revision",
+    }
+)
+PATCHABLE = frozenset(SubscriptionItem.model_fields) - SYSTEM_FIELDS
+HEADERS = "headers"
+# Maps merged key by key, and how many keys each may hold once merged.
+MERGED = {"metadata": 20}
+# Patchable attributes every subscription has: a patch may change them, never remove them.
+REQUIRED = frozenset({"target_url", "event_types", "ordering"})
+
+
+def _encrypt_headers(
+    headers: Mapping[str, str | None], key: CredentialKey, context: Mapping[str, str]
+) -> dict[str, StoredHeader | None]:
+    """Each value encrypted under the owner's context (None, a removal, stays None)."""
+    return {
+        name: None
+        if value is None
+        else StoredHeader(
+            ciphertext=key.encrypt(value, context), hint=custom_headers.mask(value), size=len(value.encode())
+        )
+        for name, value in headers.items()
+    }
+
+
+def _merge_headers(
+    current: Mapping[str, StoredHeader] | None, changes: Mapping[str, StoredHeader | None]
+) -> dict[str, StoredHeader] | None:
+    """RFC 7396 on the headers map: a value sets a header (names case-insensitive), null removes it."""
+    merged = dict(current or {})
+    for name, header in changes.items():
+        for existing in [known for known in merged if known.lower() == name.lower()]:
+            del merged[existing]
+        if header is not None:
+            merged[name] = header
+    problem = custom_headers.check_set({name: header.size for name, header in merged.items()})
+    if problem is not None:
+        raise ValidationFailed(f"invalid headers: {problem}", errors=[{"field": HEADERS, "message": problem}])
+    return merged or None
+
+
+def _merged_value(name: str, current: Any, change: Any) -> Any:
+    if name not in MERGED or not isinstance(change, Mapping):
+        return change
+    merged = {key: value for key, value in {**(current or {}), **change}.items() if value is not None}
+    if len(merged) > MERGED[name]:
+        problem = f"at most {MERGED[name]} keys once merged ({len(merged)})"
+        raise ValidationFailed(f"invalid {name}: {problem}", errors=[{"field": name, "message": problem}])
+    return merged or None
+
+
+def update_subscription(
+    client: "DynamoDBClient",
+    table: str,
+    tenant_id: str,
+    subscription_id: str,
+    patch: Mapping[str, Any],
+    key: CredentialKey,
+    expected_revision: int | None = None,
+) -> SubscriptionItem:
+    """Apply a JSON merge patch (RFC 7396) to a subscription and return it as it now is.
+
+    With `expected_revision` (an `If-Match`), PreconditionFailed when another patch moved the
+    revision: the caller's change is not merged into one it has not seen.
+
+    `patch` names stored attributes (PATCHABLE) and `headers`: an absent name is unchanged, None
+    removes an optional attribute, a map in MERGED (and `headers`) is merged key by key (a None
+    value removes that key), anything else replaces the value. Headers are encrypted with `key`.
+    A patch that changes nothing writes nothing. A change of target or types moves the duplicate
+    guard (DuplicateSubscription when another subscription has the new pair). The write bumps the
+    tenant's version (the fanout's cache) and is conditional on the revision read: a concurrent
+    change makes this one read and merge again.
+    """
+    unknown = set(patch) - PATCHABLE - {HEADERS}
+    if unknown:
+        raise ValueError(f"not patchable: {sorted(unknown)}")
+    if any(patch.get(name, "") is None for name in REQUIRED):
+        raise ValueError(f"cannot be removed: {sorted(REQUIRED)}")
+    context = {"tenant_id": tenant_id, "subscription_id": subscription_id}
+    header_patch = patch.get(HEADERS)
+    encrypted = None if header_patch is None else _encrypt_headers(header_patch, key, context)
+    for _ in range(UPDATE_ATTEMPTS):
+        current = get_subscription(client, table, tenant_id, subscription_id)
+        if expected_revision is not None and current.revision != expected_revision:
+            raise PreconditionFailed(f"subscription {subscription_id} was changed meanwhile; read it again")
+        changes = {
+            name: _merged_value(name, getattr(current, name), value)
+            for name, value in patch.items()
+            if name != HEADERS
+        }
+        if HEADERS in patch:
+            changes["custom_headers"] = (
+                None if encrypted is None else _merge_headers(current.custom_headers, encrypted)
+            )
+        changes = {name: value for name, value in changes.items() if value != getattr(current, name)}
+        if not changes:
+            return current
+        now = isoformat(datetime.now(UTC))
+        updated = current.model_validate(
+            {**current.model_dump(), **changes, "updated_at": now, "revision": current.revision + 1}
+        )
+        if _write_patch(client, table, current, updated, list(changes)):
+            return updated
+    raise StoreUnavailable(f"subscription {subscription_id} kept changing during its update; retry")
+
+
+def _write_patch(
+    client: "DynamoDBClient",
+    table: str,
+    current: SubscriptionItem,
+    updated: SubscriptionItem,
+    changed: list[str],
+) -> bool:
+    """Write `changed` attributes of `updated` if the item is still at `current`'s revision.
+
+    Returns False when another change moved the revision first (nothing written)."""
+    stored = updated.model_dump(exclude_none=True)
+    names = {f"#a{index}": name for index, name in enumerate(changed)}
+    values: dict[str, Any] = {
+        ":updated_at": {"S": updated.updated_at},
+        ":revision": {"N": str(updated.revision)},
+    }
+    sets, removes = ["updated_at = :updated_at", "revision = :revision"], []
+    for placeholder, name in names.items():
+        if name in stored:
+            sets.append(f"{placeholder} = :{placeholder[1:]}")
+            values[f":{placeholder[1:]}"] = _serializer.serialize(stored[name])
+        else:
+            removes.append(placeholder)
+    # Items written before revisions existed have none: they read as revision 0.
+    condition = "attribute_exists(subscription_id) AND " + (
+        "revision = :seen" if current.revision else "(attribute_not_exists(revision) OR revision = :seen)"
+    )
+    values[":seen"] = {"N": str(current.revision)}
+    tenant_id, subscription_id = current.tenant_id, current.subscription_id
+    transaction: list[Any] = [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": _key(tenant_id, subscription_id),
+                "UpdateExpression": f"SET {', '.join(sets)}"
+                + (f" REMOVE {', '.join(removes)}" if removes else ""),
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+    ]
+    old_guard = guard_key(current.target_url, current.event_types)
+    new_guard = guard_key(updated.target_url, updated.event_types)
+    if new_guard != old_guard:
+        transaction += [
+            {
+                "Delete": {
+                    "TableName": table,
+                    "Key": _key(tenant_id, old_guard),
+                    "ConditionExpression": "attribute_not_exists(owner_id) OR owner_id = :owner",
+                    "ExpressionAttributeValues": {":owner": {"S": subscription_id}},
+                }
+            },
+            {
+                "Put": {
+                    "TableName": table,
+                    "Item": {**_key(tenant_id, new_guard), "owner_id": {"S": subscription_id}},
+                    "ConditionExpression": "attribute_not_exists(subscription_id)",
+                }
+            },
+        ]
+    transaction.append(_bump_version(table, tenant_id))
+    try:
+        client.transact_write_items(TransactItems=transaction)
+    except client.exceptions.TransactionCanceledException as exc:
+        codes = _cancellation_codes(exc)
+        if codes[:1] == ["ConditionalCheckFailed"]:
+            if not _cancelled_item(exc, 0):
+                raise _not_found(subscription_id) from exc
+            return False  # the revision moved: read again
+        if new_guard != old_guard and codes[2:3] == ["ConditionalCheckFailed"]:
+            raise DuplicateSubscription(
+                "a subscription with this target_url and these event_types exists",
+                subscription_id=_guard_owner(client, table, tenant_id, new_guard),
+            ) from exc
+        if new_guard != old_guard and codes[1:2] == ["ConditionalCheckFailed"]:
+            return False  # the guard changed hands meanwhile: read again
+        raise _unavailable("update", exc) from exc
+    except (ClientError, BotoCoreError) as exc:
+        raise _unavailable("update", exc) from exc
+    return True
 
 
 def _update(

@@ -2,17 +2,18 @@
 
 const { DEFAULT_API_URL, apiBase } = require('./lib/api');
 
-// GET /v1/events?limit=1 is the cheapest authenticated read: a 401 means the key is wrong.
-// The API has no route that names the caller's tenant, so the label shows the key's hint (the
-// same first characters `triggers keys ls` shows) and the API host.
+// GET /v1/me names the tenant and the key (its id and first characters, never the key): a 401
+// means the key is wrong. The connection label shows the tenant, the key's hint (the same first
+// characters `triggers keys ls` shows) and the API host, so two connections are told apart.
 const test = async (z, bundle) => {
   const base = apiBase(z, bundle);
-  await z.request({ url: `${base}/v1/events`, params: { limit: 1 } });
-  const key = String(bundle.authData.api_key || '').trim();
-  return { key_hint: key.slice(0, 8), api_host: new URL(base).host };
+  const response = await z.request({ url: `${base}/v1/me` });
+  const me = response.data;
+  return { tenant_id: me.tenant_id, key_id: me.key_id, key_hint: me.key_hint, api_host: new URL(base).host };
 };
 
-const connectionLabel = (z, bundle) => `${bundle.inputData.key_hint}… @ ${bundle.inputData.api_host}`;
+const connectionLabel = (z, bundle) =>
+  `${bundle.inputData.tenant_id} (${bundle.inputData.key_hint}…) @ ${bundle.inputData.api_host}`;
 
 module.exports = {
   type: 'custom',

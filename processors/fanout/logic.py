@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from ingest.core import deliveries_table, events_table, subscriptions_table
+from ingest.core import deliveries_table, events_table, patterns, subscriptions_table
 from ingest.core.deliveries_table import DeliveryItem
 from ingest.core.errors import TriggersError
 from ingest.core.events_table import EventItem
@@ -207,13 +207,29 @@ def _run_chains(deliverer: Deliverer, breakers: Breakers, chains: list[Chain]) -
     return chains
 
 
+def _passes_filter(subscription: SubscriptionItem, event: EventItem, documents: dict[str, Any]) -> bool:
+    """Whether the event matches the subscription's content filter (none: it does). The event's
+    filter document (its payload parsed) is made once per batch, only if some filter needs it."""
+    pattern = subscription.content_filter
+    if pattern is None:
+        return True
+    if event.event_id not in documents:
+        documents[event.event_id] = patterns.event_document(event.event_type, event.source, event.payload)
+    return patterns.matches(pattern, documents[event.event_id])
+
+
 def _chains(
     events: list[StreamEvent], subscriptions: Mapping[str, list[SubscriptionItem]]
 ) -> dict[tuple[str, str], Chain]:
+    """Each subscription's events of the batch: its types, then its content filter, must match (an
+    event filtered out gets no delivery and no record)."""
     chains: dict[tuple[str, str], Chain] = {}
+    documents: dict[str, Any] = {}
     for item in events:
         for subscription in subscriptions.get(item.event.tenant_id, []):
-            if subscription.matches(item.event.event_type):
+            if subscription.matches(item.event.event_type) and _passes_filter(
+                subscription, item.event, documents
+            ):
                 key = (item.event.tenant_id, subscription.subscription_id)
                 chains.setdefault(key, Chain(subscription, [])).items.append(item)
     return chains

@@ -90,16 +90,18 @@ class Deliverer:
             return Response(None, 0, error=f"BlockedDestination: {exc}")
         try:
             secrets = self.secrets.of(subscription, at)
+            custom = self.secrets.headers_of(subscription)
         except CredentialUnreadable as exc:
             # The subscriber's data, not the pipeline, is broken: retried and dead-lettered like a
-            # failed attempt (a rotation issues a readable secret), never blocking the stream.
+            # failed attempt (a rotation or a PATCH issues readable values), never blocking the stream.
             count("SigningSecretUnreadable")
             logger.error(
-                "signing secret cannot be decrypted; not sent",
+                "signing secret or custom header cannot be decrypted; not sent",
                 extra={"subscription_id": subscription.subscription_id, "error": exc.detail},
             )
             return Response(None, 0, error=f"CredentialUnreadable: {exc.detail}")
-        headers = signed_headers(event.event_id, body, secrets, at)
+        # The subscriber's headers never share a name with the signed ones (custom_headers refuses those).
+        headers = {**custom, **signed_headers(event.event_id, body, secrets, at)}
         return self.sender.post(target, body.encode(), headers)
 
     def attempt(

@@ -1,5 +1,6 @@
 """Standard Webhooks envelope and signature headers (thin wrapper over `standardwebhooks`), and
-the signing secrets they are made with, decrypted from the subscription (ingest/core/credentials.py)."""
+the signing secrets they are made with and the subscriber's custom headers, decrypted from the
+subscription (ingest/core/credentials.py)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -66,3 +67,13 @@ class SigningSecrets:
                     extra={"subscription_id": subscription.subscription_id, "error": exc.detail},
                 )
         return secrets
+
+    def headers_of(self, subscription: SubscriptionItem) -> dict[str, str]:
+        """The subscription's custom headers in plaintext, decrypted like its secrets (cached per
+        ciphertext). Raises CredentialUnreadable when one cannot be decrypted (nothing is sent
+        without it), CredentialUnavailable when KMS fails."""
+        context = subscription.encryption_context
+        return {
+            name: self.cache.reveal(self.key, stored, context)
+            for name, stored in subscription.header_credentials().items()
+        }

@@ -117,3 +117,32 @@ def test_a_subscription_limited_to_two_a_second_gets_all_ten_events_spread_out(
     # deferrals are neither attempts nor failures
     assert [r["attempt_count"] for r in records] == [1] * 10
     assert api.get(f"/v1/subscriptions/{subscription['id']}").json()["failing_since"] is None
+
+
+def test_patching_strict_ordering_off_releases_the_held_events_at_once(
+    api: ApiClient, configure: Configure
+) -> None:
+    configure(RETRY_SCHEDULE="20s")
+    with FirstEventFails(times=1) as receiver:
+        # Given a strict subscription whose event 1 failed and waits 20 s for its retry, 2..4 held
+        subscription = create(api, receiver.url, ordering="strict")
+        event_ids = post_one_by_one(api, 4)
+        receiver.wait_for(1, timeout=60)
+        wait_until(
+            lambda: deliveries_of(api, event_ids[-1]).get(subscription["id"], {}).get("state") == "held",
+            "the last event held behind the failing one",
+        )
+
+        # When its ordering is PATCHed back to the default
+        patched = api.patch(f"/v1/subscriptions/{subscription['id']}", json={"ordering": "none"})
+        assert patched.status_code == 200, patched.text
+
+        # Then the held events go out without waiting for event 1's retry, then event 1 once more
+        deliveries = receiver.wait_for(5, timeout=90)
+    arrived = [(d.webhook_id, d.status) for d in deliveries]
+    assert arrived[0] == (event_ids[0], 500)
+    assert sorted(arrived[1:4]) == sorted((event_id, 200) for event_id in event_ids[1:])
+    assert arrived[4] == (event_ids[0], 200)
+    # and the change is in the audit trail with the ordering it ended
+    [change] = api.get("/v1/audit", params={"action": "subscription.update"}).json()["data"]
+    assert change["resource_id"] == subscription["id"]

@@ -129,3 +129,40 @@ def test_delete_disable_enable_and_rotate_apply_to_the_next_event(
         assert api.post(f"/v1/subscriptions/{ids['gone']}/enable").status_code == 200
         third = one_event(api)
         assert [d.webhook_id for d in gone.wait_for(2, timeout=60)] == [first, third]
+
+
+def test_a_patch_applies_to_the_next_event_with_the_cache_warm(api: ApiClient, load: Load) -> None:
+    with Receiver() as before, Receiver() as after:
+        # Given a subscriber with an Authorization header that received an event (the cache is warm)
+        reply = api.post(
+            "/v1/subscriptions",
+            json={
+                "target_url": before.url,
+                "event_types": ["*"],
+                "headers": {"Authorization": "Bearer first-0001"},
+            },
+        )
+        assert reply.status_code == 201, reply.text
+        created = reply.json()
+        first = one_event(api)
+        [delivery] = before.wait_for(1, timeout=60)
+        assert delivery.headers["authorization"] == "Bearer first-0001"
+
+        # When its URL and headers are patched and an event posted the moment the call returned
+        patched = api.patch(
+            f"/v1/subscriptions/{created['id']}",
+            json={
+                "target_url": after.url,
+                "headers": {"Authorization": "Bearer second-0002", "X-Team": "ops"},
+            },
+        )
+        assert patched.status_code == 200, patched.text
+        second = one_event(api)
+
+        # Then that very event goes to the new URL with the new headers, signed with the kept secret
+        [moved] = after.wait_for(1, timeout=60)
+        assert moved.webhook_id == second
+        assert (moved.headers["authorization"], moved.headers["x-team"]) == ("Bearer second-0002", "ops")
+        Webhook(created["secret"]).verify(moved.body, moved.headers)
+        processed(api, second, {created["id"]})
+        assert [d.webhook_id for d in before.deliveries] == [first]

@@ -161,6 +161,10 @@ SUCCESS: dict[tuple[str, str], Recipe] = {
     ("POST", "/v1/subscriptions/{subscription_id}/replay"): lambda t: Request(
         {"subscription_id": t.subscription()}, body=body({"event_ids": [t.event()]})
     ),
+    ("PATCH", "/v1/subscriptions/{subscription_id}"): lambda t: Request(
+        {"subscription_id": t.subscription()},
+        body=body({"description": "patched", "headers": {"Authorization": "Bearer 0123456789abcdef"}}),
+    ),
     ("POST", "/v1/subscriptions/{subscription_id}/recover"): lambda t: Request(
         {"subscription_id": t.subscription()},
         body=body({"since": "2026-03-01T00:00:00Z", "until": "2026-03-02T00:00:00Z"}),
@@ -191,6 +195,12 @@ def duplicate_subscription(tenant: Tenant) -> Request:
     document = {"target_url": f"http://127.0.0.1:9/{uuid.uuid4().hex}", "event_types": [NEVER_SENT]}
     assert tenant.call("POST", "/v1/subscriptions", json=document).status_code == 201
     return Request(body=body(document))
+
+
+def patched_onto_another(tenant: Tenant) -> Request:
+    """A PATCH moving a subscription onto another one's target and types: a 409."""
+    other = tenant.call("GET", f"/v1/subscriptions/{tenant.subscription()}").json()
+    return Request({"subscription_id": tenant.subscription()}, body=body({"target_url": other["target_url"]}))
 
 
 def duplicate_event_type(tenant: Tenant) -> Request:
@@ -228,6 +238,18 @@ SPECIFIC: dict[tuple[str, str, int], Recipe] = {
         {"subscription_id": t.disabled_subscription()}, body=body({"event_ids": [UNKNOWN["event_id"]]})
     ),
     ("POST", "/v1/subscriptions/{subscription_id}/replay", 413): lambda t: Request(
+        {"subscription_id": t.subscription()}, body=too_large()
+    ),
+    ("PATCH", "/v1/subscriptions/{subscription_id}", 400): lambda t: Request(
+        {"subscription_id": t.subscription()}, body=b"{"
+    ),
+    ("PATCH", "/v1/subscriptions/{subscription_id}", 409): patched_onto_another,
+    ("PATCH", "/v1/subscriptions/{subscription_id}", 412): lambda t: Request(
+        {"subscription_id": t.subscription()},
+        headers={"If-Match": '"stale"'},
+        body=body({"description": "x"}),
+    ),
+    ("PATCH", "/v1/subscriptions/{subscription_id}", 413): lambda t: Request(
         {"subscription_id": t.subscription()}, body=too_large()
     ),
     ("POST", "/v1/subscriptions/{subscription_id}/recover", 400): lambda t: Request(

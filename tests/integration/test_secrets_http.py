@@ -45,22 +45,36 @@ def stored(
     return item
 
 
-def test_a_table_scan_after_creates_and_rotations_over_http_shows_no_secret(
+HEADER_VALUES = ["Bearer created-over-http-0123456789", "Bearer patched-over-http-9876543210"]
+
+
+def test_a_table_scan_after_creates_rotations_and_patches_over_http_shows_no_secret_or_header_value(
     new_tenant: Callable[[], ApiClient], aws_client: Callable[[str], Any], table: str
 ) -> None:
-    # Given subscriptions of two tenants, one rotated twice, all through the API
+    # Given subscriptions of two tenants, one rotated twice and given custom headers, another
+    # created with one, all through the API
     first, second = new_tenant(), new_tenant()
     created = [subscribe(first, "/a"), subscribe(first, "/b"), subscribe(second)]
     rotated = [first.post(f"/v1/subscriptions/{created[0]['id']}/rotate-secret") for _ in range(2)]
     assert [response.status_code for response in rotated] == [200, 200]
     secrets = [item["secret"] for item in created] + [response.json()["secret"] for response in rotated]
+    with_header = second.post(
+        "/v1/subscriptions",
+        json={"target_url": URL + "/h", "event_types": ["*"], "headers": {"Authorization": HEADER_VALUES[0]}},
+    )
+    patched = first.patch(
+        f"/v1/subscriptions/{created[0]['id']}", json={"headers": {"Authorization": HEADER_VALUES[1]}}
+    )
+    assert (with_header.status_code, patched.status_code) == (201, 200)
+    assert patched.json()["headers"] == {"Authorization": "Bearer ****3210"}
 
     # When the whole subscriptions table is scanned
     items = scan_all(aws_client("dynamodb"), table)
 
-    # Then every secret the API returned is absent from every attribute, in every form
+    # Then every secret the API returned and every header value is absent from every attribute,
+    # in every form
     assert {item["id"] for item in created} <= {item["subscription_id"]["S"] for item in items}
-    assert leaks(items, secrets) == []
+    assert leaks(items, [*secrets, with_header.json()["secret"], *HEADER_VALUES]) == []
     item = stored(aws_client, table, first, created[0]["id"])
     assert item["secret_ciphertext"]["S"].startswith("kms1:")
     assert item["previous_secret_ciphertext"]["S"].startswith("kms1:")

@@ -92,6 +92,14 @@ def node_run(
     )
 
 
+def test_the_connection_is_labelled_with_the_keys_tenant_from_get_me(node_run: NodeRun) -> None:
+    connection = node_run.reports["connection"]
+    me = node_run.api.get("/v1/me").json()
+    assert connection["tested"]["tenant_id"] == me["tenant_id"] == node_run.tenant_id
+    assert connection["tested"]["key_id"] == me["key_id"]
+    assert connection["label"].startswith(f"{node_run.tenant_id} ({me['key_hint']}")
+
+
 def test_the_apps_tests_all_pass_against_the_stack(node_run: NodeRun) -> None:
     assert node_run.returncode == 0, node_run.output[-20000:]
     assert node_run.summary["tests"] >= 25, node_run.summary

@@ -43,10 +43,16 @@ def tenant_call(dynamodb: Any, lambda_context: LocalLambdaContext) -> Callable[[
         api_key = create_api_key(dynamodb, API_KEYS_TABLE, tenant_id)
 
         def call(
-            method: str, path: str, body: Any = None, *, raw: str | None = None, auth: str | None = None
+            method: str,
+            path: str,
+            body: Any = None,
+            *,
+            raw: str | None = None,
+            auth: str | None = None,
+            headers: dict[str, str] | None = None,
         ) -> Reply:
             text = raw if raw is not None else ("" if body is None else json.dumps(body))
-            headers = {"authorization": auth if auth is not None else f"Bearer {api_key}"}
+            headers = {**(headers or {}), "authorization": auth if auth is not None else f"Bearer {api_key}"}
             if text:
                 headers["content-type"] = "application/json"
             event = http_api_event(method, path, headers, text.encode(), "127.0.0.1")

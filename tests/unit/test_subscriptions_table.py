@@ -95,22 +95,63 @@ def test_the_secret_is_stored_only_as_ciphertext_under_its_owners_context(
     assert created.encryption_context == {"tenant_id": TENANT, "subscription_id": created.subscription_id}
 
 
-def test_a_scan_after_create_and_rotate_shows_no_secret_in_any_form(
+HEADER_VALUES = [
+    "Bearer tok-created-0123456789",
+    "Basic dXNlcjpwYXNzd29yZA==",
+    "Bearer tok-patched-9876543210",
+]
+
+
+def test_a_scan_after_create_rotate_and_patch_shows_no_secret_or_header_value_in_any_form(
     dynamodb: Any, secrets_key: CredentialKey, issued: subs.Issued
 ) -> None:
-    # Given two subscriptions, one rotated twice (its latest two secrets stored)
-    other = subs.create_subscription(dynamodb, TABLE, "tenant-b", URL, ["*"], secrets_key)
+    # Given two subscriptions with custom headers, one rotated twice (its latest two secrets
+    # stored) and its headers patched
+    other = subs.create_subscription(
+        dynamodb,
+        TABLE,
+        "tenant-b",
+        URL,
+        ["*"],
+        secrets_key,
+        headers={"Authorization": HEADER_VALUES[0], "X-Basic": HEADER_VALUES[1]},
+    )
     first = subs.rotate_secret(dynamodb, TABLE, TENANT, issued.subscription.subscription_id, NOW, secrets_key)
     second = subs.rotate_secret(
         dynamodb, TABLE, TENANT, issued.subscription.subscription_id, NOW, secrets_key
+    )
+    patched = subs.update_subscription(
+        dynamodb,
+        TABLE,
+        TENANT,
+        issued.subscription.subscription_id,
+        {"headers": {"Authorization": HEADER_VALUES[2]}},
+        secrets_key,
     )
 
     # When the whole table is scanned
     items = scan_all(dynamodb, TABLE)
 
-    # Then no attribute of any item holds any of the secrets issued
+    # Then no attribute of any item holds any of the secrets issued or any header value
     assert len(items) > 2
-    assert leaks(items, [issued.secret, other.secret, first.secret, second.secret]) == []
+    assert leaks(items, [issued.secret, other.secret, first.secret, second.secret, *HEADER_VALUES]) == []
+    # And the values are there, encrypted under their owner's context
+    assert [
+        CredentialCache().reveal(secrets_key, stored, patched.encryption_context)
+        for stored in patched.header_credentials().values()
+    ] == [HEADER_VALUES[2]]
+    assert patched.header_hints() == {"Authorization": "Bearer ****3210"}
+
+
+def test_the_scan_finds_a_header_value_stored_in_the_clear(dynamodb: Any) -> None:
+    dynamodb.put_item(
+        TableName=TABLE,
+        Item={
+            **subs._key(TENANT, "note"),
+            "h": {"M": {"v": {"S": base64.b64encode(HEADER_VALUES[0].encode()).decode()}}},
+        },
+    )
+    assert [where.split(" of ")[0] for where in leaks(scan_all(dynamodb, TABLE), [HEADER_VALUES[0]])] == ["h"]
 
 
 def test_the_scan_finds_a_secret_stored_in_the_clear(dynamodb: Any, issued: subs.Issued) -> None:

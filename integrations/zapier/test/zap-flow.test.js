@@ -17,12 +17,16 @@ const newEvent = App.triggers.new_event.operation;
 const sendEvent = App.creates.send_event.operation;
 
 describe('connecting an account', { skip: NEEDS_STACK }, () => {
-  it('tests the key against the API and labels the connection with its hint and host', async () => {
+  it('tests the key against GET /v1/me and labels the connection with its tenant, hint and host', async () => {
     const auth = authData();
     const tested = await appTester(App.authentication.test, { authData: auth });
-    assert.deepEqual(tested, { key_hint: auth.api_key.slice(0, 8), api_host: new URL(auth.api_url).host });
+    const host = new URL(auth.api_url).host;
+    assert.equal(tested.key_hint, auth.api_key.slice(0, 8));
+    assert.equal(tested.api_host, host);
+    assert.match(tested.key_id, /^[0-9a-f]{16}$/);
     const label = await appTester(App.authentication.connectionLabel, { authData: auth, inputData: tested });
-    assert.equal(label, `${auth.api_key.slice(0, 8)}… @ ${new URL(auth.api_url).host}`);
+    assert.equal(label, `${tested.tenant_id} (${auth.api_key.slice(0, 8)}…) @ ${host}`);
+    report('connection', { tested, label });
   });
 
   it('refuses an unknown key with an authentication error', async () => {

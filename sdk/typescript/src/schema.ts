@@ -19,7 +19,11 @@ export interface paths {
         delete: operations["delete_subscription"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a subscription (JSON merge patch); the secret is kept
+         * @description A JSON merge patch (RFC 7396): fields left out are unchanged, `null` removes an optional field (`description`, `metadata`, `headers`, `filter`; `target_url` and `event_types` cannot be removed). `headers` and `metadata` are merged name by name (`null` removes one name); `event_types` and `filter` are replaced whole. A new `target_url` is checked as at create. The change applies to every event accepted after this call returns (deliveries already scheduled for retry use the new target and headers too); the signing secret, status and delivery history are kept. A patch that changes nothing writes nothing. The new target_url and event_types of another subscription of the tenant is a 409 naming it. With `If-Match: <ETag>` (from a GET or an earlier PATCH), the change is made only if the subscription is still at that version, else 412.
+         */
+        patch: operations["update_subscription"];
         trace?: never;
     };
     "/v1/subscriptions/{subscription_id}/enable": {
@@ -225,7 +229,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe a webhook (Zapier REST hook subscribe)
-         * @description Body: `{"target_url": "https://…", "event_types": ["order.created"]}` (`["*"]` for all). The response carries the Standard Webhooks signing `secret`: the only time it is shown (besides rotate-secret). The same target_url and event types again is a 409 whose `subscription_id` names the existing subscription. A tenant has at most its quota of subscriptions (100 by default): one more is a 409 `subscription-quota-exceeded` naming the `limit`; delete one first. Optional: `rate_limit` (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or `"none"`, see docs/webhooks.md).
+         * @description Body: `{"target_url": "https://…", "event_types": ["order.created"]}` (`["*"]` for all), optionally `description`, `metadata`, `headers` (sent with every delivery, stored encrypted, shown masked) and a content `filter`. The response carries the Standard Webhooks signing `secret`: the only time it is shown (besides rotate-secret). The same target_url and event types again is a 409 whose `subscription_id` names the existing subscription. A tenant has at most its quota of subscriptions (100 by default): one more is a 409 `subscription-quota-exceeded` naming the `limit`; delete one first. Optional: `rate_limit` (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or `"none"`, see docs/webhooks.md).
          */
         post: operations["create_subscription"];
         delete?: never;
@@ -246,6 +250,23 @@ export interface paths {
          * @description Every host one of your deliveries failed to reach, with its circuit breaker: after consecutive failed attempts (no response, timeout, 5xx, 429) deliveries to the host pause across your subscriptions to it and resume after a successful probe.
          */
         get: operations["list_destinations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant and API key making this request */
+        get: operations["get_me"];
         put?: never;
         post?: never;
         delete?: never;
@@ -667,6 +688,26 @@ export interface components {
             /** P99 */
             p99: number | null;
         };
+        /** Me */
+        Me: {
+            /** Tenant Id */
+            tenant_id: string;
+            /**
+             * Key Id
+             * @description Names the key (the start of its SHA-256); never the key itself
+             */
+            key_id: string;
+            /**
+             * Key Hint
+             * @description The key's first characters (`trg_abcd`)
+             */
+            key_hint: string | null;
+            /**
+             * Created At
+             * @description When the key was created
+             */
+            created_at: string | null;
+        };
         /** OutcomeCounts */
         OutcomeCounts: {
             /**
@@ -808,6 +849,26 @@ export interface components {
              * @description Start of the current failure streak, if failing
              */
             failing_since: string | null;
+            /** Description */
+            description: string | null;
+            /** Metadata */
+            metadata: {
+                [key: string]: string;
+            };
+            /**
+             * Headers
+             * @description Custom headers, values masked (`Bearer ****abcd`)
+             */
+            headers: {
+                [key: string]: string;
+            };
+            /**
+             * Filter
+             * @description The content filter, if any
+             */
+            filter: {
+                [key: string]: unknown;
+            } | null;
             /**
              * Rate Limit
              * @description At most this many deliveries per second to the endpoint (1 to 1000; absent or null: no limit). Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted as attempts or failures
@@ -915,6 +976,26 @@ export interface components {
              * @description Start of the current failure streak, if failing
              */
             failing_since: string | null;
+            /** Description */
+            description: string | null;
+            /** Metadata */
+            metadata: {
+                [key: string]: string;
+            };
+            /**
+             * Headers
+             * @description Custom headers, values masked (`Bearer ****abcd`)
+             */
+            headers: {
+                [key: string]: string;
+            };
+            /**
+             * Filter
+             * @description The content filter, if any
+             */
+            filter: {
+                [key: string]: unknown;
+            } | null;
             /**
              * Rate Limit
              * @description At most this many deliveries per second to the endpoint (1 to 1000; absent or null: no limit). Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted as attempts or failures
@@ -1027,8 +1108,39 @@ export interface components {
              * @description Absolute http(s) URL; refused when it resolves to a private or internal address, or names a port other than 443, 80 and the stage's WEBHOOK_ALLOWED_PORTS
              */
             target_url: string;
-            /** Event Types */
+            /**
+             * Event Types
+             * @description Event types to deliver; `["*"]` for all
+             */
             event_types: string[];
+            /**
+             * Description
+             * @default null
+             */
+            description?: string | null;
+            /**
+             * Metadata
+             * @description Your own labels (string values)
+             * @default null
+             */
+            metadata?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Headers
+             * @description Request headers sent with every delivery attempt (at most 10, 4096 bytes of names and values), e.g. `Authorization`. Values are stored encrypted and only shown masked. Refused names: hop-by-hop headers (Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-*), Host, Content-*, Webhook-*, User-Agent, Expect
+             * @default null
+             */
+            headers?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Filter
+             * @default null
+             */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
             /**
              * Rate Limit
              * @description At most this many deliveries per second to the endpoint (1 to 1000; absent or null: no limit). Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted as attempts or failures
@@ -1042,6 +1154,65 @@ export interface components {
              * @enum {string}
              */
             ordering?: "none" | "strict";
+        };
+        /**
+         * SubscriptionPatch
+         * @description A JSON merge patch (RFC 7396) of a subscription: an absent field is unchanged, `null`
+         *     removes an optional one; `headers` and `metadata` are merged name by name (`null` removes
+         *     that name); `event_types` and `filter` are replaced whole. A new patchable field is one line
+         *     here (and its attribute in SubscriptionItem).
+         */
+        SubscriptionPatch: {
+            /**
+             * Target Url
+             * @default null
+             */
+            target_url?: string | null;
+            /**
+             * Event Types
+             * @default null
+             */
+            event_types?: string[] | null;
+            /**
+             * Description
+             * @default null
+             */
+            description?: string | null;
+            /**
+             * Metadata
+             * @description Merged key by key; `null` removes a key
+             * @default null
+             */
+            metadata?: {
+                [key: string]: string | null;
+            } | null;
+            /**
+             * Headers
+             * @description Request headers sent with every delivery attempt (at most 10, 4096 bytes of names and values), e.g. `Authorization`. Values are stored encrypted and only shown masked. Refused names: hop-by-hop headers (Connection, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-*), Host, Content-*, Webhook-*, User-Agent, Expect; merged name by name, `null` removes one, `headers: null` all
+             * @default null
+             */
+            headers?: {
+                [key: string]: string | null;
+            } | null;
+            /**
+             * Filter
+             * @default null
+             */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Rate Limit
+             * @description At most this many deliveries per second to the endpoint (1 to 1000; absent or null: no limit). Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted as attempts or failures; `null` removes the limit
+             * @default null
+             */
+            rate_limit?: number | null;
+            /**
+             * Ordering
+             * @description `"strict"`: one delivery in flight, in the order the events were accepted (per tenant); a failing event holds back the later ones until it is delivered or dead-lettered. `"none"` (default): deliveries run concurrently and a retried event can arrive after later ones
+             * @default null
+             */
+            ordering?: ("none" | "strict") | null;
         };
         /** ReplayIn */
         ReplayIn: {
@@ -1144,6 +1315,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description The version of the subscription returned; send it as `If-Match` to PATCH */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1248,6 +1421,119 @@ export interface operations {
             };
             /** @description Not found (also for another tenant's id) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Schema violation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's rate limit for this kind of request is spent; retry after `Retry-After` */
+            429: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A backing store is temporarily unavailable; safe to retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subscription id (sub_…) */
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionPatch"];
+            };
+        };
+        responses: {
+            /** @description The subscription as it now is */
+            200: {
+                headers: {
+                    /** @description The version of the subscription returned; send it as `If-Match` to PATCH */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (also for another tenant's id) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Another subscription has this target_url and these event_types (`duplicate-subscription`, `subscription_id` names it) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `If-Match` names another version than the current one (`precondition-failed`) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2613,6 +2899,56 @@ export interface operations {
             };
             /** @description The API key lacks the `subscriptions:manage` scope (or `admin`): `insufficient-scope`, naming it in `required_scope` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's rate limit for this kind of request is spent; retry after `Retry-After` */
+            429: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A backing store is temporarily unavailable; safe to retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -34,6 +34,7 @@ from .get_subscription_stats_window import GetSubscriptionStatsWindow
 from .get_tenant_stats_window import GetTenantStatsWindow
 from .health import Health
 from .latency import Latency
+from .me import Me
 from .outcome_counts import OutcomeCounts
 from .problem import Problem
 from .recover_in import RecoverIn
@@ -43,16 +44,30 @@ from .replay_out import ReplayOut
 from .replayed_event import ReplayedEvent
 from .replayed_event_outcome import ReplayedEventOutcome
 from .subscription_in import SubscriptionIn
+from .subscription_in_filter_type_0 import SubscriptionInFilterType0
+from .subscription_in_headers_type_0 import SubscriptionInHeadersType0
+from .subscription_in_metadata_type_0 import SubscriptionInMetadataType0
 from .subscription_in_ordering import SubscriptionInOrdering
 from .subscription_list import SubscriptionList
 from .subscription_out import SubscriptionOut
+from .subscription_out_filter_type_0 import SubscriptionOutFilterType0
+from .subscription_out_headers import SubscriptionOutHeaders
+from .subscription_out_metadata import SubscriptionOutMetadata
 from .subscription_out_ordering import SubscriptionOutOrdering
 from .subscription_out_status import SubscriptionOutStatus
+from .subscription_patch import SubscriptionPatch
+from .subscription_patch_filter_type_0 import SubscriptionPatchFilterType0
+from .subscription_patch_headers_type_0 import SubscriptionPatchHeadersType0
+from .subscription_patch_metadata_type_0 import SubscriptionPatchMetadataType0
+from .subscription_patch_ordering_type_0 import SubscriptionPatchOrderingType0
 from .subscription_stats import SubscriptionStats
 from .subscription_stats_deliveries import SubscriptionStatsDeliveries
 from .subscription_stats_window import SubscriptionStatsWindow
 from .subscription_summary import SubscriptionSummary
 from .subscription_with_secret import SubscriptionWithSecret
+from .subscription_with_secret_filter_type_0 import SubscriptionWithSecretFilterType0
+from .subscription_with_secret_headers import SubscriptionWithSecretHeaders
+from .subscription_with_secret_metadata import SubscriptionWithSecretMetadata
 from .subscription_with_secret_ordering import SubscriptionWithSecretOrdering
 from .subscription_with_secret_status import SubscriptionWithSecretStatus
 from .tenant_stats import TenantStats
@@ -94,6 +109,7 @@ __all__ = (
     "GetTenantStatsWindow",
     "Health",
     "Latency",
+    "Me",
     "OutcomeCounts",
     "Problem",
     "RecoverIn",
@@ -103,16 +119,30 @@ __all__ = (
     "ReplayIn",
     "ReplayOut",
     "SubscriptionIn",
+    "SubscriptionInFilterType0",
+    "SubscriptionInHeadersType0",
+    "SubscriptionInMetadataType0",
     "SubscriptionInOrdering",
     "SubscriptionList",
     "SubscriptionOut",
+    "SubscriptionOutFilterType0",
+    "SubscriptionOutHeaders",
+    "SubscriptionOutMetadata",
     "SubscriptionOutOrdering",
     "SubscriptionOutStatus",
+    "SubscriptionPatch",
+    "SubscriptionPatchFilterType0",
+    "SubscriptionPatchHeadersType0",
+    "SubscriptionPatchMetadataType0",
+    "SubscriptionPatchOrderingType0",
     "SubscriptionStats",
     "SubscriptionStatsDeliveries",
     "SubscriptionStatsWindow",
     "SubscriptionSummary",
     "SubscriptionWithSecret",
+    "SubscriptionWithSecretFilterType0",
+    "SubscriptionWithSecretHeaders",
+    "SubscriptionWithSecretMetadata",
     "SubscriptionWithSecretOrdering",
     "SubscriptionWithSecretStatus",
     "TenantStats",

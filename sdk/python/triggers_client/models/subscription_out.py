@@ -1,13 +1,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.subscription_out_ordering import SubscriptionOutOrdering
 from ..models.subscription_out_status import SubscriptionOutStatus
+
+if TYPE_CHECKING:
+    from ..models.subscription_out_filter_type_0 import SubscriptionOutFilterType0
+    from ..models.subscription_out_headers import SubscriptionOutHeaders
+    from ..models.subscription_out_metadata import SubscriptionOutMetadata
+
 
 T = TypeVar("T", bound="SubscriptionOut")
 
@@ -22,6 +28,10 @@ class SubscriptionOut:
         status (SubscriptionOutStatus):
         disabled_reason (None | str): Why deliveries stopped (e.g. the endpoint answered 410)
         failing_since (None | str): Start of the current failure streak, if failing
+        description (None | str):
+        metadata (SubscriptionOutMetadata):
+        headers (SubscriptionOutHeaders): Custom headers, values masked (`Bearer ****abcd`)
+        filter_ (None | SubscriptionOutFilterType0): The content filter, if any
         rate_limit (int | None): At most this many deliveries per second to the endpoint (1 to 1000; absent or null: no
             limit). Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted as
             attempts or failures
@@ -38,6 +48,10 @@ class SubscriptionOut:
     status: SubscriptionOutStatus
     disabled_reason: None | str
     failing_since: None | str
+    description: None | str
+    metadata: SubscriptionOutMetadata
+    headers: SubscriptionOutHeaders
+    filter_: None | SubscriptionOutFilterType0
     rate_limit: int | None
     ordering: SubscriptionOutOrdering
     created_at: str
@@ -45,6 +59,8 @@ class SubscriptionOut:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.subscription_out_filter_type_0 import SubscriptionOutFilterType0  # noqa: PLC0415
+
         id = self.id
 
         target_url = self.target_url
@@ -58,6 +74,19 @@ class SubscriptionOut:
 
         failing_since: None | str
         failing_since = self.failing_since
+
+        description: None | str
+        description = self.description
+
+        metadata = self.metadata.to_dict()
+
+        headers = self.headers.to_dict()
+
+        filter_: dict[str, Any] | None
+        if isinstance(self.filter_, SubscriptionOutFilterType0):
+            filter_ = self.filter_.to_dict()
+        else:
+            filter_ = self.filter_
 
         rate_limit: int | None
         rate_limit = self.rate_limit
@@ -78,6 +107,10 @@ class SubscriptionOut:
                 "status": status,
                 "disabled_reason": disabled_reason,
                 "failing_since": failing_since,
+                "description": description,
+                "metadata": metadata,
+                "headers": headers,
+                "filter": filter_,
                 "rate_limit": rate_limit,
                 "ordering": ordering,
                 "created_at": created_at,
@@ -89,6 +122,10 @@ class SubscriptionOut:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.subscription_out_filter_type_0 import SubscriptionOutFilterType0  # noqa: PLC0415
+        from ..models.subscription_out_headers import SubscriptionOutHeaders  # noqa: PLC0415
+        from ..models.subscription_out_metadata import SubscriptionOutMetadata  # noqa: PLC0415
+
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -112,6 +149,32 @@ class SubscriptionOut:
 
         failing_since = _parse_failing_since(d.pop("failing_since"))
 
+        def _parse_description(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        description = _parse_description(d.pop("description"))
+
+        metadata = SubscriptionOutMetadata.from_dict(d.pop("metadata"))
+
+        headers = SubscriptionOutHeaders.from_dict(d.pop("headers"))
+
+        def _parse_filter_(data: object) -> None | SubscriptionOutFilterType0:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                filter_type_0 = SubscriptionOutFilterType0.from_dict(data)
+
+                return filter_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | SubscriptionOutFilterType0, data)
+
+        filter_ = _parse_filter_(d.pop("filter"))
+
         def _parse_rate_limit(data: object) -> int | None:
             if data is None:
                 return data
@@ -132,6 +195,10 @@ class SubscriptionOut:
             status=status,
             disabled_reason=disabled_reason,
             failing_since=failing_since,
+            description=description,
+            metadata=metadata,
+            headers=headers,
+            filter_=filter_,
             rate_limit=rate_limit,
             ordering=ordering,
             created_at=created_at,

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.subscription_with_secret_ordering import SubscriptionWithSecretOrdering
 from ..models.subscription_with_secret_status import SubscriptionWithSecretStatus
+
+if TYPE_CHECKING:
+    from ..models.subscription_with_secret_filter_type_0 import SubscriptionWithSecretFilterType0
+    from ..models.subscription_with_secret_headers import SubscriptionWithSecretHeaders
+    from ..models.subscription_with_secret_metadata import SubscriptionWithSecretMetadata
+
 
 T = TypeVar("T", bound="SubscriptionWithSecret")
 
@@ -23,6 +29,10 @@ class SubscriptionWithSecret:
         status (SubscriptionWithSecretStatus):
         disabled_reason (None | str): Why deliveries stopped (e.g. the endpoint answered 410)
         failing_since (None | str): Start of the current failure streak, if failing
+        description (None | str):
+        metadata (SubscriptionWithSecretMetadata):
+        headers (SubscriptionWithSecretHeaders): Custom headers, values masked (`Bearer ****abcd`)
+        filter_ (None | SubscriptionWithSecretFilterType0): The content filter, if any
         rate_limit (int | None): At most this many deliveries per second to the endpoint (1 to 1000; absent or null: no
             limit). Deliveries beyond it wait their turn in the retry queue: deferred, never dropped, not counted as
             attempts or failures
@@ -41,6 +51,10 @@ class SubscriptionWithSecret:
     status: SubscriptionWithSecretStatus
     disabled_reason: None | str
     failing_since: None | str
+    description: None | str
+    metadata: SubscriptionWithSecretMetadata
+    headers: SubscriptionWithSecretHeaders
+    filter_: None | SubscriptionWithSecretFilterType0
     rate_limit: int | None
     ordering: SubscriptionWithSecretOrdering
     created_at: str
@@ -50,6 +64,8 @@ class SubscriptionWithSecret:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.subscription_with_secret_filter_type_0 import SubscriptionWithSecretFilterType0  # noqa: PLC0415
+
         id = self.id
 
         target_url = self.target_url
@@ -63,6 +79,19 @@ class SubscriptionWithSecret:
 
         failing_since: None | str
         failing_since = self.failing_since
+
+        description: None | str
+        description = self.description
+
+        metadata = self.metadata.to_dict()
+
+        headers = self.headers.to_dict()
+
+        filter_: dict[str, Any] | None
+        if isinstance(self.filter_, SubscriptionWithSecretFilterType0):
+            filter_ = self.filter_.to_dict()
+        else:
+            filter_ = self.filter_
 
         rate_limit: int | None
         rate_limit = self.rate_limit
@@ -88,6 +117,10 @@ class SubscriptionWithSecret:
                 "status": status,
                 "disabled_reason": disabled_reason,
                 "failing_since": failing_since,
+                "description": description,
+                "metadata": metadata,
+                "headers": headers,
+                "filter": filter_,
                 "rate_limit": rate_limit,
                 "ordering": ordering,
                 "created_at": created_at,
@@ -101,6 +134,10 @@ class SubscriptionWithSecret:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.subscription_with_secret_filter_type_0 import SubscriptionWithSecretFilterType0  # noqa: PLC0415
+        from ..models.subscription_with_secret_headers import SubscriptionWithSecretHeaders  # noqa: PLC0415
+        from ..models.subscription_with_secret_metadata import SubscriptionWithSecretMetadata  # noqa: PLC0415
+
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -123,6 +160,32 @@ class SubscriptionWithSecret:
             return cast(None | str, data)
 
         failing_since = _parse_failing_since(d.pop("failing_since"))
+
+        def _parse_description(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        description = _parse_description(d.pop("description"))
+
+        metadata = SubscriptionWithSecretMetadata.from_dict(d.pop("metadata"))
+
+        headers = SubscriptionWithSecretHeaders.from_dict(d.pop("headers"))
+
+        def _parse_filter_(data: object) -> None | SubscriptionWithSecretFilterType0:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                filter_type_0 = SubscriptionWithSecretFilterType0.from_dict(data)
+
+                return filter_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | SubscriptionWithSecretFilterType0, data)
+
+        filter_ = _parse_filter_(d.pop("filter"))
 
         def _parse_rate_limit(data: object) -> int | None:
             if data is None:
@@ -153,6 +216,10 @@ class SubscriptionWithSecret:
             status=status,
             disabled_reason=disabled_reason,
             failing_since=failing_since,
+            description=description,
+            metadata=metadata,
+            headers=headers,
+            filter_=filter_,
             rate_limit=rate_limit,
             ordering=ordering,
             created_at=created_at,

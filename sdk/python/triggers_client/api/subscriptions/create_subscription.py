@@ -102,12 +102,14 @@ def sync_detailed(
 ) -> Response[Problem | SubscriptionWithSecret]:
     """Subscribe a webhook (Zapier REST hook subscribe)
 
-     Body: `{"target_url": "https://…", "event_types": ["order.created"]}` (`["*"]` for all). The
-    response carries the Standard Webhooks signing `secret`: the only time it is shown (besides rotate-
-    secret). The same target_url and event types again is a 409 whose `subscription_id` names the
-    existing subscription. A tenant has at most its quota of subscriptions (100 by default): one more is
-    a 409 `subscription-quota-exceeded` naming the `limit`; delete one first. Optional: `rate_limit`
-    (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or `"none"`, see docs/webhooks.md).
+     Body: `{"target_url": "https://…", "event_types": ["order.created"]}` (`["*"]` for all), optionally
+    `description`, `metadata`, `headers` (sent with every delivery, stored encrypted, shown masked) and
+    a content `filter`. The response carries the Standard Webhooks signing `secret`: the only time it is
+    shown (besides rotate-secret). The same target_url and event types again is a 409 whose
+    `subscription_id` names the existing subscription. A tenant has at most its quota of subscriptions
+    (100 by default): one more is a 409 `subscription-quota-exceeded` naming the `limit`; delete one
+    first. Optional: `rate_limit` (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or
+    `"none"`, see docs/webhooks.md).
 
     Args:
         body (SubscriptionIn): A subscribe request. `event_types` is deduplicated, order kept;
@@ -139,12 +141,14 @@ def sync(
 ) -> Problem | SubscriptionWithSecret | None:
     """Subscribe a webhook (Zapier REST hook subscribe)
 
-     Body: `{"target_url": "https://…", "event_types": ["order.created"]}` (`["*"]` for all). The
-    response carries the Standard Webhooks signing `secret`: the only time it is shown (besides rotate-
-    secret). The same target_url and event types again is a 409 whose `subscription_id` names the
-    existing subscription. A tenant has at most its quota of subscriptions (100 by default): one more is
-    a 409 `subscription-quota-exceeded` naming the `limit`; delete one first. Optional: `rate_limit`
-    (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or `"none"`, see docs/webhooks.md).
+     Body: `{"target_url": "https://…", "event_types": ["order.created"]}` (`["*"]` for all), optionally
+    `description`, `metadata`, `headers` (sent with every delivery, stored encrypted, shown masked) and
+    a content `filter`. The response carries the Standard Webhooks signing `secret`: the only time it is
+    shown (besides rotate-secret). The same target_url and event types again is a 409 whose
+    `subscription_id` names the existing subscription. A tenant has at most its quota of subscriptions
+    (100 by default): one more is a 409 `subscription-quota-exceeded` naming the `limit`; delete one
+    first. Optional: `rate_limit` (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or
+    `"none"`, see docs/webhooks.md).
 
     Args:
         body (SubscriptionIn): A subscribe request. `event_types` is deduplicated, order kept;
@@ -171,12 +175,14 @@ async def asyncio_detailed(
 ) -> Response[Problem | SubscriptionWithSecret]:
     """Subscribe a webhook (Zapier REST hook subscribe)
 
-     Body: `{"target_url": "https://…", "event_types": ["order.created"]}` (`["*"]` for all). The
-    response carries the Standard Webhooks signing `secret`: the only time it is shown (besides rotate-
-    secret). The same target_url and event types again is a 409 whose `subscription_id` names the
-    existing subscription. A tenant has at most its quota of subscriptions (100 by default): one more is
-    a 409 `subscription-quota-exceeded` naming the `limit`; delete one first. Optional: `rate_limit`
-    (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or `"none"`, see docs/webhooks.md).
+     Body: `{"target_url": "https://…", "event_types": ["order.created"]}` (`["*"]` for all), optionally
+    `description`, `metadata`, `headers` (sent with every delivery, stored encrypted, shown masked) and
+    a content `filter`. The response carries the Standard Webhooks signing `secret`: the only time it is
+    shown (besides rotate-secret). The same target_url and event types again is a 409 whose
+    `subscription_id` names the existing subscription. A tenant has at most its quota of subscriptions
+    (100 by default): one more is a 409 `subscription-quota-exceeded` naming the `limit`; delete one
+    first. Optional: `rate_limit` (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or
+    `"none"`, see docs/webhooks.md).
 
     Args:
         body (SubscriptionIn): A subscribe request. `event_types` is deduplicated, order kept;
@@ -206,12 +212,14 @@ async def asyncio(
 ) -> Problem | SubscriptionWithSecret | None:
     """Subscribe a webhook (Zapier REST hook subscribe)
 
-     Body: `{"target_url": "https://…", "event_types": ["order.created"]}` (`["*"]` for all). The
-    response carries the Standard Webhooks signing `secret`: the only time it is shown (besides rotate-
-    secret). The same target_url and event types again is a 409 whose `subscription_id` names the
-    existing subscription. A tenant has at most its quota of subscriptions (100 by default): one more is
-    a 409 `subscription-quota-exceeded` naming the `limit`; delete one first. Optional: `rate_limit`
-    (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or `"none"`, see docs/webhooks.md).
+     Body: `{"target_url": "https://…", "event_types": ["order.created"]}` (`["*"]` for all), optionally
+    `description`, `metadata`, `headers` (sent with every delivery, stored encrypted, shown masked) and
+    a content `filter`. The response carries the Standard Webhooks signing `secret`: the only time it is
+    shown (besides rotate-secret). The same target_url and event types again is a 409 whose
+    `subscription_id` names the existing subscription. A tenant has at most its quota of subscriptions
+    (100 by default): one more is a 409 `subscription-quota-exceeded` naming the `limit`; delete one
+    first. Optional: `rate_limit` (deliveries per second, 1 to 1000) and `ordering` (`"strict"` or
+    `"none"`, see docs/webhooks.md).
 
     Args:
         body (SubscriptionIn): A subscribe request. `event_types` is deduplicated, order kept;
