@@ -38,9 +38,6 @@ class ApiClient:
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("DELETE", path, **kwargs)
 
-    def patch(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("PATCH", path, **kwargs)
-
 
 @pytest.fixture(scope="session")
 def stack(embedded_stack: EmbeddedStack) -> EmbeddedStack:

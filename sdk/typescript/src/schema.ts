@@ -1505,6 +1505,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The API key lacks the `subscriptions:manage` scope (or `admin`): `insufficient-scope`, naming it in `required_scope` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not found (also for another tenant's id) */
             404: {
                 headers: {
@@ -2949,6 +2958,15 @@ export interface operations {
             };
             /** @description Missing or unknown API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the `admin` scope (or `admin`): `insufficient-scope`, naming it in `required_scope` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
