@@ -610,8 +610,10 @@ def openapi_json() -> str:
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             if operation.get("security") != PUBLIC:
-                needed = scopes.ROUTE_SCOPES.get((method.upper(), path), "admin")
                 operation.setdefault("responses", {})["429"] = rate_limited
+                if (method.upper(), path) in scopes.ANY_VALID_KEY:
+                    continue
+                needed = scopes.ROUTE_SCOPES.get((method.upper(), path), "admin")
                 operation["responses"]["403"] = {
                     "description": f"The API key lacks the `{needed}` scope (or `admin`): "
                     "`insufficient-scope`, naming it in `required_scope`",

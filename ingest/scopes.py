@@ -16,6 +16,9 @@ EVENTS_READ: Scope = "events:read"
 SUBSCRIPTIONS: Scope = "subscriptions:manage"
 AUDIT_READ: Scope = "audit:read"
 
+# Routes any valid key may call whatever its scopes: who the key is (a connection test).
+ANY_VALID_KEY: frozenset[tuple[str, str]] = frozenset({("GET", "/v1/me")})
+
 ROUTE_SCOPES: dict[tuple[str, str], Scope] = {
     ("POST", "/v1/events"): EVENTS_WRITE,
     ("GET", "/v1/events"): EVENTS_READ,
@@ -55,6 +58,8 @@ def needed_scope(route: Any) -> Scope | None:
     (the request becomes a 404/405, which any valid key may get)."""
     if route is None:
         return None
+    if (str(route.method).upper(), str(route.openapi_path)) in ANY_VALID_KEY:
+        return None
     return ROUTE_SCOPES.get((str(route.method).upper(), str(route.openapi_path)), ADMIN)
 
 
@@ -68,4 +73,4 @@ def require(granted: tuple[str, ...], needed: Scope | None) -> None:
     )
 
 
-__all__ = ["ROUTE_SCOPES", "needed_scope", "require"]
+__all__ = ["ANY_VALID_KEY", "ROUTE_SCOPES", "needed_scope", "require"]

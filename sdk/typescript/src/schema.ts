@@ -2965,15 +2965,6 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The API key lacks the `admin` scope (or `admin`): `insufficient-scope`, naming it in `required_scope` */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description The tenant's rate limit for this kind of request is spent; retry after `Retry-After` */
             429: {
                 headers: {
