@@ -36,7 +36,7 @@ describe('connecting an account', { skip: NEEDS_STACK }, () => {
         const { message, code, status } = appError(err);
         assert.equal(code, 'AuthenticationError');
         assert.equal(status, 401);
-        assert.match(message, /^Triggers refused the API key \(unknown or revoked API key\)/);
+        assert.match(message, /^Triggers refused the API key \(unknown API key\)/);
         return true;
       },
     );
