@@ -249,7 +249,9 @@ def test_a_subscriptions_event_types_and_description_are_edited(
         "none",
     )
     # and the PATCH named the version it was made from
-    patches = [headers for url, headers in tab.requests if url.endswith(subscription["id"]) and "if-match" in headers]
+    patches = [
+        headers for url, headers in tab.requests if url.endswith(subscription["id"]) and "if-match" in headers
+    ]
     assert len(patches) == 1 and patches[0]["if-match"].strip('W/"')
 
 
@@ -261,7 +263,10 @@ def test_an_edit_after_another_change_asks_for_a_reload_and_overwrites_nothing(
     tab = console()
     page = tab.open(key_of(api), f"#/subscriptions/{subscription['id']}")
     expect(page.get_by_label("Description (optional)")).to_have_value("")
-    assert api.patch(f"/v1/subscriptions/{subscription['id']}", json={"description": "theirs"}).status_code == 200
+    assert (
+        api.patch(f"/v1/subscriptions/{subscription['id']}", json={"description": "theirs"}).status_code
+        == 200
+    )
 
     # When the console saves its own change
     page.get_by_label("Description (optional)").fill("mine")
@@ -335,7 +340,9 @@ def test_a_dead_lettered_delivery_is_recovered_from_the_console_once(
         page.get_by_role("button", name="Recover", exact=True).click()
         expect(result).to_contain_text("0 queued again, 0 already in progress")
         page.reload()
-        expect(page.get_by_role("region", name="Recent deliveries, newest event first")).to_contain_text("delivered")
+        expect(page.get_by_role("region", name="Recent deliveries, newest event first")).to_contain_text(
+            "delivered"
+        )
     succeeded = [got for got in receiver.deliveries if got.status == 200]
     assert [str(got.webhook_id) for got in succeeded] == [event_id]
     assert succeeded[0].verified is True
