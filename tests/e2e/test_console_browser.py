@@ -35,6 +35,10 @@ SCREENSHOTS = REPO_ROOT / "docs" / "console"
 WAIT_MS = 60_000
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
+# The page's form controls without a label (a <label for> or aria-label).
+UNLABELLED_CONTROLS = """[...document.querySelectorAll('input, select, textarea')]
+    .filter(el => el.labels.length === 0 && !el.getAttribute('aria-label'))
+    .map(el => el.outerHTML)"""
 
 
 @pytest.fixture(scope="module")
@@ -228,6 +232,7 @@ def test_a_subscriptions_event_types_and_description_are_edited(
     tab = console()
     page = tab.open(key_of(api), f"#/subscriptions/{subscription['id']}")
     expect(page.get_by_test_id("subscription-description")).to_have_text("—")
+    assert page.evaluate(UNLABELLED_CONTROLS) == []
 
     # When its event types and description are changed in the console and saved
     page.get_by_label("Event types (comma separated; * for all)").fill("console.placed, console.paid")
@@ -279,7 +284,7 @@ def test_an_edit_after_another_change_asks_for_a_reload_and_overwrites_nothing(
     page.get_by_role("button", name="Reload").click()
     expect(page.get_by_test_id("subscription-description")).to_have_text("theirs")
     page.get_by_label("Description (optional)").fill("mine")
-    page.get_by_role("button", name="Save changes").click()
+    page.get_by_label("Description (optional)").press("Enter")  # the keyboard submits the form
     expect(page.get_by_test_id("subscription-description")).to_have_text("mine")
     assert api.get(f"/v1/subscriptions/{subscription['id']}").json()["description"] == "mine"
     tab.expect_refusals(412)
@@ -434,11 +439,7 @@ def test_the_console_fits_a_phone_and_every_control_has_a_label(
         page.wait_for_load_state("networkidle")
         # No horizontal scrolling of the page (wide tables scroll inside their own region)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], hash_
-        unlabelled = page.evaluate(
-            """[...document.querySelectorAll('input, select')]
-                .filter(el => el.labels.length === 0 && !el.getAttribute('aria-label'))
-                .map(el => el.outerHTML)"""
-        )
+        unlabelled = page.evaluate(UNLABELLED_CONTROLS)
         assert unlabelled == [], f"{hash_}: {unlabelled}"
     tab.go("#/events")
     expect(page.locator("tr[data-event-id]")).to_have_count(1)
