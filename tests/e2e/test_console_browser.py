@@ -35,6 +35,10 @@ SCREENSHOTS = REPO_ROOT / "docs" / "console"
 WAIT_MS = 60_000
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
+# The page's form controls without a label (a <label for> or aria-label).
+UNLABELLED_CONTROLS = """[...document.querySelectorAll('input, select, textarea')]
+    .filter(el => el.labels.length === 0 && !el.getAttribute('aria-label'))
+    .map(el => el.outerHTML)"""
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +88,12 @@ class Console:
     def go(self, hash_: str) -> Page:
         self.page.goto(f"{self.base_url}/console{hash_}")
         return self.page
+
+    def expect_refusals(self, status: int) -> None:
+        """The browser logs each API refusal (e.g. a 404) as an error: once the page's requests are
+        done, drop those of this status, the answers the test asked for."""
+        self.page.wait_for_load_state("networkidle")
+        self.complaints[:] = [text for text in self.complaints if str(status) not in text]
 
     def screenshot(self, name: str) -> None:
         if os.environ.get("UPDATE_SCREENSHOTS") == "1":
@@ -214,6 +224,158 @@ def test_a_disabled_subscription_is_enabled_then_deleted(
     assert api.get(f"/v1/subscriptions/{subscription['id']}").status_code == 404
 
 
+def test_a_subscriptions_event_types_and_description_are_edited(
+    api: ApiClient, console: Callable[..., Console]
+) -> None:
+    # Given a subscription with one event type and no description
+    subscription = subscribe(api, "http://127.0.0.1:9/console-edit", ["console.placed"])
+    tab = console()
+    page = tab.open(key_of(api), f"#/subscriptions/{subscription['id']}")
+    expect(page.get_by_test_id("subscription-description")).to_have_text("—")
+    assert page.evaluate(UNLABELLED_CONTROLS) == []
+
+    # When its event types and description are changed in the console and saved
+    page.get_by_label("Event types (comma separated; * for all)").fill("console.placed, console.paid")
+    page.get_by_label("Description (optional)").fill("Orders to the ERP")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_test_id("edit-status")).to_contain_text("Saved")
+
+    # Then a reload shows them, and the API has them with the rest unchanged
+    page.reload()
+    expect(page.get_by_test_id("subscription-event-types")).to_have_text("console.placed, console.paid")
+    expect(page.get_by_test_id("subscription-description")).to_have_text("Orders to the ERP")
+    expect(page.get_by_label("Description (optional)")).to_have_value("Orders to the ERP")
+    stored = api.get(f"/v1/subscriptions/{subscription['id']}").json()
+    assert stored["event_types"] == ["console.placed", "console.paid"]
+    assert stored["description"] == "Orders to the ERP"
+    assert (stored["target_url"], stored["rate_limit"], stored["ordering"]) == (
+        "http://127.0.0.1:9/console-edit",
+        None,
+        "none",
+    )
+    # and the PATCH named the version it was made from
+    patches = [
+        headers for url, headers in tab.requests if url.endswith(subscription["id"]) and "if-match" in headers
+    ]
+    assert len(patches) == 1 and patches[0]["if-match"].strip('W/"')
+
+
+def test_an_edit_after_another_change_asks_for_a_reload_and_overwrites_nothing(
+    api: ApiClient, console: Callable[..., Console]
+) -> None:
+    # Given the subscription's page open, then the subscription changed elsewhere
+    subscription = subscribe(api, "http://127.0.0.1:9/console-race", ["console.raced"])
+    tab = console()
+    page = tab.open(key_of(api), f"#/subscriptions/{subscription['id']}")
+    expect(page.get_by_label("Description (optional)")).to_have_value("")
+    assert (
+        api.patch(f"/v1/subscriptions/{subscription['id']}", json={"description": "theirs"}).status_code
+        == 200
+    )
+
+    # When the console saves its own change
+    page.get_by_label("Description (optional)").fill("mine")
+    page.get_by_role("button", name="Save changes").click()
+
+    # Then it says the subscription changed meanwhile, and the other change stands
+    expect(page.get_by_role("alert")).to_contain_text("changed meanwhile")
+    assert api.get(f"/v1/subscriptions/{subscription['id']}").json()["description"] == "theirs"
+    # and Reload shows the other change, after which the console's own change saves
+    page.get_by_role("button", name="Reload").click()
+    expect(page.get_by_test_id("subscription-description")).to_have_text("theirs")
+    page.get_by_label("Description (optional)").fill("mine")
+    page.get_by_label("Description (optional)").press("Enter")  # the keyboard submits the form
+    expect(page.get_by_test_id("subscription-description")).to_have_text("mine")
+    assert api.get(f"/v1/subscriptions/{subscription['id']}").json()["description"] == "mine"
+    tab.expect_refusals(412)
+
+
+def test_an_invalid_edit_shows_the_error_next_to_its_field(
+    api: ApiClient, console: Callable[..., Console]
+) -> None:
+    # Given a subscription's page
+    subscription = subscribe(api, "http://127.0.0.1:9/console-invalid", ["console.invalid"])
+    tab = console()
+    page = tab.open(key_of(api), f"#/subscriptions/{subscription['id']}")
+
+    # When a target URL the API refuses is saved
+    target = page.get_by_label("Target URL")
+    target.fill("ftp://127.0.0.1/files")
+    page.get_by_role("button", name="Save changes").click()
+
+    # Then the API's message is shown by the field, tied to it, and nothing changed
+    expect(target).to_have_attribute("aria-invalid", "true")
+    error = page.locator(f"#{target.get_attribute('aria-describedby')}")
+    expect(error).to_contain_text("http")
+    expect(page.get_by_role("alert")).to_contain_text("Not saved")
+    assert api.get(f"/v1/subscriptions/{subscription['id']}").json()["target_url"] == (
+        "http://127.0.0.1:9/console-invalid"
+    )
+    tab.screenshot("subscription-edit-error")
+    tab.expect_refusals(422)
+
+
+def test_a_dead_lettered_delivery_is_recovered_from_the_console_once(
+    configure: Configure, api: ApiClient, console: Callable[..., Console]
+) -> None:
+    configure(RETRY_SCHEDULE="1s", BREAKER_FAILURE_THRESHOLD="0")
+    with Receiver(faults=Faults(fail_rate=1.0)) as receiver:
+        # Given an event whose delivery failed for good (500 to every attempt)
+        subscription = subscribe(api, receiver.url, ["console.recovered"])
+        receiver.add_secret(subscription["secret"])
+        (event_id,) = post_events(api, [{"event_type": "console.recovered", "payload": {"n": 1}}])
+        recorded_delivery(api, event_id, subscription["id"], "failed", timeout=90)
+        failures = len(receiver.deliveries)
+
+        # When the endpoint is fixed and the last hour is recovered from the console
+        receiver.faults = Faults()
+        tab = console()
+        page = tab.open(key_of(api), f"#/subscriptions/{subscription['id']}")
+        page.get_by_label("Failed since").select_option("1h")
+        page.get_by_role("button", name="Recover", exact=True).click()
+
+        # Then the console says one delivery was queued, and the receiver gets the event once more
+        result = page.get_by_test_id("recover-result")
+        expect(result).to_contain_text("1 queued again, 0 already in progress")
+        expect(result.get_by_role("button")).to_have_count(0)
+        delivery = recorded_delivery(api, event_id, subscription["id"], "delivered", timeout=60)
+        tab.screenshot("subscription-recovered")
+
+        # And recovering again sends nothing twice
+        page.get_by_role("button", name="Recover", exact=True).click()
+        expect(result).to_contain_text("0 queued again, 0 already in progress")
+        page.reload()
+        expect(page.get_by_role("region", name="Recent deliveries, newest event first")).to_contain_text(
+            "delivered"
+        )
+    succeeded = [got for got in receiver.deliveries if got.status == 200]
+    assert [str(got.webhook_id) for got in succeeded] == [event_id]
+    assert succeeded[0].verified is True
+    assert len(receiver.deliveries) == failures + 1
+    assert [attempt["status_code"] for attempt in delivery["attempts"]][-1] == 200
+
+
+def test_recover_refuses_a_disabled_subscription_until_it_is_enabled(
+    api: ApiClient, console: Callable[..., Console]
+) -> None:
+    # Given a subscription disabled by a 410 Gone
+    with Receiver(faults=Faults(gone=True)) as gone:
+        subscription = subscribe(api, gone.url, ["console.recover-gone"])
+        post_events(api, [{"event_type": "console.recover-gone", "payload": {}}])
+        wait_until(
+            lambda: api.get(f"/v1/subscriptions/{subscription['id']}").json()["status"] == "disabled",
+            "the subscription to be disabled",
+        )
+    tab = console()
+    page = tab.open(key_of(api), f"#/subscriptions/{subscription['id']}")
+
+    # When its failures are recovered, the console shows the API's refusal (enable first)
+    page.get_by_role("button", name="Recover", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("enable")
+    expect(page.get_by_test_id("recover-result")).to_have_count(0)
+    tab.expect_refusals(409)
+
+
 def test_another_tenants_ids_show_not_found(
     api: ApiClient, new_tenant: Callable[[], ApiClient], console: Callable[..., Console]
 ) -> None:
@@ -232,7 +394,7 @@ def test_another_tenants_ids_show_not_found(
     expect(page.get_by_role("alert")).to_have_text("Subscription not found.")
     assert "m-7f3a" not in page.content() and "127.0.0.1:9/other" not in page.content()
     # (a 404 in the browser's console is the API's answer, not a page error)
-    tab.complaints[:] = [text for text in tab.complaints if "404" not in text]
+    tab.expect_refusals(404)
 
 
 def test_the_charts_show_the_delivery_stats(
@@ -277,11 +439,7 @@ def test_the_console_fits_a_phone_and_every_control_has_a_label(
         page.wait_for_load_state("networkidle")
         # No horizontal scrolling of the page (wide tables scroll inside their own region)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], hash_
-        unlabelled = page.evaluate(
-            """[...document.querySelectorAll('input, select')]
-                .filter(el => el.labels.length === 0 && !el.getAttribute('aria-label'))
-                .map(el => el.outerHTML)"""
-        )
+        unlabelled = page.evaluate(UNLABELLED_CONTROLS)
         assert unlabelled == [], f"{hash_}: {unlabelled}"
     tab.go("#/events")
     expect(page.locator("tr[data-event-id]")).to_have_count(1)
@@ -306,7 +464,7 @@ def test_a_refused_key_says_so(api: ApiClient, console: Callable[..., Console]) 
     page = tab.open("trg_not-a-real-key")
 
     expect(page.get_by_role("alert")).to_contain_text("Missing or unknown API key")
-    tab.complaints[:] = [text for text in tab.complaints if "401" not in text]
+    tab.expect_refusals(401)
     assert requests.get(f"{api.base_url}/console", timeout=30).status_code == 200
 
 

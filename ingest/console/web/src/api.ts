@@ -18,11 +18,17 @@ export function forgetKey(): void {
   sessionStorage.removeItem(KEY_NAME);
 }
 
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly title: string,
     readonly detail: string,
+    readonly errors: FieldError[] = [],
   ) {
     super(`${title}: ${detail}`);
   }
@@ -40,8 +46,19 @@ function withQuery(path: string, query?: Query): string {
   return text ? `${path}?${text}` : path;
 }
 
-export async function call<T>(method: string, path: string, options: { query?: Query; body?: unknown } = {}): Promise<T> {
-  const headers: Record<string, string> = { Authorization: `Bearer ${storedKey() ?? ""}` };
+export interface CallOptions {
+  query?: Query;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export async function call<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
+  return (await callWithEtag<T>(method, path, options)).data;
+}
+
+// The answer and its `ETag` header (what `If-Match` takes), or null without one.
+export async function callWithEtag<T>(method: string, path: string, options: CallOptions = {}): Promise<{ data: T; etag: string | null }> {
+  const headers: Record<string, string> = { ...options.headers, Authorization: `Bearer ${storedKey() ?? ""}` };
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
   let response: Response;
   try {
@@ -56,16 +73,18 @@ export async function call<T>(method: string, path: string, options: { query?: Q
   } catch {
     throw new ApiError(0, "Network error", "the API did not answer");
   }
-  if (response.status === 204) return undefined as T;
+  const etag = response.headers.get("ETag");
+  if (response.status === 204) return { data: undefined as T, etag };
   const document = await response.json().catch(() => null);
   if (!response.ok) {
     throw new ApiError(
       response.status,
       document?.title ?? `HTTP ${response.status}`,
       document?.detail ?? response.statusText,
+      Array.isArray(document?.errors) ? document.errors : [],
     );
   }
-  return document as T;
+  return { data: document as T, etag };
 }
 
 export const encode = encodeURIComponent;
@@ -114,8 +133,20 @@ export interface Subscription {
   status: string;
   disabled_reason: string | null;
   failing_since: string | null;
+  description: string | null;
+  rate_limit: number | null;
+  ordering: "none" | "strict";
   created_at: string;
   updated_at: string;
+}
+
+// A JSON merge patch of a subscription (PATCH /v1/subscriptions/{id}): absent is unchanged, null removes.
+export interface SubscriptionPatch {
+  target_url?: string;
+  event_types?: string[];
+  description?: string | null;
+  rate_limit?: number | null;
+  ordering?: "none" | "strict";
 }
 
 export interface SubscriptionWithSecret extends Subscription {
@@ -173,4 +204,11 @@ export interface TenantStats extends Stats {
 
 export interface ReplayResult {
   data: { event_id: string; outcome: string }[];
+}
+
+export interface RecoverResult {
+  queued: number;
+  in_progress: number;
+  truncated: boolean;
+  next_since: string | null;
 }

@@ -5,6 +5,7 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import {
   ApiError,
   call,
+  callWithEtag,
   encode,
   forgetKey,
   storedKey,
@@ -12,9 +13,11 @@ import {
   type Delivery,
   type EventOut,
   type Page,
+  type RecoverResult,
   type ReplayResult,
   type Stats,
   type Subscription,
+  type SubscriptionPatch,
   type SubscriptionWithSecret,
   type TenantStats,
 } from "./api";
@@ -445,10 +448,7 @@ function CreateSubscription({ onCreated }: { onCreated: (issued: SubscriptionWit
       onSubmit={async (event) => {
         event.preventDefault();
         try {
-          const eventTypes = types
-            .split(/[\s,]+/)
-            .map((type) => type.trim())
-            .filter(Boolean);
+          const eventTypes = splitTypes(types);
           onCreated(await call<SubscriptionWithSecret>("POST", "/v1/subscriptions", { body: { target_url: url, event_types: eventTypes } }));
           setUrl("");
           setError(null);
@@ -468,6 +468,223 @@ function CreateSubscription({ onCreated }: { onCreated: (issued: SubscriptionWit
       </div>
       {error && <Problem error={error} />}
       <button type="submit">Create subscription</button>
+    </form>
+  );
+}
+
+function splitTypes(text: string): string[] {
+  return text
+    .split(/[\s,]+/)
+    .map((type) => type.trim())
+    .filter(Boolean);
+}
+
+type EditField = "target_url" | "event_types" | "description" | "rate_limit" | "ordering";
+const EDIT_FIELDS: EditField[] = ["target_url", "event_types", "description", "rate_limit", "ordering"];
+
+// The 422's field errors by form field (`event_types.0` is the event types field); the rest apart.
+function errorsByField(error: ApiError | null): { fields: Partial<Record<EditField, string>>; other: string[] } {
+  const fields: Partial<Record<EditField, string>> = {};
+  const other: string[] = [];
+  for (const entry of error?.status === 422 ? error.errors : []) {
+    const name = entry.field.split(".")[0] as EditField;
+    if (EDIT_FIELDS.includes(name)) fields[name] = fields[name] ? `${fields[name]}; ${entry.message}` : entry.message;
+    else other.push(`${entry.field}: ${entry.message}`);
+  }
+  return { fields, other };
+}
+
+// Only what changed is sent (a JSON merge patch); an emptied description or rate limit is removed (null).
+function changes(item: Subscription, draft: Record<EditField, string>): SubscriptionPatch {
+  const patch: SubscriptionPatch = {};
+  if (draft.target_url.trim() !== item.target_url) patch.target_url = draft.target_url.trim();
+  const types = splitTypes(draft.event_types);
+  if (types.join(",") !== item.event_types.join(",")) patch.event_types = types;
+  const description = draft.description.trim() || null;
+  if (description !== item.description) patch.description = description;
+  const rateLimit = draft.rate_limit.trim() === "" ? null : Number(draft.rate_limit);
+  if (rateLimit !== item.rate_limit) patch.rate_limit = rateLimit;
+  if (draft.ordering !== item.ordering) patch.ordering = draft.ordering as "none" | "strict";
+  return patch;
+}
+
+function EditSubscription({
+  item,
+  etag,
+  path,
+  onSaved,
+  onReload,
+}: {
+  item: Subscription;
+  etag: string | null;
+  path: string;
+  onSaved: () => Promise<void>;
+  onReload: () => Promise<void>;
+}) {
+  const [draft, setDraft] = useState<Record<EditField, string>>({
+    target_url: item.target_url,
+    event_types: item.event_types.join(", "),
+    description: item.description ?? "",
+    rate_limit: item.rate_limit === null ? "" : String(item.rate_limit),
+    ordering: item.ordering,
+  });
+  const [error, setError] = useState<ApiError | null>(null);
+  const [said, setSaid] = useState("");
+  const { fields, other } = errorsByField(error);
+
+  const field = (name: EditField, label: string, input: (id: string, described: string | undefined) => ComponentChildren) => {
+    const id = `edit-${name.replace("_", "-")}`;
+    const message = fields[name];
+    return (
+      <div class="field">
+        <label for={id}>{label}</label>
+        {input(id, message ? `${id}-error` : undefined)}
+        {message && (
+          <span id={`${id}-error`} class="problem field-error">
+            {message}
+          </span>
+        )}
+      </div>
+    );
+  };
+  const text = (name: EditField, type: "url" | "text" | "number" = "text", extra: Record<string, unknown> = {}) =>
+    (id: string, described: string | undefined) => (
+      <input
+        id={id}
+        type={type as "text"}
+        value={draft[name]}
+        aria-invalid={described ? "true" : undefined}
+        aria-describedby={described}
+        onInput={(e) => setDraft({ ...draft, [name]: e.currentTarget.value })}
+        {...extra}
+      />
+    );
+
+  return (
+    <form
+      class="card edit"
+      aria-labelledby="edit-title"
+      onSubmit={async (event) => {
+        event.preventDefault();
+        const patch = changes(item, draft);
+        setError(null);
+        if (Object.keys(patch).length === 0) {
+          setSaid("Nothing changed.");
+          return;
+        }
+        try {
+          await callWithEtag<Subscription>("PATCH", path, { body: patch, headers: etag ? { "If-Match": etag } : {} });
+          setSaid("");
+          await onSaved();
+        } catch (caught) {
+          setSaid("");
+          setError(caught as ApiError);
+        }
+      }}
+    >
+      <h2 id="edit-title">Edit</h2>
+      {field("target_url", "Target URL", text("target_url", "url", { required: true }))}
+      {field("event_types", "Event types (comma separated; * for all)", text("event_types", "text", { required: true }))}
+      {field("description", "Description (optional)", text("description", "text", { maxLength: 1024 }))}
+      {field("rate_limit", "Rate limit (deliveries per second, 1 to 1000; empty for none)", text("rate_limit", "number", { min: 1, max: 1000, step: 1 }))}
+      {field("ordering", "Ordering", (id, described) => (
+        <select
+          id={id}
+          value={draft.ordering}
+          aria-invalid={described ? "true" : undefined}
+          aria-describedby={described}
+          onChange={(e) => setDraft({ ...draft, ordering: e.currentTarget.value })}
+        >
+          <option value="none">none: concurrent deliveries</option>
+          <option value="strict">strict: one at a time, in order</option>
+        </select>
+      ))}
+      {error?.status === 412 && (
+        <p role="alert" class="problem">
+          This subscription changed meanwhile (someone else saved it): reload it, then make your change again.{" "}
+          <button type="button" class="secondary" onClick={() => void onReload()}>
+            Reload
+          </button>
+        </p>
+      )}
+      {error && error.status === 422 && (
+        <p role="alert" class="problem">
+          Not saved: {other.length > 0 ? other.join("; ") : "see the fields above."}
+        </p>
+      )}
+      {error && error.status !== 412 && error.status !== 422 && <Problem error={error} />}
+      <button type="submit">Save changes</button>
+      <span role="status" class="note">
+        {said}
+      </span>
+    </form>
+  );
+}
+
+const RECOVER_WINDOWS: Record<string, number> = { "1h": 3600_000, "24h": 86_400_000, "7d": 7 * 86_400_000 };
+
+function RecoverDeliveries({ path, onQueued }: { path: string; onQueued: () => void }) {
+  const [window, setWindow] = useState("24h");
+  const [since, setSince] = useState("");
+  const [result, setResult] = useState<RecoverResult | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const recover = async (from: string) => {
+    try {
+      setError(null);
+      setResult(await call<RecoverResult>("POST", `${path}/recover`, { body: { since: from } }));
+      onQueued();
+    } catch (caught) {
+      setResult(null);
+      setError(caught as ApiError);
+    }
+  };
+  return (
+    <form
+      class="card"
+      aria-labelledby="recover-title"
+      onSubmit={(event) => {
+        event.preventDefault();
+        const from = window === "custom" ? isoFromLocal(since) : new Date(Date.now() - RECOVER_WINDOWS[window]).toISOString();
+        if (from) void recover(from);
+      }}
+    >
+      <h2 id="recover-title">Recover failed deliveries</h2>
+      <p class="note">
+        Sends again, once each, every delivery that failed for good (dead-lettered or refused with 410) for events received since then
+        (at most 14 days back). The subscription must be active.
+      </p>
+      <div class="field inline-field">
+        <label for="recover-window">Failed since</label>
+        <select id="recover-window" value={window} onChange={(e) => setWindow(e.currentTarget.value)}>
+          <option value="1h">the last hour</option>
+          <option value="24h">the last 24 hours</option>
+          <option value="7d">the last 7 days</option>
+          <option value="custom">a date and time…</option>
+        </select>
+      </div>
+      {window === "custom" && (
+        <div class="field inline-field">
+          <label for="recover-since">Events received since</label>
+          <input id="recover-since" type="datetime-local" required value={since} onInput={(e) => setSince(e.currentTarget.value)} />
+        </div>
+      )}
+      <button type="submit">Recover</button>
+      {error && <Problem error={error} />}
+      {result && (
+        <div role="status" data-testid="recover-result">
+          <p>
+            {result.queued} queued again, {result.in_progress} already in progress (left alone).
+          </p>
+          {result.truncated && result.next_since && (
+            <p>
+              More failed deliveries than one call takes.{" "}
+              <button type="button" onClick={() => void recover(result.next_since!)}>
+                Continue from {when(result.next_since)}
+              </button>
+            </p>
+          )}
+        </div>
+      )}
     </form>
   );
 }
@@ -548,7 +765,7 @@ function StatsFacts({ stats }: { stats: Stats }) {
 
 function SubscriptionPage({ id }: { id: string }) {
   const path = `/v1/subscriptions/${encode(id)}`;
-  const subscription = useLoad(() => call<Subscription>("GET", path), [id]);
+  const subscription = useLoad(() => callWithEtag<Subscription>("GET", path), [id]);
   const deliveries = useLoad(() => call<Page<Delivery>>("GET", `${path}/deliveries`, { query: { limit: 20 } }), [id]);
   const [window, setWindow] = useState("1h");
   const stats = useLoad(() => call<Stats>("GET", `${path}/stats`, { query: { window } }), [id, window]);
@@ -558,6 +775,7 @@ function SubscriptionPage({ id }: { id: string }) {
   const [confirming, setConfirming] = useState(false);
   const [deleted, setDeleted] = useState(false);
   const [replayIds, setReplayIds] = useState("");
+  const [saved, setSaved] = useState("");
 
   const act = async (action: () => Promise<void>) => {
     try {
@@ -588,8 +806,8 @@ function SubscriptionPage({ id }: { id: string }) {
       </section>
     );
   }
-  const item = subscription.data;
-  if (!item) return <p>Loading…</p>;
+  if (!subscription.data) return <p>Loading…</p>;
+  const { data: item, etag } = subscription.data;
   const testType = item.event_types.find((type) => type !== "*") ?? "console.test";
   return (
     <section aria-labelledby="subscription-title">
@@ -601,7 +819,13 @@ function SubscriptionPage({ id }: { id: string }) {
         <dt>Target</dt>
         <dd class="wrap">{item.target_url}</dd>
         <dt>Event types</dt>
-        <dd>{item.event_types.join(", ")}</dd>
+        <dd data-testid="subscription-event-types">{item.event_types.join(", ")}</dd>
+        <dt>Description</dt>
+        <dd data-testid="subscription-description">{item.description ?? "—"}</dd>
+        <dt>Rate limit</dt>
+        <dd>{item.rate_limit === null ? "none" : `${item.rate_limit} per second`}</dd>
+        <dt>Ordering</dt>
+        <dd>{item.ordering}</dd>
         <dt>Status</dt>
         <dd data-testid="subscription-status">
           <Badge value={item.status} />
@@ -722,6 +946,26 @@ function SubscriptionPage({ id }: { id: string }) {
           })}
         </Table>
       )}
+
+      <EditSubscription
+        key={etag ?? item.updated_at}
+        item={item}
+        etag={etag}
+        path={path}
+        onSaved={async () => {
+          await subscription.reload();
+          setSaved("Saved: the change applies to events accepted from now on.");
+        }}
+        onReload={async () => {
+          setSaved("");
+          await subscription.reload();
+        }}
+      />
+      <p role="status" class="note" data-testid="edit-status">
+        {saved}
+      </p>
+
+      <RecoverDeliveries path={path} onQueued={() => void deliveries.reload()} />
 
       <h2>Replay</h2>
       <form
