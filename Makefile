@@ -39,7 +39,7 @@ SLOW_TESTS := tests/e2e/test_readme.py tests/integration/test_bench_quick.py \
 test: setup  ## run every suite: unit (2 workers, in the background, report last) beside integration + e2e (4 workers)
 	@mkdir -p .triggers; started=$$(date +%s); \
 	$(RUN) pytest tests/unit -p no:cacheprovider -n 2 > .triggers/unit-tests.log 2>&1 & unit=$$!; \
-	$(RUN) pytest -n 4 --dist loadfile $(SLOW_TESTS) tests/e2e tests/integration; others=$$?; \
+	$(RUN) pytest -n 4 --dist loadfile --durations=10 $(SLOW_TESTS) tests/e2e tests/integration; others=$$?; \
 	wait $$unit; units=$$?; \
 	echo; echo "== unit tests (ran alongside; full log .triggers/unit-tests.log)"; \
 	grep -vE '^\{' .triggers/unit-tests.log | tail -n 200; \
