@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
-from devtools import api_client as api
 from devtools.api_client import api_client, deliveries, destinations, subscriptions
+from devtools.api_client import subscription_stats as read_subscription_stats
 from devtools.runner.mappings import MappingSpec, load_mappings
 from devtools.target import Target
 from devtools.template import Template
@@ -260,7 +260,7 @@ def subscription_states(target: Target, max_deliveries: int) -> list[Subscriptio
 def subscription_stats(target: Target, subscription_id: str, window: str) -> dict[str, Any]:
     """`GET /v1/subscriptions/{id}/stats`: success rate, outcomes and latency from the delivery records."""
     with api_client(target) as client:
-        return api.subscription_stats(client, subscription_id, window)
+        return read_subscription_stats(client, subscription_id, window)
 
 
 def open_breakers(target: Target) -> list[dict[str, Any]]:

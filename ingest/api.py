@@ -150,7 +150,6 @@ def _authenticated_key(router: APIGatewayHttpResolver) -> ApiKeyInfo:
     if key is None or refusal is not None:
         refused_keys().add(key_hash)
         raise Unauthorized("API key expired" if refusal == "expired" else f"{refusal} API key")
-    router.append_context(key_hash=key_hash)
     return key
 
 
@@ -159,7 +158,7 @@ def _admit(router: APIGatewayHttpResolver) -> str:
     tenant's rate limit (RateLimited when spent)."""
     key = _authenticated_key(router)
     tenant_id = key.tenant_id
-    router.append_context(tenant_id=tenant_id, key_id=key.key_id)
+    router.append_context(tenant_id=tenant_id, key_id=key.key_id, api_key=key)
     # The key's id (never the key or its hash) on every later log line of the request.
     logger.append_keys(tenant_id=tenant_id, key_id=key.key_id)
     scopes.require(key.scopes, scopes.needed_scope(router.context.get("_route")))
@@ -529,9 +528,11 @@ def delete_event(event_id: EventId) -> Response[str]:
 
 
 @lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
 def route_templates() -> tuple[tuple[re.Pattern[str], str, str], ...]:
     """(pattern, method, template) of every route, as the resolver matches them; the template is
-    the OpenAPI path (`/v1/events/{event_id}`): a bounded metric dimension, unlike the raw path."""
+    the OpenAPI path (`/v1/events/{event_id}`): a bounded metric dimension, unlike the raw path.
+    Built once: every router is included when this module is imported."""
     routes = app._static_routes + app._dynamic_routes
     return tuple((route.rule, route.method, re.sub(r"<(\w+)>", r"{\1}", route.path)) for route in routes)
 

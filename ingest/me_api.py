@@ -4,9 +4,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
-from ingest.core import api_keys_table
-from ingest.core.clients import dynamodb_client
-from ingest.core.settings import ingest_settings
+from ingest.core.api_keys_table import ApiKeyInfo
 from ingest.responses import JSON, ok, problems
 
 router = APIGatewayHttpRouter()
@@ -27,12 +25,7 @@ class Me(BaseModel):
     responses={200: ok(Me), **problems(401, 503)},
 )
 def me() -> Response[str]:
-    key_hash = str(router.context["key_hash"])
-    info = api_keys_table.get_api_key(dynamodb_client(), ingest_settings().api_keys_table, key_hash)
-    body = Me(
-        tenant_id=str(router.context["tenant_id"]),
-        key_id=info.key_id if info else key_hash[: api_keys_table.KEY_ID_CHARS],
-        key_hint=info.key_hint if info else None,
-        created_at=info.created_at if info else None,
-    )
+    # The key as authentication read it for this request: no second read.
+    key: ApiKeyInfo = router.context["api_key"]
+    body = Me(tenant_id=key.tenant_id, key_id=key.key_id, key_hint=key.key_hint, created_at=key.created_at)
     return Response(status_code=200, content_type=JSON, body=body.model_dump_json())
