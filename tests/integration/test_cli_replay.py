@@ -83,7 +83,14 @@ def test_replay_delivers_an_event_from_before_the_subscription_for_the_first_tim
     api: ApiClient, stack: EmbeddedStack, configure: Configure, capsys: pytest.CaptureFixture[str]
 ) -> None:
     word = f"early{uuid.uuid4().hex[:8]}"
-    (event_id,) = post_events(api, [{"event_type": "order.created", "payload": {"tag": word}}])
+    # An event accepted before a subscription may still reach it if the fanout reads the event's
+    # batch after the subscription exists. A fence subscriber receiving the event proves the fanout
+    # has read its batch's subscriptions, so the subscription created next can only get it by replay.
+    with Receiver() as fence:
+        fence_subscription = subscribe(api, fence.url, ["*"])
+        (event_id,) = post_events(api, [{"event_type": "order.created", "payload": {"tag": word}}])
+        fence.wait_for(1, timeout=60)
+    assert api.delete(f"/v1/subscriptions/{fence_subscription['id']}").status_code == 204
     wait_indexed(api, word, 1)
     with Receiver() as receiver:
         subscription = subscribe(api, receiver.url, ["*"])
