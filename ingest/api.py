@@ -24,7 +24,7 @@ from ingest.bodies import request_text
 from ingest.console import is_console_path
 from ingest.console import router as console_router
 from ingest.core import events_table
-from ingest.core.api_keys_table import KEY_PREFIX, ApiKeyInfo, get_key, hash_key, key_id
+from ingest.core.api_keys_table import KEY_PREFIX, ApiKeyInfo, get_api_key, hash_key, key_id
 from ingest.core.clients import dynamodb_client
 from ingest.core.errors import (
     PROBLEM_BASE,
@@ -55,7 +55,7 @@ from ingest.destinations_api import router as destinations_router
 from ingest.event_types_api import EventTypeIn, EventTypePatch, catalog_cache
 from ingest.event_types_api import router as event_types_router
 from ingest.ingestion import parse_events, plan_events, store_events, store_planned
-from ingest.keycache import refused_keys
+from ingest.keycache import accepted_keys, refused_keys
 from ingest.me_api import router as me_router
 from ingest.ratelimit import Decision, policy_for, rate_limiter
 from ingest.replay_api import RecoverIn, ReplayIn
@@ -140,16 +140,20 @@ def _authenticated_key(router: APIGatewayHttpResolver) -> ApiKeyInfo:
     scheme, _, api_key = header.partition(" ")
     if scheme.lower() != "bearer" or not api_key.strip():
         raise Unauthorized("send `Authorization: Bearer <api key>`")
-    # A key refused a moment ago is refused again without a read; valid keys are read every time,
-    # so a revocation or an expiry takes effect on the next request.
+    # A key refused or read a moment ago is answered from memory (ingest/keycache.py): revocation
+    # applies within `api_key_cache_seconds`, expiry on the next request.
     key_hash = hash_key(api_key.strip())
     if key_hash in refused_keys():
         raise Unauthorized("unknown, revoked or expired API key")
-    key = get_key(dynamodb_client(), ingest_settings().api_keys_table, api_key.strip())
+    remembered = accepted_keys().get(key_hash)
+    key = remembered or get_api_key(dynamodb_client(), ingest_settings().api_keys_table, key_hash)
     refusal = "unknown" if key is None else key.refusal(datetime.now(UTC))
     if key is None or refusal is not None:
+        accepted_keys().forget(key_hash)
         refused_keys().add(key_hash)
         raise Unauthorized("API key expired" if refusal == "expired" else f"{refusal} API key")
+    if remembered is None:
+        accepted_keys().put(key_hash, key)
     return key
 
 

@@ -198,7 +198,7 @@ def revoke(args: argparse.Namespace) -> int:
         state = "was already revoked" if already else "revoked"
         out.print(
             f"[bold red]{state}[/] key [bold]{revoked.key_id}[/] of tenant {revoked.tenant_id}"
-            f" (at {revoked.revoked_at}); requests with it now get 401"
+            f" (at {revoked.revoked_at}); requests with it get 401 within 5 s"
         )
 
     emit(args, revoked.public(), human)
@@ -227,6 +227,8 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     list_parser = keys.add_parser("ls", help="list keys by id (never the keys themselves)")
     list_parser.add_argument("--tenant", help="only this tenant's keys")
     list_parser.set_defaults(func=list_keys)
-    revoke_parser = keys.add_parser("revoke", help="revoke a key: the next request with it gets 401")
+    revoke_parser = keys.add_parser(
+        "revoke", help="revoke a key: requests with it get 401 within 5 s (API_KEY_CACHE_SECONDS)"
+    )
     revoke_parser.add_argument("key", metavar="KEY|KEY_ID", help="the key itself, or its id from `keys ls`")
     revoke_parser.set_defaults(func=revoke)

@@ -177,6 +177,10 @@ class IngestSettings(CoreSettings):
     # Unknown or revoked keys are refused from memory for this long (at most this many keys).
     refused_key_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
     refused_key_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)
+    # A valid key is used for this long after a consistent read of it (at most this many keys),
+    # so revocation and scope changes apply within this bound; expiry is checked on every request.
+    api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    api_key_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)
     # An instance uses an event type's catalog entry (its schema, or its absence) for this long
     # after reading it (docs/guarantees.md "Event-type catalog").
     event_type_cache_seconds: float = Field(default=5.0, ge=0, le=300)

@@ -6,6 +6,7 @@ Limits here are far slower than the tests (a token per 100 s), so no outcome dep
 import hashlib
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,9 +16,10 @@ from devtools.runner.lambda_context import LocalLambdaContext
 from ingest.core import tenants_table
 from ingest.core.api_keys_table import create_api_key
 from ingest.core.clients import dynamodb_client
+from ingest.core.runtime import runtime
 from ingest.core.settings import get_settings
 from ingest.handler import lambda_handler
-from ingest.keycache import RefusedKeys
+from ingest.keycache import ExpiringMemory, RefusedKeys, accepted_keys
 from tests.unit.test_api_handler import Call, Reply, assert_problem, event_body, post
 
 SLOW = 0.01  # requests per second: one token per 100 s
@@ -234,26 +236,25 @@ def test_an_unknown_key_is_read_once_then_refused_from_memory(invoke: Call, key_
     assert key_reads == [hashlib.sha256(unknown.encode()).hexdigest()]
 
 
-def test_a_valid_key_is_read_on_every_request(
+def test_a_valid_key_is_read_once_per_cache_period(
     invoke: Call, new_key: Callable[[str], str], key_reads: list[str]
 ) -> None:
+    clock = Ticks()
+    accepted_keys().clock = clock
     key = new_key("tenant-a")
 
     for _ in range(3):
         assert invoke("GET", "/v1/events", key=key).status == 200
+    clock.now = get_settings().api_key_cache_seconds - 0.1
+    assert invoke("GET", "/v1/events", key=key).status == 200
+    assert len(key_reads) == 1
 
-    assert len(key_reads) == 3
+    clock.now = get_settings().api_key_cache_seconds
+    assert invoke("GET", "/v1/events", key=key).status == 200
+    assert len(key_reads) == 2
 
 
-def test_a_revoked_key_is_refused_on_the_next_request_with_its_tenant_warm(
-    invoke: Call, new_key: Callable[[str], str], dynamodb: Any
-) -> None:
-    # Given a key in use (its tenant's limits, buckets and other refused keys all in memory)
-    key = new_key("tenant-a")
-    assert invoke("GET", "/v1/events", key="trg_" + "u" * 43).status == 401
-    assert post(invoke, key, event_body()).status == 201
-
-    # When it is revoked
+def revoke(dynamodb: Any, key: str) -> None:
     dynamodb.update_item(
         TableName=get_settings().api_keys_table,
         Key={"key_hash": {"S": hashlib.sha256(key.encode()).hexdigest()}},
@@ -261,8 +262,62 @@ def test_a_revoked_key_is_refused_on_the_next_request_with_its_tenant_warm(
         ExpressionAttributeValues={":now": {"S": "2026-01-01T00:00:00Z"}},
     )
 
-    # Then the very next request is refused
+
+def test_a_revoked_key_is_refused_once_its_cache_period_ends_with_its_tenant_warm(
+    invoke: Call, new_key: Callable[[str], str], dynamodb: Any
+) -> None:
+    # Given a key in use (its tenant's limits, buckets, its own record and other refused keys all
+    # in memory)
+    clock = Ticks()
+    accepted_keys().clock = clock
+    key = new_key("tenant-a")
+    assert invoke("GET", "/v1/events", key="trg_" + "u" * 43).status == 401
+    assert post(invoke, key, event_body()).status == 201
+
+    # When it is revoked
+    revoke(dynamodb, key)
+
+    # Then it is refused from the end of the stated bound on (the read that remembered it is
+    # where the bound starts), and from then on without a read
+    clock.now = get_settings().api_key_cache_seconds
     assert_problem(post(invoke, key, event_body()), 401, "unauthorized")
+    assert_problem(post(invoke, key, event_body()), 401, "unauthorized")
+
+
+def test_with_no_cache_period_a_revoked_key_is_refused_on_the_next_request(
+    invoke: Call, new_key: Callable[[str], str], dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("API_KEY_CACHE_SECONDS", "0")
+    runtime.reset()
+    key = new_key("tenant-a")
+    assert post(invoke, key, event_body()).status == 201
+
+    revoke(dynamodb, key)
+
+    assert_problem(post(invoke, key, event_body()), 401, "unauthorized")
+
+
+def test_a_remembered_key_is_refused_the_moment_it_expires(
+    invoke: Call, new_key: Callable[[str], str], key_reads: list[str]
+) -> None:
+    # Given a key remembered while it was valid, which has expired since
+    key = new_key("tenant-a")
+    assert invoke("GET", "/v1/events", key=key).status == 200
+    key_hash = hashlib.sha256(key.encode()).hexdigest()
+    remembered = accepted_keys().get(key_hash)
+    assert remembered is not None
+    expired = remembered.model_copy(
+        update={"expires_at": (datetime.now(UTC) - timedelta(seconds=1)).isoformat()}
+    )
+    accepted_keys().put(key_hash, expired)
+
+    # Then the next request is refused as expired, with no read, and the key is forgotten
+    reply = invoke("GET", "/v1/events", key=key)
+
+    assert_problem(reply, 401, "unauthorized")
+    assert "expired" in reply.json()["detail"]
+    assert len(key_reads) == 1
+    assert accepted_keys().get(key_hash) is None
 
 
 def test_an_oversized_key_is_refused_and_remembered_by_its_hash(invoke: Call, key_reads: list[str]) -> None:
@@ -303,6 +358,14 @@ def test_refused_keys_keep_at_most_their_size_oldest_out() -> None:
     assert len(refused) == 3
     assert "a" not in refused and "b" not in refused
     assert all(name in refused for name in "cde")
+
+
+def test_a_memory_with_no_period_remembers_nothing() -> None:
+    memory: ExpiringMemory[str] = ExpiringMemory(ttl_seconds=0, max_keys=10, clock=Ticks())
+
+    memory.put("a", "value")
+
+    assert memory.get("a") is None
 
 
 def test_a_zero_sized_memory_remembers_nothing() -> None:
