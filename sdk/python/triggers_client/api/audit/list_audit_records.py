@@ -121,7 +121,8 @@ def sync_detailed(
         action (str | Unset): Only this action: `subscription.create`, `subscription.update`,
             `subscription.delete`, `subscription.enable`, `subscription.rotate_secret`,
             `subscription.replay`, `subscription.recover`, `event_type.create`, `event_type.update`,
-            `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke`
+            `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke`,
+            `limits.update`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.
@@ -171,7 +172,8 @@ def sync(
         action (str | Unset): Only this action: `subscription.create`, `subscription.update`,
             `subscription.delete`, `subscription.enable`, `subscription.rotate_secret`,
             `subscription.replay`, `subscription.recover`, `event_type.create`, `event_type.update`,
-            `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke`
+            `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke`,
+            `limits.update`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.
@@ -216,7 +218,8 @@ async def asyncio_detailed(
         action (str | Unset): Only this action: `subscription.create`, `subscription.update`,
             `subscription.delete`, `subscription.enable`, `subscription.rotate_secret`,
             `subscription.replay`, `subscription.recover`, `event_type.create`, `event_type.update`,
-            `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke`
+            `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke`,
+            `limits.update`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.
@@ -264,7 +267,8 @@ async def asyncio(
         action (str | Unset): Only this action: `subscription.create`, `subscription.update`,
             `subscription.delete`, `subscription.enable`, `subscription.rotate_secret`,
             `subscription.replay`, `subscription.recover`, `event_type.create`, `event_type.update`,
-            `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke`
+            `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke`,
+            `limits.update`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.
