@@ -10,7 +10,7 @@ from typing import Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.core import breakers_table
 from ingest.core.breakers_table import BreakerItem
@@ -25,6 +25,8 @@ BreakerState = Literal["closed", "open", "half_open"]
 
 
 class DestinationOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     host: str = Field(description="Host name of the target URLs it covers (every subscription to it)")
     state: BreakerState = Field(
         description="`open`: deliveries to the host pause until `open_until`; `half_open`: one probe "
@@ -54,6 +56,8 @@ class DestinationOut(BaseModel):
 
 
 class DestinationList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     data: list[DestinationOut]
 
 

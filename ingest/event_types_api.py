@@ -69,7 +69,7 @@ def _not_operational(value: str) -> str:
 
 
 class EventTypeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     name: str = Field(min_length=1, max_length=128, pattern=EVENT_TYPE_PATTERN)
     description: str = Field(default="", max_length=MAX_DESCRIPTION)
@@ -82,7 +82,7 @@ class EventTypeIn(BaseModel):
 class EventTypePatch(BaseModel):
     """The members to change; `"schema": null` removes the schema."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
     schema_: dict[str, Any] | None = Field(default=None, alias="schema", description=SCHEMA_DESCRIPTION)
@@ -99,7 +99,7 @@ class EventTypePatch(BaseModel):
 
 
 class EventTypeOut(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     name: str
     description: str
@@ -121,6 +121,8 @@ class EventTypeOut(BaseModel):
 
 
 class EventTypeList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     data: list[EventTypeOut]
 
 

@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.core.api_keys_table import ApiKeyInfo
 from ingest.responses import JSON, ok, problems
@@ -11,6 +11,8 @@ router = APIGatewayHttpRouter()
 
 
 class Me(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     tenant_id: str
     key_id: str = Field(description="Names the key (the start of its SHA-256); never the key itself")
     key_hint: str | None = Field(description="The key's first characters (`trg_abcd`)")

@@ -15,7 +15,7 @@ from ulid import ULID
 
 from ingest.audit_api import record
 from ingest.bodies import parse_json_model, request_text
-from ingest.core import lifecycle, subscriptions_table
+from ingest.core import subscriptions_table
 from ingest.core.clients import dynamodb_client, sqs_client
 from ingest.core.errors import SubscriptionDisabled
 from ingest.core.events_table import EPOCH
@@ -34,12 +34,14 @@ router = APIGatewayHttpRouter()
 
 
 class ReplayIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     event_ids: list[EventId] = Field(min_length=1, max_length=MAX_REPLAY_EVENTS)
 
 
 class ReplayedEvent(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     event_id: str
     outcome: Literal["queued", "in_progress", "not_found", "not_subscribed"] = Field(
         description=(
@@ -52,6 +54,8 @@ class ReplayedEvent(BaseModel):
 
 
 class ReplayOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     data: list[ReplayedEvent]
 
 
@@ -102,6 +106,9 @@ def replay(subscription_id: SubscriptionId) -> Response[str]:
             f"subscription {subscription_id} is disabled ({subscription.disabled_reason}); "
             "enable it before replaying"
         )
+    # Imported here: the replay machinery (deliveries, queues, lanes) is for these two routes only.
+    from ingest.core import lifecycle
+
     stores = lifecycle.Stores.of(dynamodb_client(), sqs_client(), settings)
     results = lifecycle.replay_events(stores, subscription, event_ids, datetime.now(UTC))
     outcomes: dict[str, int] = {}
@@ -134,7 +141,7 @@ def replay(subscription_id: SubscriptionId) -> Response[str]:
 class RecoverIn(BaseModel):
     """The window of events (by receipt time) whose failed deliveries are sent again."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     since: IsoDateTime = Field(description="Events received at or after (ISO 8601 with offset)")
     until: IsoDateTime | None = Field(
@@ -152,6 +159,8 @@ class RecoverIn(BaseModel):
 
 
 class RecoverOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     queued: int = Field(description="Failed or gone deliveries reopened, their next attempt queued")
     in_progress: int = Field(
         description="Deliveries found failed that were reopened meanwhile (by another recover, a replay "
@@ -206,6 +215,8 @@ def recover(subscription_id: SubscriptionId) -> Response[str]:
         )
     now = datetime.now(UTC)
     until = min(request.until or now, now)
+    from ingest.core import lifecycle
+
     stores = lifecycle.Stores.of(dynamodb_client(), sqs_client(), settings)
     result = lifecycle.recover(
         stores,

@@ -6,7 +6,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.core import delivery_stats, subscriptions_table
 from ingest.core.clients import dynamodb_client
@@ -38,6 +38,8 @@ class SubscriptionStats(StatsReport):
 
 
 class SubscriptionSummary(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     subscription_id: str
     attempts: int
     success_rate: float | None

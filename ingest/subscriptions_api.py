@@ -145,7 +145,7 @@ ORDERING_DESCRIPTION = (
 class SubscriptionIn(BaseModel):
     """A subscribe request. `event_types` is deduplicated, order kept; `["*"]` means every type."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     target_url: TargetUrl
     event_types: EventTypes
@@ -190,7 +190,7 @@ class SubscriptionPatch(BaseModel):
     that name); `event_types` and `filter` are replaced whole. A new patchable field is one line
     here (and its attribute in SubscriptionItem)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     target_url: TargetUrl | None = None
     event_types: EventTypes | None = None
@@ -254,6 +254,8 @@ def check_filter(pattern: dict[str, Any] | None) -> None:
 
 
 class SubscriptionOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     target_url: str
     event_types: list[str]
@@ -311,10 +313,14 @@ class SubscriptionWithSecret(SubscriptionOut):
 
 
 class SubscriptionList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     data: list[SubscriptionOut]
 
 
 class DeliveryOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     event_id: str
     subscription_id: str
     target_url: str
@@ -327,6 +333,8 @@ class DeliveryOut(BaseModel):
 
 
 class DeliveryPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     data: list[DeliveryOut]
     next_cursor: str | None = Field(description="Pass as `cursor` to fetch the next page; null at the end")
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.core.errors import MalformedRequest, StoreUnavailable
 from ingest.core.ids import highest_id_at, isoformat, lowest_id_at, new_event_id
@@ -61,6 +61,8 @@ Fields = Mapping[str, FieldValue]
 class AuditRecord(BaseModel):
     """One recorded change, as stored and as `GET /v1/audit` returns it."""
 
+    model_config = ConfigDict(defer_build=True)
+
     id: str = Field(description="Record id (a ULID: records sort by time)")
     at: str = Field(description="When the change was made (UTC)")
     actor: str = Field(
@@ -78,6 +80,8 @@ class AuditRecord(BaseModel):
 
 
 class AuditPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     data: list[AuditRecord]
     next_cursor: str | None = Field(description="Pass as `cursor` to fetch the next page; null at the end")
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.core import deliveries_table
 from ingest.core.deliveries_table import Attempt, DeliveryItem, DeliveryState
@@ -46,12 +46,16 @@ WINDOWS: dict[str, WindowSpec] = {
 
 
 class Latency(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     p50: int | None = Field(description="Median attempt latency (ms); null without attempts")
     p95: int | None
     p99: int | None
 
 
 class OutcomeCounts(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     succeeded: int = Field(0, description="Attempts answered 2xx")
     failed: int = Field(0, description="Attempts answered with another status")
     no_response: int = Field(0, description="Attempts without an answer (timeout, refused, reset)")
@@ -59,12 +63,16 @@ class OutcomeCounts(BaseModel):
 
 
 class Bucket(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     start: str = Field(description="Start of the bucket (ISO 8601, UTC)")
     attempts: OutcomeCounts
     latency_ms: Latency
 
 
 class Stats(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     attempts: int = Field(description="Attempts made in the window")
     success_rate: float | None = Field(
         description="Succeeded attempts / attempts made (not_sent left out), 0..1; null without attempts"

@@ -66,6 +66,8 @@ class AcceptedBatch(BaseModel):
 class EventOut(BaseModel):
     """Documentation of an event as the API returns it (payload is the stored JSON, unchanged)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     event_type: str
     source: str | None
@@ -77,6 +79,8 @@ class EventOut(BaseModel):
 
 
 class EventPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     data: list[EventOut]
     next_cursor: str | None = Field(description="Pass as `cursor` to fetch the next page; null at the end")
 
@@ -87,6 +91,8 @@ def _left_out_when_absent(schema: dict[str, Any]) -> None:
 
 
 class FieldError(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     field: str = Field(
         description="Dotted path of the offending member or parameter (`target_url`, `3.payload`: "
         "item 3 of a batch, `limit`)"
@@ -96,6 +102,8 @@ class FieldError(BaseModel):
 
 class Problem(BaseModel):
     """RFC 9457 problem details. The members after `detail` are present only where they apply."""
+
+    model_config = ConfigDict(defer_build=True)
 
     type: str = Field(description="Stable URI of the kind of problem: `https://triggers.dev/problems/<slug>`")
     title: str

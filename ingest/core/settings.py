@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from typing import ClassVar, Self
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ingest.core.runtime import runtime
 
@@ -53,6 +53,8 @@ def local_resources(stage: str) -> dict[str, str]:
 
 class CoreSettings(BaseModel):
     """What every function needs: the stage and the tables it shares."""
+
+    model_config = ConfigDict(defer_build=True)
 
     FUNCTION: ClassVar[str] = "core"
     stage: str = "local"
