@@ -8,15 +8,16 @@ tenant_id filter to every query. Results come newest first (event ids are ULIDs)
 import base64
 import binascii
 import json
-from typing import Any
-
-from opensearchpy import NotFoundError, OpenSearch, TransportError
+from typing import TYPE_CHECKING, Any
 
 from ingest.core.errors import MalformedRequest, SearchUnavailable
 from ingest.core.events_table import EventItem, EventPage, EventQuery
 from ingest.core.ids import isoformat
 from ingest.core.observability import logger
 from ingest.search_query import PATHS_FIELD, parse
+
+if TYPE_CHECKING:
+    from opensearchpy import OpenSearch
 
 MAX_QUERY_CHARS = 256
 # At least one visible character, and no control characters.
@@ -70,8 +71,13 @@ def search_body(tenant_id: str, text: str, query: EventQuery) -> dict[str, Any]:
     return body
 
 
-def search_events(client: OpenSearch, alias: str, tenant_id: str, text: str, query: EventQuery) -> EventPage:
+def search_events(
+    client: "OpenSearch", alias: str, tenant_id: str, text: str, query: EventQuery
+) -> EventPage:
     """A tenant's events matching `text` (see `ingest.search_query`), newest first, one page at a time."""
+    # Imported here, like the client: the API needs OpenSearch only for `q` (docs/decisions.md).
+    from opensearchpy import NotFoundError, TransportError
+
     body = search_body(tenant_id, text, query)
     try:
         response = client.search(index=alias, body=body)

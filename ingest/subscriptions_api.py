@@ -24,7 +24,6 @@ from ingest.core import (
     custom_headers,
     deliveries_table,
     events_table,
-    lifecycle,
     operational,
     patterns,
     subscriptions_table,
@@ -660,7 +659,10 @@ def update_subscription(subscription_id: SubscriptionId) -> Response[str]:
         extra={"subscription_id": subscription_id, "fields": sorted(patch.model_fields_set)},
     )
     if current.ordering == "strict" and item.ordering != "strict":
-        # Its held events no longer wait for one another: each gets its next attempt now.
+        # Its held events no longer wait for one another: each gets its next attempt now. The
+        # lifecycle machinery (queues, lanes) is imported only when needed (docs/decisions.md).
+        from ingest.core import lifecycle
+
         stores = lifecycle.Stores.of(dynamodb_client(), sqs_client(), settings)
         released = lifecycle.release_lane(stores, subscription_id, datetime.now(UTC))
         logger.info("strict ordering ended: held events released", extra={"released": released})
