@@ -85,7 +85,7 @@ def imported() -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("module", LAZY_MODULES)
-def test_the_handler_import_leaves_out_what_only_some_routes_use(imported: dict[str, Any], module: str) -> None:
+def test_the_import_leaves_out_what_only_some_routes_use(imported: dict[str, Any], module: str) -> None:
     assert module not in imported["modules"]
 
 
