@@ -7,20 +7,20 @@ import gc
 # (docs/decisions.md, "Cold start"). A full collection here walked every object the libraries had
 # created, about 40 ms of the cold start; frozen, later collections skip them too.
 gc.disable()
-
-from typing import Any  # noqa: E402
-
-from aws_lambda_powertools.logging import correlation_paths  # noqa: E402
-from aws_lambda_powertools.utilities.typing import LambdaContext  # noqa: E402
-
-from ingest.api import handle_request  # noqa: E402
-from ingest.core.observability import logger, metrics, tracer  # noqa: E402
-from ingest.core.settings import ingest_settings  # noqa: E402
-
 try:
+    from typing import Any
+
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from ingest.api import handle_request
+    from ingest.core.observability import logger, metrics, tracer
+    from ingest.core.settings import ingest_settings
+
     # Fails the cold start, naming what is missing, when a deployed function lacks a variable.
     ingest_settings()
 finally:
+    # Also when an import fails: the collector is never left off.
     gc.freeze()
     gc.enable()
 
