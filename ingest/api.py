@@ -532,7 +532,6 @@ def delete_event(event_id: EventId) -> Response[str]:
 
 
 @lru_cache(maxsize=1)
-@lru_cache(maxsize=1)
 def route_templates() -> tuple[tuple[re.Pattern[str], str, str], ...]:
     """(pattern, method, template) of every route, as the resolver matches them; the template is
     the OpenAPI path (`/v1/events/{event_id}`): a bounded metric dimension, unlike the raw path.
