@@ -518,6 +518,7 @@ def test_disable_moves_the_etag_not_the_revision(dynamodb: Any, call: Call, crea
     ("raw", "status", "slug", "named"),
     [
         ('{"reason": "x"', 400, "malformed-request", ""),
+        (" \n", 400, "malformed-request", ""),
         ("[1, 2]", 422, "validation-failed", ""),
         ('{"reason": ""}', 422, "validation-failed", "reason"),
         ('{"reason": "   "}', 422, "validation-failed", "reason"),
