@@ -695,7 +695,7 @@ def delete_subscription(subscription_id: SubscriptionId) -> Response[str]:
 @router.post(
     "/v1/subscriptions/<subscription_id>/enable",
     tags=["subscriptions"],
-    summary="Re-enable a subscription (after an automatic disable)",
+    summary="Re-enable a subscription (after a disable, automatic or by hand)",
     operation_id="enable_subscription",
     responses={200: ok(SubscriptionOut), **problems(401, 404, 422, 503)},
 )

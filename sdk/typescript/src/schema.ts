@@ -35,7 +35,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Re-enable a subscription (after an automatic disable) */
+        /** Re-enable a subscription (after a disable, automatic or by hand) */
         post: operations["enable_subscription"];
         delete?: never;
         options?: never;
