@@ -726,21 +726,24 @@ def enable_subscription(subscription_id: SubscriptionId) -> Response[str]:
     return _json(200, SubscriptionOut.from_item(item))
 
 
+DisableReason = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_DISABLE_REASON,
+        description="Why deliveries stop, for people (shown as `disabled_reason`); default "
+        "`disabled by key <key id>`",
+    ),
+    AfterValidator(_reason_text),
+]
+
+
 class DisableIn(BaseModel):
     """A disable request: why (optional; kept as the subscription's `disabled_reason`)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[
-        str,
-        Field(
-            min_length=1,
-            max_length=MAX_DISABLE_REASON,
-            description="Why deliveries stop, for people (shown as `disabled_reason`); default "
-            "`disabled by key <key id>`",
-        ),
-        AfterValidator(_reason_text),
-    ] | None = None
+    reason: DisableReason | None = None
 
 
 def parse_disable(text: str, settings: IngestSettings) -> DisableIn:

@@ -1,11 +1,12 @@
 """Operational events: what the pipeline tells a tenant about its own subscriptions.
 
 `subscription.disabled` (a 410, an endpoint failing for too long, or the disable route: its
-`trigger` says which), `subscription.enabled` (the enable route) and `delivery.exhausted` (a delivery dead-lettered) are written into the tenant's
-events table like any event (source `triggers`), so the fan-out delivers them, signed, with
-retries, to the subscriptions that list the type by name (`*` does not take them, as Svix sends
-its operational webhooks to endpoints of their own). A delivery of an operational event that is
-dead-lettered emits nothing, so an operational event never causes another one in a loop.
+`trigger` says which), `subscription.enabled` (the enable route) and `delivery.exhausted` (a
+delivery dead-lettered) are written into the tenant's events table like any event (source
+`triggers`), so the fan-out delivers them, signed, with retries, to the subscriptions that list
+the type by name (`*` does not take them, as Svix sends its operational webhooks to endpoints of
+their own). A delivery of an operational event that is dead-lettered emits nothing, so an
+operational event never causes another one in a loop.
 Producers cannot post these types, nor put them in the catalog. See docs/webhooks.md.
 
 Emitting is best effort: the delivery or the call that caused it has happened, and does not fail

@@ -99,7 +99,10 @@ def test_disable_and_enable_over_http(new_tenant: Callable[[], ApiClient]) -> No
     assert requests.post(owner.base_url + f"{path}/disable", timeout=30).status_code == 401
     oversized = owner.post(f"{path}/disable", json={"reason": "x" * 201})
     assert (oversized.status_code, oversized.headers["content-type"]) == (422, "application/problem+json")
-    assert owner.post(f"{path}/disable", data="{", headers={"content-type": "application/json"}).status_code == 400
+    assert (
+        owner.post(f"{path}/disable", data="{", headers={"content-type": "application/json"}).status_code
+        == 400
+    )
     assert owner.get(path).json()["status"] == "active"
 
     # When the owner disables it, twice, then enables it

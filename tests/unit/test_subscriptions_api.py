@@ -455,7 +455,9 @@ def test_disable_twice_keeps_the_first_reason_and_writes_nothing(
 def test_disable_keeps_the_reason_of_an_automatic_disable(
     dynamodb: Any, call: Call, created: dict[str, Any]
 ) -> None:
-    subscriptions_table.disable(dynamodb, SUBSCRIPTIONS_TABLE, "tenant-a", created["id"], "endpoint answered 410 Gone")
+    subscriptions_table.disable(
+        dynamodb, SUBSCRIPTIONS_TABLE, "tenant-a", created["id"], "endpoint answered 410 Gone"
+    )
 
     reply = call("POST", f"/v1/subscriptions/{created['id']}/disable", {"reason": "by hand"})
 
@@ -546,9 +548,7 @@ def test_a_reason_of_200_characters_is_accepted(call: Call, created: dict[str, A
     assert (reply.status, reply.json()["disabled_reason"]) == (200, "é" * 200)
 
 
-def test_disable_needs_the_subscriptions_scope(
-    dynamodb: Any, call: Call, created: dict[str, Any]
-) -> None:
+def test_disable_needs_the_subscriptions_scope(dynamodb: Any, call: Call, created: dict[str, Any]) -> None:
     key = create_api_key(dynamodb, API_KEYS_TABLE, "tenant-a", ["events:write", "events:read"])
 
     reply = call("POST", f"/v1/subscriptions/{created['id']}/disable", {"reason": "x"}, auth=f"Bearer {key}")
