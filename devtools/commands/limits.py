@@ -3,7 +3,7 @@
 Limits a tenant has no override for are the defaults of the ingest function's settings
 (`RATE_LIMIT_*`, `MAX_SUBSCRIPTIONS_PER_TENANT`; shown here as the code's defaults). Warm function
 instances apply a change within `RATE_LIMIT_SETTINGS_SECONDS` (30 s); the quota applies to the next
-subscribe.
+subscribe. A change is recorded in the tenant's audit trail (`limits.update`, actor `cli:<user>`).
 """
 
 import argparse
@@ -12,10 +12,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from devtools.audit import cli_actor, cli_audit_log
 from devtools.commands.keys import tenant_id
 from devtools.console import emit, fail
 from devtools.template import Template
 from ingest.core import subscriptions_table, tenants_table
+from ingest.core.audit_table import record_change
 from ingest.core.errors import TriggersError
 from ingest.core.settings import IngestSettings
 from ingest.core.tenants_table import SETTABLE, TenantLimits
@@ -133,16 +135,36 @@ def reset(args: argparse.Namespace) -> int:
     return _update(args, {}, names)
 
 
+def _overrides(limits: TenantLimits) -> dict[str, float | int | None]:
+    return {name: getattr(limits, name) for name in LIMITS}
+
+
 def _update(args: argparse.Namespace, values: dict[str, float], names: tuple[str, ...]) -> int:
+    client = args.target.client("dynamodb")
     try:
-        limits = tenants_table.update_limits(
-            args.target.client("dynamodb"), _tables(args)[0], args.tenant, values, names
-        )
+        before = tenants_table.get_limits(client, _tables(args)[0], args.tenant)
+        limits = tenants_table.update_limits(client, _tables(args)[0], args.tenant, values, names)
     except ValueError as exc:
         return fail(args, str(exc).splitlines()[0], 2)
     except TriggersError as exc:
         return fail(args, exc.detail)
+    if _overrides(limits) != _overrides(before):
+        record_change(
+            cli_audit_log(client, Template(args.stage)),
+            tenant_id=args.tenant,
+            actor=cli_actor(),
+            action="limits.update",
+            resource_type="tenant",
+            resource_id=args.tenant,
+            before={name: _text(value) for name, value in _overrides(before).items()},
+            after={name: _text(value) for name, value in _overrides(limits).items()},
+        )
     return _show(args, limits)
+
+
+def _text(value: float | int | None) -> str | None:
+    """An override as the audit trail keeps it (`None`: the default applies)."""
+    return None if value is None else f"{value:g}"
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

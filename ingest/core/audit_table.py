@@ -47,6 +47,7 @@ ACTIONS = (
     "delivery.redrive",
     "api_key.create",
     "api_key.revoke",
+    "limits.update",
 )
 ACTION_PATTERN = r"^[a-z_]+\.[a-z_]+$"
 # Field names that could carry a secret: never stored in `before`/`after`.

@@ -209,6 +209,28 @@ def test_set_changes_only_the_limits_named_and_reset_returns_them_to_the_default
     assert {limit["source"] for limit in command_json(capsys)["limits"].values()} == {"default"}
 
 
+def test_every_change_of_limits_is_in_the_tenants_audit_trail_and_a_repeat_is_not(
+    limits: Callable[..., dict[str, Any]],
+    stack: EmbeddedStack,
+    capsys: pytest.CaptureFixture[str],
+    tenant_id: str,
+) -> None:
+    # Given an operator who sets a limit, sets it again to the same value, then resets everything
+    limits(tenant_id, "--ingest-rate", "5", "--max-subscriptions", "7")
+    limits(tenant_id, "--ingest-rate", "5")
+    assert triggers(stack, "limits", "reset", "--tenant", tenant_id, "--json") == 0
+    command_json(capsys)
+
+    # Then the tenant's audit trail holds the two changes, newest first, with who and what
+    assert triggers(stack, "audit", "--tenant", tenant_id, "--action", "limits.update", "--json") == 0
+    reset, first = command_json(capsys)
+    assert first["actor"].startswith("cli:") and first["resource_id"] == tenant_id
+    assert first["before"]["ingest_per_second"] is None and first["after"]["ingest_per_second"] == "5"
+    assert first["after"]["max_subscriptions"] == "7" and first["after"]["ingest_burst"] is None
+    assert reset["before"] == first["after"]
+    assert set(reset["after"].values()) == {None}
+
+
 def test_setting_the_same_limit_twice_is_the_same_as_once(
     limits: Callable[..., dict[str, Any]], tenant_id: str
 ) -> None:

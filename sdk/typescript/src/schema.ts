@@ -3345,7 +3345,7 @@ export interface operations {
     list_audit_records: {
         parameters: {
             query?: {
-                /** @description Only this action: `subscription.create`, `subscription.update`, `subscription.delete`, `subscription.enable`, `subscription.disable`, `subscription.rotate_secret`, `subscription.replay`, `subscription.recover`, `event_type.create`, `event_type.update`, `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke` */
+                /** @description Only this action: `subscription.create`, `subscription.update`, `subscription.delete`, `subscription.enable`, `subscription.disable`, `subscription.rotate_secret`, `subscription.replay`, `subscription.recover`, `event_type.create`, `event_type.update`, `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke`, `limits.update` */
                 action?: string;
                 /** @description at or after (ISO 8601 with offset) */
                 since?: string;

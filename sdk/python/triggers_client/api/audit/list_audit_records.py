@@ -122,7 +122,7 @@ def sync_detailed(
             `subscription.delete`, `subscription.enable`, `subscription.disable`,
             `subscription.rotate_secret`, `subscription.replay`, `subscription.recover`,
             `event_type.create`, `event_type.update`, `event_type.delete`, `delivery.redrive`,
-            `api_key.create`, `api_key.revoke`
+            `api_key.create`, `api_key.revoke`, `limits.update`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.
@@ -173,7 +173,7 @@ def sync(
             `subscription.delete`, `subscription.enable`, `subscription.disable`,
             `subscription.rotate_secret`, `subscription.replay`, `subscription.recover`,
             `event_type.create`, `event_type.update`, `event_type.delete`, `delivery.redrive`,
-            `api_key.create`, `api_key.revoke`
+            `api_key.create`, `api_key.revoke`, `limits.update`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.
@@ -219,7 +219,7 @@ async def asyncio_detailed(
             `subscription.delete`, `subscription.enable`, `subscription.disable`,
             `subscription.rotate_secret`, `subscription.replay`, `subscription.recover`,
             `event_type.create`, `event_type.update`, `event_type.delete`, `delivery.redrive`,
-            `api_key.create`, `api_key.revoke`
+            `api_key.create`, `api_key.revoke`, `limits.update`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.
@@ -268,7 +268,7 @@ async def asyncio(
             `subscription.delete`, `subscription.enable`, `subscription.disable`,
             `subscription.rotate_secret`, `subscription.replay`, `subscription.recover`,
             `event_type.create`, `event_type.update`, `event_type.delete`, `delivery.redrive`,
-            `api_key.create`, `api_key.revoke`
+            `api_key.create`, `api_key.revoke`, `limits.update`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.
