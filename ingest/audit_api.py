@@ -1,7 +1,7 @@
 """`GET /v1/audit`: the caller's audit trail, and the one helper routes record their changes with.
 
-Every change a route makes (subscription create, update, delete, enable, rotate-secret, replay,
-recover) is recorded with `record(router, ...)` after it succeeded: the actor is the request's
+Every change a route makes (subscription create, update, delete, disable, enable, rotate-secret,
+replay, recover) is recorded with `record(router, ...)` after it succeeded: the actor is the request's
 API key id.
 Operators' commands (key create and revoke, DLQ redrive) record theirs as `cli:<user>`
 (devtools). Reading the trail needs the `audit:read` scope (or `admin`).
@@ -74,7 +74,8 @@ Cursor = Annotated[str | None, Query(min_length=1, max_length=2048)]
     tags=["audit"],
     summary="Who changed what: the tenant's audit trail, newest first",
     description=(
-        "Each change to the tenant's subscriptions (create, update, delete, enable, rotate-secret, "
+        "Each change to the tenant's subscriptions (create, update, delete, disable, enable, "
+        "rotate-secret, "
         "replay, recover), API keys (create, revoke) and dead-lettered deliveries (redrive), with who "
         "made it "
         "(`actor`: the API key id, or `cli:<user>` for an operator's command), when, and the ids and "

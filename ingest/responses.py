@@ -68,11 +68,14 @@ def problems(*statuses: int) -> dict[int, OpenAPIResponse]:
     return {status: problem(DESCRIPTIONS[status]) for status in statuses}
 
 
-def json_body(body: type[BaseModel] | dict[str, Any], examples: dict[str, tuple[str, Any]]) -> dict[str, Any]:
+def json_body(
+    body: type[BaseModel] | dict[str, Any], examples: dict[str, tuple[str, Any]], *, required: bool = True
+) -> dict[str, Any]:
     """`openapi_extensions` of a route that parses its own JSON body: a model (a component schema
     that ingest.openapi.finish adds) or a schema, and named examples (`name: (summary, value)`),
-    each a body the route accepts. tests/unit/test_properties_bodies.py corrupts these examples
-    to show that every body route refuses what the JSON reader refuses."""
+    each a body the route accepts (`required=False`: the body may also be left out).
+    tests/unit/test_properties_bodies.py corrupts these examples to show that every body route
+    refuses what the JSON reader refuses."""
     schema = body if isinstance(body, dict) else component_ref(body)
     media = {
         "schema": schema,
@@ -80,7 +83,7 @@ def json_body(body: type[BaseModel] | dict[str, Any], examples: dict[str, tuple[
             name: {"summary": summary, "value": value} for name, (summary, value) in examples.items()
         },
     }
-    return {"requestBody": {"required": True, "content": {JSON: media}}}
+    return {"requestBody": {"required": required, "content": {JSON: media}}}
 
 
 __all__ = [

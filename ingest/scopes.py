@@ -34,6 +34,7 @@ ROUTE_SCOPES: dict[tuple[str, str], Scope] = {
     ("PATCH", "/v1/subscriptions/{subscription_id}"): SUBSCRIPTIONS,
     ("DELETE", "/v1/subscriptions/{subscription_id}"): SUBSCRIPTIONS,
     ("POST", "/v1/subscriptions/{subscription_id}/enable"): SUBSCRIPTIONS,
+    ("POST", "/v1/subscriptions/{subscription_id}/disable"): SUBSCRIPTIONS,
     ("POST", "/v1/subscriptions/{subscription_id}/rotate-secret"): SUBSCRIPTIONS,
     ("POST", "/v1/subscriptions/{subscription_id}/replay"): SUBSCRIPTIONS,
     ("POST", "/v1/subscriptions/{subscription_id}/recover"): SUBSCRIPTIONS,

@@ -43,6 +43,7 @@ from ingest.responses import JSON, NO_STORE, json_body, no_content, ok, ok_no_st
 MAX_URL_LENGTH = 2048
 MAX_EVENT_TYPES = 50
 MAX_DESCRIPTION = 256
+MAX_DISABLE_REASON = 200
 MAX_METADATA_KEYS = subscriptions_table.MERGED["metadata"]
 # What the document promises; the validator below and the destination check are stricter.
 TARGET_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+([/?#]\S*)?$"
@@ -60,6 +61,14 @@ def _absolute_http_url(value: str) -> str:
         raise ValueError("must be an absolute http(s) URL")
     if parts.username is not None or parts.password is not None:
         raise ValueError("must not carry credentials")
+    return value
+
+
+def _reason_text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if any(not char.isprintable() for char in value):
+        raise ValueError("must not contain control characters")
     return value
 
 
@@ -696,7 +705,7 @@ def delete_subscription(subscription_id: SubscriptionId) -> Response[str]:
 @router.post(
     "/v1/subscriptions/<subscription_id>/enable",
     tags=["subscriptions"],
-    summary="Re-enable a subscription (after an automatic disable)",
+    summary="Re-enable a subscription (after a disable, automatic or by hand)",
     operation_id="enable_subscription",
     responses={200: ok(SubscriptionOut), **problems(401, 404, 422, 503)},
 )
@@ -719,6 +728,100 @@ def enable_subscription(subscription_id: SubscriptionId) -> Response[str]:
     record(
         router,
         "subscription.enable",
+        "subscription",
+        subscription_id,
+        before=audit_fields(before),
+        after=audit_fields(item),
+    )
+    return _json(200, SubscriptionOut.from_item(item))
+
+
+DisableReason = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_DISABLE_REASON,
+        description="Why deliveries stop, for people (shown as `disabled_reason`); default "
+        "`disabled by key <key id>`",
+    ),
+    AfterValidator(_reason_text),
+]
+
+
+class DisableIn(BaseModel):
+    """A disable request: why (optional; kept as the subscription's `disabled_reason`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: DisableReason | None = None
+
+
+def parse_disable(text: str, settings: IngestSettings) -> DisableIn:
+    """The optional body of a disable: none at all is the default reason (a body of whitespace
+    only is not JSON: a 400, as on every other body route)."""
+    if not text:
+        return DisableIn()
+    return parse_json_model(text, DisableIn, settings.max_body_bytes)
+
+
+@router.post(
+    "/v1/subscriptions/<subscription_id>/disable",
+    tags=["subscriptions"],
+    summary="Disable a subscription by hand (pause its deliveries); enable resumes them",
+    description=(
+        "Deliveries stop exactly as after an automatic disable: events accepted after this call "
+        "returns are not delivered to it, and its deliveries waiting for a retry are dead-lettered "
+        "unsent (`subscription disabled: <reason>`; redrive or replay them once it is enabled "
+        "again). A strict-ordering subscription's held events are dead-lettered the same way, at "
+        "once. The body is optional: `reason` (1 to "
+        f"{MAX_DISABLE_REASON} characters) becomes `disabled_reason`, by default `disabled by key "
+        "<key id>`. A subscription already disabled is returned unchanged (its first reason is kept, "
+        "nothing is recorded or emitted). A disable that changes the status emits a "
+        '`subscription.disabled` operational webhook with `"trigger": "manual"`.'
+    ),
+    operation_id="disable_subscription",
+    responses={200: ok(SubscriptionOut), **problems(400, 401, 404, 413, 422, 503)},
+    # An inline schema (not a component listed in ingest.api): the body is optional and small.
+    openapi_extensions=json_body(
+        DisableIn.model_json_schema(),
+        {
+            "reason": ("With a reason", {"reason": "receiver down for maintenance until 18:00 UTC"}),
+        },
+        required=False,
+    ),
+)
+def disable_subscription(subscription_id: SubscriptionId) -> Response[str]:
+    settings, tenant_id = ingest_settings(), _tenant()
+    # A missing or foreign id is a 404 before the body is looked at.
+    before = subscriptions_table.get_subscription(dynamodb_client(), _table(), tenant_id, subscription_id)
+    request = parse_disable(request_text(router.current_event), settings)
+    reason = request.reason or f"disabled by key {router.context['key_id']}"
+    item, changed = subscriptions_table.disable_active(
+        dynamodb_client(), _table(), tenant_id, subscription_id, reason
+    )
+    if not changed:
+        logger.info("subscription already disabled", extra={"subscription_id": subscription_id})
+        return _json(200, SubscriptionOut.from_item(item))
+    logger.info("subscription disabled by hand", extra={"subscription_id": subscription_id})
+    now = datetime.now(UTC)
+    if item.strict or before.strict:
+        # As after an automatic disable, its lane ends now: the head and then each held event are
+        # dead-lettered unsent by the retry function.
+        stores = lifecycle.Stores.of(dynamodb_client(), sqs_client(), settings)
+        hurried = lifecycle.hurry_lane_head(stores, subscription_id, now)
+        logger.info("strict ordering lane ended by the disable", extra={"head_queued": hurried})
+    operational.emit(
+        dynamodb_client(),
+        settings.events_table,
+        tenant_id,
+        operational.SUBSCRIPTION_DISABLED,
+        operational.subscription_payload(item, now, reason, trigger="manual"),
+        now=now,
+        retention_days=settings.event_retention_days,
+    )
+    record(
+        router,
+        "subscription.disable",
         "subscription",
         subscription_id,
         before=audit_fields(before),

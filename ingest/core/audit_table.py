@@ -37,6 +37,7 @@ ACTIONS = (
     "subscription.update",
     "subscription.delete",
     "subscription.enable",
+    "subscription.disable",
     "subscription.rotate_secret",
     "subscription.replay",
     "subscription.recover",

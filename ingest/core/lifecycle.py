@@ -268,3 +268,36 @@ def release_lane(stores: Stores, subscription_id: str, now: datetime) -> int:
         schedule_retry(stores.sqs, stores.retry_queue_url, message, now)
         queued += 1
     return queued
+
+
+def hurry_lane_head(stores: Stores, subscription_id: str, now: datetime) -> bool:
+    """Queue the next attempt of a strict subscription's head event, due now (it was disabled).
+
+    An automatic disable happens on the head's own attempt, which is dead-lettered at once and
+    releases the next held event, and so on: each is dead-lettered unsent ("subscription
+    disabled: ..."). A disable by hand happens between attempts, while the head waits for its
+    retry (up to hours): queuing its attempt now makes the lane end the same way, at once. The
+    retry function dead-letters it unsent (the subscription is not active), and a copy of the
+    message that was already queued finds the attempt made and is skipped. Returns whether an
+    attempt was queued (False: no lane, or its head already ended).
+    """
+    lane = lanes_table.get(stores.dynamodb, stores.deliveries_table, subscription_id)
+    if lane.head is None:
+        return False
+    try:
+        delivery = deliveries_table.get_delivery(
+            stores.dynamodb, stores.deliveries_table, lane.head, subscription_id
+        )
+    except DeliveryNotFound:
+        return False
+    if delivery.is_terminal:
+        return False
+    message = RetryMessage(
+        tenant_id=delivery.tenant_id,
+        event_id=lane.head,
+        subscription_id=subscription_id,
+        attempt=delivery.attempt_count + 1,
+        due_at=now,
+    )
+    schedule_retry(stores.sqs, stores.retry_queue_url, message, now)
+    return True

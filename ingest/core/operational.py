@@ -1,11 +1,12 @@
 """Operational events: what the pipeline tells a tenant about its own subscriptions.
 
-`subscription.disabled` (a 410, or an endpoint failing for too long), `subscription.enabled` (the
-enable route) and `delivery.exhausted` (a delivery dead-lettered) are written into the tenant's
-events table like any event (source `triggers`), so the fan-out delivers them, signed, with
-retries, to the subscriptions that list the type by name (`*` does not take them, as Svix sends
-its operational webhooks to endpoints of their own). A delivery of an operational event that is
-dead-lettered emits nothing, so an operational event never causes another one in a loop.
+`subscription.disabled` (a 410, an endpoint failing for too long, or the disable route: its
+`trigger` says which), `subscription.enabled` (the enable route) and `delivery.exhausted` (a
+delivery dead-lettered) are written into the tenant's events table like any event (source
+`triggers`), so the fan-out delivers them, signed, with retries, to the subscriptions that list
+the type by name (`*` does not take them, as Svix sends its operational webhooks to endpoints of
+their own). A delivery of an operational event that is dead-lettered emits nothing, so an
+operational event never causes another one in a loop.
 Producers cannot post these types, nor put them in the catalog. See docs/webhooks.md.
 
 Emitting is best effort: the delivery or the call that caused it has happened, and does not fail
@@ -15,7 +16,7 @@ because its notification could not be stored; that is logged and counted
 
 import json
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -35,6 +36,7 @@ SOURCE = "triggers"
 SUBSCRIPTION_DISABLED = "subscription.disabled"
 SUBSCRIPTION_ENABLED = "subscription.enabled"
 DELIVERY_EXHAUSTED = "delivery.exhausted"
+DisableTrigger = Literal["manual", "automatic"]
 
 
 def is_operational(event_type: str) -> bool:
@@ -88,9 +90,15 @@ def emit(
 
 
 def subscription_payload(
-    subscription: "SubscriptionItem", now: datetime, reason: str | None = None
+    subscription: "SubscriptionItem",
+    now: datetime,
+    reason: str | None = None,
+    *,
+    trigger: DisableTrigger | None = None,
 ) -> dict[str, Any]:
-    """The payload of `subscription.disabled` / `subscription.enabled`."""
+    """The payload of `subscription.disabled` / `subscription.enabled`. A disable says what
+    triggered it (as Svix's `endpoint.disabled` does): `automatic` (a 410, or failing for too
+    long) or `manual` (the disable route)."""
     payload: dict[str, Any] = {
         "subscription_id": subscription.subscription_id,
         "target_url": subscription.target_url,
@@ -99,6 +107,8 @@ def subscription_payload(
     }
     if reason is not None:
         payload["reason"] = reason
+    if trigger is not None:
+        payload["trigger"] = trigger
     return payload
 
 

@@ -778,6 +778,27 @@ def disable(client: "DynamoDBClient", table: str, tenant_id: str, subscription_i
     )
 
 
+def disable_active(
+    client: "DynamoDBClient", table: str, tenant_id: str, subscription_id: str, reason: str
+) -> tuple[SubscriptionItem, bool]:
+    """Disable a subscription by hand: the subscription as it now is, and whether this call
+    disabled it. One already disabled is left as it is (its first reason is kept, nothing is
+    written, the version does not move), so a repeated call changes nothing. Like `disable`, the
+    write bumps the tenant's version (the fanout's cache); the revision (PATCH's `If-Match`) is
+    not moved, as enable does not move it."""
+    changed = _update(
+        client,
+        table,
+        tenant_id,
+        subscription_id,
+        "SET #status = :disabled, disabled_reason = :reason, updated_at = :updated_at",
+        {":disabled": {"S": "disabled"}, ":reason": {"S": reason}},
+        {"#status": "status"},
+        condition="(attribute_not_exists(#status) OR #status <> :disabled)",
+    )
+    return get_subscription(client, table, tenant_id, subscription_id), changed
+
+
 def enable(client: "DynamoDBClient", table: str, tenant_id: str, subscription_id: str) -> SubscriptionItem:
     """Reactivate a subscription and start a fresh failure streak."""
     _update(

@@ -346,7 +346,7 @@ class Deliverer:
         self._notify(
             subscription.tenant_id,
             operational.SUBSCRIPTION_DISABLED,
-            operational.subscription_payload(subscription, now, reason),
+            operational.subscription_payload(subscription, now, reason, trigger="automatic"),
             now,
         )
 

@@ -224,6 +224,53 @@ def test_a_disabled_subscription_is_enabled_then_deleted(
     assert api.get(f"/v1/subscriptions/{subscription['id']}").status_code == 404
 
 
+def test_a_subscription_created_in_the_console_is_disabled_by_hand_then_enabled(
+    api: ApiClient, console: Callable[..., Console]
+) -> None:
+    # Given a subscription created in the console, its secret copied
+    tab = console()
+    page = tab.open(key_of(api), "#/subscriptions")
+    page.get_by_label("Target URL").fill("http://127.0.0.1:9/console-disable")
+    page.get_by_label("Event types (comma separated; * for all)").fill("console.paused")
+    page.get_by_role("button", name="Create subscription").click()
+    shown = page.get_by_test_id("secret").inner_text()
+    page.get_by_role("button", name="Copy secret").click()
+    expect(page.get_by_text("Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == shown
+    page.get_by_role("button", name="I have stored it").click()
+    (created,) = api.get("/v1/subscriptions").json()["data"]
+    page.locator(f'tr[data-subscription-id="{created["id"]}"]').get_by_role("link").click()
+    status = page.get_by_test_id("subscription-status")
+    expect(status).to_contain_text("active")
+    expect(page.get_by_role("button", name="Enable")).to_have_count(0)
+
+    # When "Disable…" is cancelled, nothing changes
+    page.get_by_role("button", name="Disable…").click()
+    expect(page.get_by_role("alertdialog")).to_contain_text("Disable this subscription?")
+    page.get_by_role("button", name="Cancel").click()
+    assert api.get(f"/v1/subscriptions/{created['id']}").json()["status"] == "active"
+
+    # When it is disabled with a reason, after the confirmation
+    page.get_by_role("button", name="Disable…").click()
+    page.get_by_label("Reason (optional)").fill("receiver maintenance")
+    page.get_by_role("button", name="Disable subscription").click()
+
+    # Then the page and the API show it disabled, with the reason, and offer Enable
+    expect(status).to_contain_text("disabled")
+    expect(status).to_contain_text("receiver maintenance")
+    stored = api.get(f"/v1/subscriptions/{created['id']}").json()
+    assert (stored["status"], stored["disabled_reason"]) == ("disabled", "receiver maintenance")
+    expect(page.get_by_role("button", name="Disable…")).to_have_count(0)
+    tab.screenshot("subscription-disabled")
+
+    # When it is enabled again, it is active in the page and in the API
+    page.get_by_role("button", name="Enable").click()
+    expect(status).to_contain_text("active")
+    expect(status).not_to_contain_text("receiver maintenance")
+    assert api.get(f"/v1/subscriptions/{created['id']}").json()["status"] == "active"
+    expect(page.get_by_role("button", name="Disable…")).to_be_visible()
+
+
 def test_a_subscriptions_event_types_and_description_are_edited(
     api: ApiClient, console: Callable[..., Console]
 ) -> None:

@@ -131,6 +131,34 @@ def test_delete_disable_enable_and_rotate_apply_to_the_next_event(
         assert [d.webhook_id for d in gone.wait_for(2, timeout=60)] == [first, third]
 
 
+def test_a_subscription_disabled_by_hand_gets_no_event_until_enabled(api: ApiClient, load: Load) -> None:
+    with Receiver() as keep, Receiver() as paused:
+        # Given two subscribers of a tenant that both received an event (the cache is warm)
+        kept = subscribe(api, keep.url, ["*"])
+        target = subscribe(api, paused.url, ["*"])
+        first = one_event(api)
+        keep.wait_for(1, timeout=60)
+        paused.wait_for(1, timeout=60)
+
+        # When one is disabled by hand and an event posted the moment the call returned
+        disabled = api.post(f"/v1/subscriptions/{target['id']}/disable", json={"reason": "maintenance"})
+        assert (disabled.status_code, disabled.json()["status"]) == (200, "disabled"), disabled.text
+        second = one_event(api)
+
+        # Then the other subscriber receives it and the disabled one gets no delivery of it
+        recorded = processed(api, second, {kept["id"]})
+        assert target["id"] not in recorded
+        assert [d.webhook_id for d in keep.wait_for(2, timeout=60)] == [first, second]
+        assert [d.webhook_id for d in paused.deliveries] == [first]
+
+        # And once enabled it receives the next event (not the one accepted while it was disabled)
+        assert api.post(f"/v1/subscriptions/{target['id']}/enable").status_code == 200
+        third = one_event(api)
+        assert [d.webhook_id for d in paused.wait_for(2, timeout=60)] == [first, third]
+        processed(api, third, {kept["id"], target["id"]})
+        assert target["id"] not in deliveries_of(api, second)
+
+
 def test_a_patch_applies_to_the_next_event_with_the_cache_warm(api: ApiClient, load: Load) -> None:
     with Receiver() as before, Receiver() as after:
         # Given a subscriber with an Authorization header that received an event (the cache is warm)

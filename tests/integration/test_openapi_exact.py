@@ -268,6 +268,12 @@ SPECIFIC: dict[tuple[str, str, int], Recipe] = {
     ("POST", "/v1/subscriptions/{subscription_id}/recover", 413): lambda t: Request(
         {"subscription_id": t.subscription()}, body=too_large()
     ),
+    ("POST", "/v1/subscriptions/{subscription_id}/disable", 400): lambda t: Request(
+        {"subscription_id": t.subscription()}, body=b"{"
+    ),
+    ("POST", "/v1/subscriptions/{subscription_id}/disable", 413): lambda t: Request(
+        {"subscription_id": t.subscription()}, body=too_large()
+    ),
     ("POST", "/v1/event-types", 400): lambda t: Request(body=b"{"),
     ("POST", "/v1/event-types", 409): duplicate_event_type,
     ("POST", "/v1/event-types", 413): lambda t: Request(body=too_large()),

@@ -88,6 +88,38 @@ def test_rotate_secret_returns_a_new_secret(api: ApiClient) -> None:
     assert rotated.json()["secret"] != created["secret"]
 
 
+def test_disable_and_enable_over_http(new_tenant: Callable[[], ApiClient]) -> None:
+    # Given a tenant's subscription, and another tenant
+    owner, other = new_tenant(), new_tenant()
+    subscription_id = subscribe(owner).json()["id"]
+    path = f"/v1/subscriptions/{subscription_id}"
+
+    # Then another tenant, a missing key and a bad body change nothing
+    assert other.post(f"{path}/disable").status_code == 404
+    assert requests.post(owner.base_url + f"{path}/disable", timeout=30).status_code == 401
+    oversized = owner.post(f"{path}/disable", json={"reason": "x" * 201})
+    assert (oversized.status_code, oversized.headers["content-type"]) == (422, "application/problem+json")
+    assert (
+        owner.post(f"{path}/disable", data="{", headers={"content-type": "application/json"}).status_code
+        == 400
+    )
+    assert owner.get(path).json()["status"] == "active"
+
+    # When the owner disables it, twice, then enables it
+    disabled = owner.post(f"{path}/disable", json={"reason": "receiver maintenance"})
+    again = owner.post(f"{path}/disable", json={"reason": "other"})
+    shown = owner.get(path).json()
+    enabled = owner.post(f"{path}/enable")
+
+    # Then it was disabled with the first reason, and is active again
+    assert (disabled.status_code, again.status_code) == (200, 200)
+    assert (shown["status"], shown["disabled_reason"]) == ("disabled", "receiver maintenance")
+    assert again.json() == disabled.json()
+    assert (enabled.json()["status"], enabled.json()["disabled_reason"]) == ("active", None)
+    actions = [record["action"] for record in owner.get("/v1/audit").json()["data"]]
+    assert actions[:3] == ["subscription.enable", "subscription.disable", "subscription.create"]
+
+
 def test_delivery_history_is_listed_by_event_and_by_subscription(
     api: ApiClient, stack: EmbeddedStack, aws_client: Callable[[str], Any]
 ) -> None:

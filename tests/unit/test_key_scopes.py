@@ -81,6 +81,7 @@ def test_admin_implies_every_scope_and_scopes_are_normalised() -> None:
         ("events:write", "GET", "/v1/events", "", "events:read"),
         ("subscriptions:manage", "GET", "/v1/audit", "", "audit:read"),
         ("audit:read", "DELETE", f"/v1/subscriptions/{NEVER_ISSUED}", "", "subscriptions:manage"),
+        ("events:write", "POST", f"/v1/subscriptions/{NEVER_ISSUED}/disable", "", "subscriptions:manage"),
     ],
 )
 def test_a_key_without_the_routes_scope_gets_403_naming_it(

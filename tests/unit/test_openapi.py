@@ -67,6 +67,7 @@ def test_document_describes_every_route_and_bearer_auth() -> None:
         ("/v1/subscriptions/{subscription_id}", "patch"),
         ("/v1/me", "get"),
         ("/v1/subscriptions/{subscription_id}/enable", "post"),
+        ("/v1/subscriptions/{subscription_id}/disable", "post"),
         ("/v1/subscriptions/{subscription_id}/rotate-secret", "post"),
         ("/v1/subscriptions/{subscription_id}/replay", "post"),
         ("/v1/subscriptions/{subscription_id}/deliveries", "get"),

@@ -65,6 +65,7 @@ def test_gone_disables_and_stores_one_subscription_disabled(
     assert notice["subscription_id"] == subscription.subscription_id
     assert notice["source"] == "triggers"
     assert "410" in notice["reason"]
+    assert notice["trigger"] == "automatic"
     assert notices(webhooks, "t1", "delivery.exhausted") == []
 
 

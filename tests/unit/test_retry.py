@@ -146,6 +146,31 @@ def test_retry_for_disabled_subscription_is_dead_lettered_unsent(
     assert body(letter)["event_id"] == event.event_id
 
 
+def test_retry_for_a_subscription_disabled_by_hand_is_dead_lettered_as_after_an_automatic_disable(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    # Given a delivery waiting for its retry when its subscription is disabled through the API
+    server = receiver()
+    server.expect_request("/hook").respond_with_data("down", status=500)
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"))
+    event = webhooks.put_event("t1")
+    fan_out(webhooks, lambda_context, event)
+    webhooks.disable_by_hand(subscription, "receiver maintenance")
+
+    # When the retry comes due
+    result = run_retries(webhooks, lambda_context)
+
+    # Then, as for an automatic disable, nothing is sent and the delivery is dead-lettered unsent
+    assert result == {"batchItemFailures": []}
+    assert len(server.log) == 1
+    delivery = webhooks.delivery(event, subscription)
+    assert delivery.state == "failed"
+    assert delivery.attempts[-1].error == "not sent: subscription disabled: receiver maintenance"
+    [letter] = webhooks.receive(webhooks.dlq_url)
+    assert body(letter)["reason"] == "subscription disabled: receiver maintenance"
+    assert body(letter)["event_id"] == event.event_id
+
+
 def test_retry_for_deleted_subscription_is_skipped(
     webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
 ) -> None:

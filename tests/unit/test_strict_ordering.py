@@ -3,7 +3,7 @@ back the later ones until it is delivered or dead-lettered (moto + real local re
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ from devtools.runner.lambda_context import LocalLambdaContext
 from ingest.core import lanes_table, lifecycle
 from ingest.core.events_table import EventItem
 from ingest.core.settings import delivery_settings
-from ingest.core.subscriptions_table import SubscriptionItem, delete_subscription
+from ingest.core.subscriptions_table import SubscriptionItem, delete_subscription, record_failure
 from processors.fanout.handler import lambda_handler as fanout_handler
 from processors.retry.handler import lambda_handler as retry_handler
 from processors.webhooks import ordering
@@ -231,6 +231,47 @@ def test_a_deleted_subscription_releases_nothing_and_closes_what_was_held(
         assert delivery.attempts[-1].error.startswith("not sent")
     assert (lane(webhooks, subscription).head, lane(webhooks, subscription).held) == (None, [])
     assert webhooks.queued(webhooks.retry_queue_url) == 0
+
+
+@pytest.mark.parametrize("how", ["automatic", "by hand"])
+def test_a_disabled_subscriptions_lane_is_dead_lettered_unsent_at_once(
+    webhooks: Webhooks,
+    scripted: Callable[[dict[str, list[int]]], HTTPServer],
+    lambda_context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
+    monkeypatch.setenv("RETRY_SCHEDULE", "1h")  # event 1's retry is due long after the test
+    monkeypatch.setenv("DISABLE_AFTER_FAILING_SECONDS", "60")
+    clear_webhook_caches()
+    # Given event 1 failing as the head of a strict lane and events 2, 3 held behind it
+    events = strict_events(webhooks, 3)
+    server = scripted({events[0].event_id: [500]})
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"), ordering="strict")
+    if how == "automatic":  # the endpoint has been failing for an hour: its next failure disables it
+        an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        record_failure(webhooks.dynamodb, SUBSCRIPTIONS, "t1", subscription.subscription_id, an_hour_ago)
+    fan_out(webhooks, lambda_context, *events)
+    [head] = webhooks.receive(webhooks.retry_queue_url, 1)
+
+    # When the subscription is disabled: automatically by that failure, or by hand through the API
+    # while event 1 waits an hour for its retry
+    assert dict(retry_handler(sqs_event([head]), lambda_context)) == {"batchItemFailures": []}
+    if how == "by hand":
+        webhooks.disable_by_hand(subscription, "failing for too long")
+    drain(webhooks, lambda_context)
+
+    # Then either way, now: nothing more is sent, every event is dead-lettered unsent, the lane is empty
+    assert arrivals(server) == [(events[0].event_id, 500)]
+    assert webhooks.subscription(subscription).status == "disabled"
+    for event in events[1:]:
+        error = webhooks.delivery(event, subscription).attempts[-1].error
+        assert error is not None and error.startswith("not sent: subscription disabled: ")
+    assert {webhooks.delivery(e, subscription).state for e in events} == {"failed"}
+    letters = [body(m) for m in webhooks.receive(webhooks.dlq_url, 3)]
+    assert sorted(letter["event_id"] for letter in letters) == sorted(e.event_id for e in events)
+    assert {letter["reason"].split(":")[0] for letter in letters} == {"subscription disabled"}
+    assert (lane(webhooks, subscription).head, lane(webhooks, subscription).held) == (None, [])
 
 
 def test_none_ordering_keeps_sending_from_the_fanout_without_a_lane(

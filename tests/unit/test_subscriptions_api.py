@@ -11,9 +11,10 @@ from standardwebhooks import Webhook
 
 from devtools.runner.apiserver import http_api_event
 from devtools.runner.lambda_context import LocalLambdaContext
-from ingest.core import deliveries_table, subscriptions_table
+from ingest.core import deliveries_table, events_table, subscriptions_table
 from ingest.core.api_keys_table import create_api_key
 from ingest.core.deliveries_table import Attempt
+from ingest.core.events_table import EventQuery
 from ingest.core.runtime import runtime
 from ingest.handler import lambda_handler
 
@@ -293,7 +294,14 @@ def test_list_shows_only_the_callers_subscriptions(
 
 @pytest.mark.parametrize(
     ("method", "suffix"),
-    [("GET", ""), ("DELETE", ""), ("POST", "/enable"), ("POST", "/rotate-secret"), ("GET", "/deliveries")],
+    [
+        ("GET", ""),
+        ("DELETE", ""),
+        ("POST", "/enable"),
+        ("POST", "/disable"),
+        ("POST", "/rotate-secret"),
+        ("GET", "/deliveries"),
+    ],
 )
 def test_other_tenants_subscription_is_404(
     tenant_call: Callable[[str], Call], created: dict[str, Any], method: str, suffix: str
@@ -319,6 +327,7 @@ def test_unknown_subscription_is_404(call: Call) -> None:
         ("GET", ""),
         ("DELETE", ""),
         ("POST", "/enable"),
+        ("POST", "/disable"),
         ("POST", "/rotate-secret"),
         ("GET", "/deliveries"),
     ],
@@ -371,6 +380,181 @@ def test_enable_reactivates_a_disabled_subscription(
     body = reply.json()
     assert (body["status"], body["disabled_reason"], body["failing_since"]) == ("active", None, None)
     assert "secret" not in reply.text
+
+
+# disable by hand
+
+SUBSCRIPTIONS_TABLE = "triggers-test-subscriptions"
+EVENTS_TABLE = "triggers-test-events"
+
+
+def _version(dynamodb: Any) -> int:
+    return subscriptions_table.versions(dynamodb, SUBSCRIPTIONS_TABLE, ["tenant-a"])["tenant-a"]
+
+
+def _notices(dynamodb: Any, event_type: str) -> list[dict[str, Any]]:
+    page = events_table.list_events(dynamodb, EVENTS_TABLE, "tenant-a", EventQuery(event_type=event_type))
+    return [{"source": item.source, **json.loads(item.payload)} for item in page.items]
+
+
+def _audit(call: Call, action: str) -> list[dict[str, Any]]:
+    reply = call("GET", f"/v1/audit?action={action}")
+    assert reply.status == 200, reply.text
+    return list(reply.json()["data"])
+
+
+def test_disable_stops_the_subscription_with_the_reason_given(
+    dynamodb: Any, call: Call, created: dict[str, Any]
+) -> None:
+    # Given an active subscription and the tenant's subscriptions version
+    version = _version(dynamodb)
+    # When it is disabled by hand with a reason
+    reply = call("POST", f"/v1/subscriptions/{created['id']}/disable", {"reason": "receiver maintenance"})
+    # Then it is disabled with that reason, and the fanout's cache sees the change (version bumped)
+    assert reply.status == 200, reply.text
+    body = reply.json()
+    assert (body["id"], body["status"], body["disabled_reason"]) == (
+        created["id"],
+        "disabled",
+        "receiver maintenance",
+    )
+    assert "secret" not in reply.text
+    stored = call("GET", f"/v1/subscriptions/{created['id']}").json()
+    assert (stored["status"], stored["disabled_reason"]) == ("disabled", "receiver maintenance")
+    assert _version(dynamodb) == version + 1
+
+
+def test_disable_without_a_body_names_the_key_that_disabled_it(call: Call, created: dict[str, Any]) -> None:
+    reply = call("POST", f"/v1/subscriptions/{created['id']}/disable")
+
+    assert reply.status == 200, reply.text
+    (record,) = _audit(call, "subscription.disable")
+    assert reply.json()["disabled_reason"] == f"disabled by key {record['actor']}"
+    # An empty JSON object is the same as no body
+    other = call("POST", "/v1/subscriptions", {"target_url": URL + "/2", "event_types": ["order.created"]})
+    second = call("POST", f"/v1/subscriptions/{other.json()['id']}/disable", {})
+    assert second.json()["disabled_reason"] == f"disabled by key {record['actor']}"
+
+
+def test_disable_twice_keeps_the_first_reason_and_writes_nothing(
+    dynamodb: Any, call: Call, created: dict[str, Any]
+) -> None:
+    # Given a subscription disabled by hand
+    first = call("POST", f"/v1/subscriptions/{created['id']}/disable", {"reason": "first"}).json()
+    version = _version(dynamodb)
+    # When it is disabled again, with another reason
+    reply = call("POST", f"/v1/subscriptions/{created['id']}/disable", {"reason": "second"})
+    # Then it is a 200 showing it as it was: first reason, same updated_at, no write, one record
+    assert reply.status == 200, reply.text
+    assert reply.json() == first
+    assert _version(dynamodb) == version
+    assert len(_audit(call, "subscription.disable")) == 1
+    assert len(_notices(dynamodb, "subscription.disabled")) == 1
+
+
+def test_disable_keeps_the_reason_of_an_automatic_disable(
+    dynamodb: Any, call: Call, created: dict[str, Any]
+) -> None:
+    subscriptions_table.disable(
+        dynamodb, SUBSCRIPTIONS_TABLE, "tenant-a", created["id"], "endpoint answered 410 Gone"
+    )
+
+    reply = call("POST", f"/v1/subscriptions/{created['id']}/disable", {"reason": "by hand"})
+
+    assert (reply.status, reply.json()["disabled_reason"]) == (200, "endpoint answered 410 Gone")
+    assert _audit(call, "subscription.disable") == []
+
+
+def test_disable_is_audited_with_before_and_after(call: Call, created: dict[str, Any]) -> None:
+    call("POST", f"/v1/subscriptions/{created['id']}/disable", {"reason": "paused for a migration"})
+
+    (record,) = _audit(call, "subscription.disable")
+    assert (record["resource_type"], record["resource_id"]) == ("subscription", created["id"])
+    assert (record["before"]["status"], record["before"]["disabled_reason"]) == ("active", None)
+    assert record["after"]["status"] == "disabled"
+    assert record["after"]["disabled_reason"] == "paused for a migration"
+
+
+def test_disable_emits_subscription_disabled_triggered_manually(
+    dynamodb: Any, call: Call, created: dict[str, Any]
+) -> None:
+    call("POST", f"/v1/subscriptions/{created['id']}/disable", {"reason": "paused"})
+
+    (notice,) = _notices(dynamodb, "subscription.disabled")
+    assert (notice["source"], notice["subscription_id"]) == ("triggers", created["id"])
+    assert (notice["trigger"], notice["reason"]) == ("manual", "paused")
+
+
+def test_enable_after_a_disable_by_hand_reactivates_it(
+    dynamodb: Any, call: Call, created: dict[str, Any]
+) -> None:
+    call("POST", f"/v1/subscriptions/{created['id']}/disable", {"reason": "paused"})
+
+    reply = call("POST", f"/v1/subscriptions/{created['id']}/enable")
+
+    assert (reply.status, reply.json()["status"], reply.json()["disabled_reason"]) == (200, "active", None)
+    assert len(_notices(dynamodb, "subscription.enabled")) == 1
+
+
+def test_disable_moves_the_etag_not_the_revision(dynamodb: Any, call: Call, created: dict[str, Any]) -> None:
+    # Given the ETag of the subscription read before a disable
+    before = call("GET", f"/v1/subscriptions/{created['id']}").headers["ETag"]
+    call("POST", f"/v1/subscriptions/{created['id']}/disable", {"reason": "paused"})
+    # Then a PATCH with that ETag is refused (the subscription shown changed), as after an enable
+    reply = call(
+        "PATCH", f"/v1/subscriptions/{created['id']}", {"description": "x"}, headers={"if-match": before}
+    )
+    assert_problem(reply, 412, "precondition-failed")
+    # and one with the current ETag goes through; the revision (PATCH's counter) did not move
+    current = call("GET", f"/v1/subscriptions/{created['id']}").headers["ETag"]
+    assert current != before
+    patched = call(
+        "PATCH", f"/v1/subscriptions/{created['id']}", {"description": "x"}, headers={"if-match": current}
+    )
+    assert (patched.status, patched.json()["status"]) == (200, "disabled")
+    stored = subscriptions_table.get_subscription(dynamodb, SUBSCRIPTIONS_TABLE, "tenant-a", created["id"])
+    assert stored.revision == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "slug", "named"),
+    [
+        ('{"reason": "x"', 400, "malformed-request", ""),
+        (" \n", 400, "malformed-request", ""),
+        ("[1, 2]", 422, "validation-failed", ""),
+        ('{"reason": ""}', 422, "validation-failed", "reason"),
+        ('{"reason": "   "}', 422, "validation-failed", "reason"),
+        ('{"reason": "line\\nbreak"}', 422, "validation-failed", "reason"),
+        ('{"reason": 5}', 422, "validation-failed", "reason"),
+        ('{"reason": "x", "until": "tomorrow"}', 422, "validation-failed", "until"),
+        (json.dumps({"reason": "x" * 201}), 422, "validation-failed", "reason"),
+        (json.dumps({"reason": "x" * (1024 * 1024)}), 413, "payload-too-large", ""),
+    ],
+)
+def test_a_bad_disable_body_is_refused_and_changes_nothing(
+    call: Call, created: dict[str, Any], raw: str, status: int, slug: str, named: str
+) -> None:
+    reply = call("POST", f"/v1/subscriptions/{created['id']}/disable", raw=raw)
+
+    problem = assert_problem(reply, status, slug)
+    assert named in problem["detail"]
+    assert call("GET", f"/v1/subscriptions/{created['id']}").json()["status"] == "active"
+    assert _audit(call, "subscription.disable") == []
+
+
+def test_a_reason_of_200_characters_is_accepted(call: Call, created: dict[str, Any]) -> None:
+    reply = call("POST", f"/v1/subscriptions/{created['id']}/disable", {"reason": "é" * 200})
+
+    assert (reply.status, reply.json()["disabled_reason"]) == (200, "é" * 200)
+
+
+def test_disable_needs_the_subscriptions_scope(dynamodb: Any, call: Call, created: dict[str, Any]) -> None:
+    key = create_api_key(dynamodb, API_KEYS_TABLE, "tenant-a", ["events:write", "events:read"])
+
+    reply = call("POST", f"/v1/subscriptions/{created['id']}/disable", {"reason": "x"}, auth=f"Bearer {key}")
+
+    assert assert_problem(reply, 403, "insufficient-scope")["required_scope"] == "subscriptions:manage"
+    assert call("GET", f"/v1/subscriptions/{created['id']}").json()["status"] == "active"
 
 
 def test_rotate_returns_a_new_secret_once_and_keeps_the_old_one_24h(

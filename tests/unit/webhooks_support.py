@@ -94,6 +94,22 @@ class Webhooks:
         self.secrets[rotated.subscription_id] = secret
         return rotated
 
+    def disable_by_hand(self, subscription: SubscriptionItem, reason: str) -> dict[str, Any]:
+        """Disable `subscription` through the API route (POST /v1/subscriptions/{id}/disable), as
+        its tenant's admin key; returns the route's JSON answer."""
+        from devtools.runner.apiserver import http_api_event
+        from devtools.runner.lambda_context import LocalLambdaContext
+        from ingest.core.api_keys_table import create_api_key
+        from ingest.handler import lambda_handler
+
+        api_key = create_api_key(self.dynamodb, STAGE_TABLE.format("api-keys"), subscription.tenant_id)
+        headers = {"authorization": f"Bearer {api_key}", "content-type": "application/json"}
+        path = f"/v1/subscriptions/{subscription.subscription_id}/disable"
+        request = http_api_event("POST", path, headers, json.dumps({"reason": reason}).encode(), "127.0.0.1")
+        response = lambda_handler(request, LocalLambdaContext("triggers-test-ingest"))
+        assert response["statusCode"] == 200, response.get("body")
+        return dict(json.loads(response["body"]))
+
     def subscription(self, item: SubscriptionItem) -> SubscriptionItem:
         return get_subscription(
             self.dynamodb, STAGE_TABLE.format("subscriptions"), item.tenant_id, item.subscription_id

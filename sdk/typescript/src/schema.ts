@@ -35,8 +35,28 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Re-enable a subscription (after an automatic disable) */
+        /** Re-enable a subscription (after a disable, automatic or by hand) */
         post: operations["enable_subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{subscription_id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable a subscription by hand (pause its deliveries); enable resumes them
+         * @description Deliveries stop exactly as after an automatic disable: events accepted after this call returns are not delivered to it, and its deliveries waiting for a retry are dead-lettered unsent (`subscription disabled: <reason>`; redrive or replay them once it is enabled again). A strict-ordering subscription's held events are dead-lettered the same way, at once. The body is optional: `reason` (1 to 200 characters) becomes `disabled_reason`, by default `disabled by key <key id>`. A subscription already disabled is returned unchanged (its first reason is kept, nothing is recorded or emitted). A disable that changes the status emits a `subscription.disabled` operational webhook with `"trigger": "manual"`.
+         */
+        post: operations["disable_subscription"];
         delete?: never;
         options?: never;
         head?: never;
@@ -325,7 +345,7 @@ export interface paths {
         };
         /**
          * Who changed what: the tenant's audit trail, newest first
-         * @description Each change to the tenant's subscriptions (create, update, delete, enable, rotate-secret, replay, recover), API keys (create, revoke) and dead-lettered deliveries (redrive), with who made it (`actor`: the API key id, or `cli:<user>` for an operator's command), when, and the ids and status fields before and after (never a secret). Needs the `audit:read` scope (or `admin`). With `action`, a page may hold fewer than `limit` records while `next_cursor` is not null.
+         * @description Each change to the tenant's subscriptions (create, update, delete, disable, enable, rotate-secret, replay, recover), API keys (create, revoke) and dead-lettered deliveries (redrive), with who made it (`actor`: the API key id, or `cli:<user>` for an operator's command), when, and the ids and status fields before and after (never a secret). Needs the `audit:read` scope (or `admin`). With `action`, a page may hold fewer than `limit` records while `next_cursor` is not null.
          */
         get: operations["list_audit_records"];
         put?: never;
@@ -1623,6 +1643,111 @@ export interface operations {
             };
             /** @description Not found (also for another tenant's id) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Schema violation */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's rate limit for this kind of request is spent; retry after `Retry-After` */
+            429: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A backing store is temporarily unavailable; safe to retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    disable_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Subscription id (sub_…) */
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** Reason */
+                    reason?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the `subscriptions:manage` scope (or `admin`): `insufficient-scope`, naming it in `required_scope` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found (also for another tenant's id) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3220,7 +3345,7 @@ export interface operations {
     list_audit_records: {
         parameters: {
             query?: {
-                /** @description Only this action: `subscription.create`, `subscription.update`, `subscription.delete`, `subscription.enable`, `subscription.rotate_secret`, `subscription.replay`, `subscription.recover`, `event_type.create`, `event_type.update`, `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke`, `limits.update` */
+                /** @description Only this action: `subscription.create`, `subscription.update`, `subscription.delete`, `subscription.enable`, `subscription.disable`, `subscription.rotate_secret`, `subscription.replay`, `subscription.recover`, `event_type.create`, `event_type.update`, `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke`, `limits.update` */
                 action?: string;
                 /** @description at or after (ISO 8601 with offset) */
                 since?: string;

@@ -774,6 +774,8 @@ function SubscriptionPage({ id }: { id: string }) {
   const [failure, setFailure] = useState<ApiError | null>(null);
   const [confirming, setConfirming] = useState(false);
   const [deleted, setDeleted] = useState(false);
+  const [disabling, setDisabling] = useState(false);
+  const [reason, setReason] = useState("");
   const [replayIds, setReplayIds] = useState("");
   const [saved, setSaved] = useState("");
 
@@ -851,6 +853,11 @@ function SubscriptionPage({ id }: { id: string }) {
             Enable
           </button>
         )}
+        {item.status === "active" && !disabling && (
+          <button type="button" class="danger" onClick={() => setDisabling(true)}>
+            Disable…
+          </button>
+        )}
         <button
           type="button"
           onClick={() =>
@@ -886,6 +893,44 @@ function SubscriptionPage({ id }: { id: string }) {
           </button>
         )}
       </div>
+      {disabling && item.status === "active" && (
+        <div class="card confirm" role="alertdialog" aria-labelledby="disable-title">
+          <p id="disable-title">
+            Disable this subscription? No event is delivered to it until it is enabled again; its deliveries waiting for a
+            retry are dead-lettered (replay or recover them after enabling).
+          </p>
+          <label>
+            Reason (optional)
+            <input
+              type="text"
+              name="disable-reason"
+              maxLength={200}
+              value={reason}
+              placeholder="e.g. receiver down for maintenance"
+              onInput={(event) => setReason((event.target as HTMLInputElement).value)}
+            />
+          </label>
+          <button
+            type="button"
+            class="danger"
+            onClick={() =>
+              act(async () => {
+                const why = reason.trim();
+                await call<Subscription>("POST", `${path}/disable`, why ? { body: { reason: why } } : {});
+                setDisabling(false);
+                setReason("");
+                setSaid("Disabled: no deliveries until it is enabled again.");
+                await subscription.reload();
+              })
+            }
+          >
+            Disable subscription
+          </button>{" "}
+          <button type="button" class="secondary" onClick={() => setDisabling(false)}>
+            Cancel
+          </button>
+        </div>
+      )}
       {confirming && (
         <div class="card confirm" role="alertdialog" aria-labelledby="confirm-title">
           <p id="confirm-title">Delete this subscription? Deliveries stop at once; this cannot be undone.</p>

@@ -15,6 +15,7 @@ from .delivery_page import DeliveryPage
 from .destination_list import DestinationList
 from .destination_out import DestinationOut
 from .destination_out_state import DestinationOutState
+from .disable_subscription_disable_in import DisableSubscriptionDisableIn
 from .event_in import EventIn
 from .event_in_payload import EventInPayload
 from .event_out import EventOut
@@ -90,6 +91,7 @@ __all__ = (
     "DestinationList",
     "DestinationOut",
     "DestinationOutState",
+    "DisableSubscriptionDisableIn",
     "EventIn",
     "EventInPayload",
     "EventOut",

@@ -111,18 +111,18 @@ def sync_detailed(
 ) -> Response[AuditPage | Problem]:
     """Who changed what: the tenant's audit trail, newest first
 
-     Each change to the tenant's subscriptions (create, update, delete, enable, rotate-secret, replay,
-    recover), API keys (create, revoke) and dead-lettered deliveries (redrive), with who made it
+     Each change to the tenant's subscriptions (create, update, delete, disable, enable, rotate-secret,
+    replay, recover), API keys (create, revoke) and dead-lettered deliveries (redrive), with who made it
     (`actor`: the API key id, or `cli:<user>` for an operator's command), when, and the ids and status
     fields before and after (never a secret). Needs the `audit:read` scope (or `admin`). With `action`,
     a page may hold fewer than `limit` records while `next_cursor` is not null.
 
     Args:
         action (str | Unset): Only this action: `subscription.create`, `subscription.update`,
-            `subscription.delete`, `subscription.enable`, `subscription.rotate_secret`,
-            `subscription.replay`, `subscription.recover`, `event_type.create`, `event_type.update`,
-            `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke`,
-            `limits.update`
+            `subscription.delete`, `subscription.enable`, `subscription.disable`,
+            `subscription.rotate_secret`, `subscription.replay`, `subscription.recover`,
+            `event_type.create`, `event_type.update`, `event_type.delete`, `delivery.redrive`,
+            `api_key.create`, `api_key.revoke`, `limits.update`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.
@@ -162,18 +162,18 @@ def sync(
 ) -> AuditPage | Problem | None:
     """Who changed what: the tenant's audit trail, newest first
 
-     Each change to the tenant's subscriptions (create, update, delete, enable, rotate-secret, replay,
-    recover), API keys (create, revoke) and dead-lettered deliveries (redrive), with who made it
+     Each change to the tenant's subscriptions (create, update, delete, disable, enable, rotate-secret,
+    replay, recover), API keys (create, revoke) and dead-lettered deliveries (redrive), with who made it
     (`actor`: the API key id, or `cli:<user>` for an operator's command), when, and the ids and status
     fields before and after (never a secret). Needs the `audit:read` scope (or `admin`). With `action`,
     a page may hold fewer than `limit` records while `next_cursor` is not null.
 
     Args:
         action (str | Unset): Only this action: `subscription.create`, `subscription.update`,
-            `subscription.delete`, `subscription.enable`, `subscription.rotate_secret`,
-            `subscription.replay`, `subscription.recover`, `event_type.create`, `event_type.update`,
-            `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke`,
-            `limits.update`
+            `subscription.delete`, `subscription.enable`, `subscription.disable`,
+            `subscription.rotate_secret`, `subscription.replay`, `subscription.recover`,
+            `event_type.create`, `event_type.update`, `event_type.delete`, `delivery.redrive`,
+            `api_key.create`, `api_key.revoke`, `limits.update`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.
@@ -208,18 +208,18 @@ async def asyncio_detailed(
 ) -> Response[AuditPage | Problem]:
     """Who changed what: the tenant's audit trail, newest first
 
-     Each change to the tenant's subscriptions (create, update, delete, enable, rotate-secret, replay,
-    recover), API keys (create, revoke) and dead-lettered deliveries (redrive), with who made it
+     Each change to the tenant's subscriptions (create, update, delete, disable, enable, rotate-secret,
+    replay, recover), API keys (create, revoke) and dead-lettered deliveries (redrive), with who made it
     (`actor`: the API key id, or `cli:<user>` for an operator's command), when, and the ids and status
     fields before and after (never a secret). Needs the `audit:read` scope (or `admin`). With `action`,
     a page may hold fewer than `limit` records while `next_cursor` is not null.
 
     Args:
         action (str | Unset): Only this action: `subscription.create`, `subscription.update`,
-            `subscription.delete`, `subscription.enable`, `subscription.rotate_secret`,
-            `subscription.replay`, `subscription.recover`, `event_type.create`, `event_type.update`,
-            `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke`,
-            `limits.update`
+            `subscription.delete`, `subscription.enable`, `subscription.disable`,
+            `subscription.rotate_secret`, `subscription.replay`, `subscription.recover`,
+            `event_type.create`, `event_type.update`, `event_type.delete`, `delivery.redrive`,
+            `api_key.create`, `api_key.revoke`, `limits.update`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.
@@ -257,18 +257,18 @@ async def asyncio(
 ) -> AuditPage | Problem | None:
     """Who changed what: the tenant's audit trail, newest first
 
-     Each change to the tenant's subscriptions (create, update, delete, enable, rotate-secret, replay,
-    recover), API keys (create, revoke) and dead-lettered deliveries (redrive), with who made it
+     Each change to the tenant's subscriptions (create, update, delete, disable, enable, rotate-secret,
+    replay, recover), API keys (create, revoke) and dead-lettered deliveries (redrive), with who made it
     (`actor`: the API key id, or `cli:<user>` for an operator's command), when, and the ids and status
     fields before and after (never a secret). Needs the `audit:read` scope (or `admin`). With `action`,
     a page may hold fewer than `limit` records while `next_cursor` is not null.
 
     Args:
         action (str | Unset): Only this action: `subscription.create`, `subscription.update`,
-            `subscription.delete`, `subscription.enable`, `subscription.rotate_secret`,
-            `subscription.replay`, `subscription.recover`, `event_type.create`, `event_type.update`,
-            `event_type.delete`, `delivery.redrive`, `api_key.create`, `api_key.revoke`,
-            `limits.update`
+            `subscription.delete`, `subscription.enable`, `subscription.disable`,
+            `subscription.rotate_secret`, `subscription.replay`, `subscription.recover`,
+            `event_type.create`, `event_type.update`, `event_type.delete`, `delivery.redrive`,
+            `api_key.create`, `api_key.revoke`, `limits.update`
         since (datetime.datetime | Unset): at or after (ISO 8601 with offset)
         until (datetime.datetime | Unset): at or before (ISO 8601 with offset)
         limit (int | Unset):  Default: 50.

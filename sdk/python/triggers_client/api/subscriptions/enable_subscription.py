@@ -85,7 +85,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 ) -> Response[Problem | SubscriptionOut]:
-    """Re-enable a subscription (after an automatic disable)
+    """Re-enable a subscription (after a disable, automatic or by hand)
 
     Args:
         subscription_id (str): Subscription id (sub_…)
@@ -114,7 +114,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 ) -> Problem | SubscriptionOut | None:
-    """Re-enable a subscription (after an automatic disable)
+    """Re-enable a subscription (after a disable, automatic or by hand)
 
     Args:
         subscription_id (str): Subscription id (sub_…)
@@ -138,7 +138,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 ) -> Response[Problem | SubscriptionOut]:
-    """Re-enable a subscription (after an automatic disable)
+    """Re-enable a subscription (after a disable, automatic or by hand)
 
     Args:
         subscription_id (str): Subscription id (sub_…)
@@ -165,7 +165,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 ) -> Problem | SubscriptionOut | None:
-    """Re-enable a subscription (after an automatic disable)
+    """Re-enable a subscription (after a disable, automatic or by hand)
 
     Args:
         subscription_id (str): Subscription id (sub_…)

@@ -1,0 +1,258 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.disable_subscription_disable_in import DisableSubscriptionDisableIn
+from ...models.problem import Problem
+from ...models.subscription_out import SubscriptionOut
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    subscription_id: str,
+    *,
+    body: DisableSubscriptionDisableIn | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/subscriptions/{subscription_id}/disable".format(
+            subscription_id=quote(str(subscription_id), safe=""),
+        ),
+    }
+
+    if not isinstance(body, Unset):
+        _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Problem | SubscriptionOut | None:
+    if response.status_code == 200:
+        response_200 = SubscriptionOut.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Problem | SubscriptionOut]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    subscription_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: DisableSubscriptionDisableIn | Unset = UNSET,
+) -> Response[Problem | SubscriptionOut]:
+    """Disable a subscription by hand (pause its deliveries); enable resumes them
+
+     Deliveries stop exactly as after an automatic disable: events accepted after this call returns are
+    not delivered to it, and its deliveries waiting for a retry are dead-lettered unsent (`subscription
+    disabled: <reason>`; redrive or replay them once it is enabled again). A strict-ordering
+    subscription's held events are dead-lettered the same way, at once. The body is optional: `reason`
+    (1 to 200 characters) becomes `disabled_reason`, by default `disabled by key <key id>`. A
+    subscription already disabled is returned unchanged (its first reason is kept, nothing is recorded
+    or emitted). A disable that changes the status emits a `subscription.disabled` operational webhook
+    with `"trigger": "manual"`.
+
+    Args:
+        subscription_id (str): Subscription id (sub_…)
+        body (DisableSubscriptionDisableIn | Unset): A disable request: why (optional; kept as the
+            subscription's `disabled_reason`).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | SubscriptionOut]
+    """
+
+    kwargs = _get_kwargs(
+        subscription_id=subscription_id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    subscription_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: DisableSubscriptionDisableIn | Unset = UNSET,
+) -> Problem | SubscriptionOut | None:
+    """Disable a subscription by hand (pause its deliveries); enable resumes them
+
+     Deliveries stop exactly as after an automatic disable: events accepted after this call returns are
+    not delivered to it, and its deliveries waiting for a retry are dead-lettered unsent (`subscription
+    disabled: <reason>`; redrive or replay them once it is enabled again). A strict-ordering
+    subscription's held events are dead-lettered the same way, at once. The body is optional: `reason`
+    (1 to 200 characters) becomes `disabled_reason`, by default `disabled by key <key id>`. A
+    subscription already disabled is returned unchanged (its first reason is kept, nothing is recorded
+    or emitted). A disable that changes the status emits a `subscription.disabled` operational webhook
+    with `"trigger": "manual"`.
+
+    Args:
+        subscription_id (str): Subscription id (sub_…)
+        body (DisableSubscriptionDisableIn | Unset): A disable request: why (optional; kept as the
+            subscription's `disabled_reason`).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | SubscriptionOut
+    """
+
+    return sync_detailed(
+        subscription_id=subscription_id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    subscription_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: DisableSubscriptionDisableIn | Unset = UNSET,
+) -> Response[Problem | SubscriptionOut]:
+    """Disable a subscription by hand (pause its deliveries); enable resumes them
+
+     Deliveries stop exactly as after an automatic disable: events accepted after this call returns are
+    not delivered to it, and its deliveries waiting for a retry are dead-lettered unsent (`subscription
+    disabled: <reason>`; redrive or replay them once it is enabled again). A strict-ordering
+    subscription's held events are dead-lettered the same way, at once. The body is optional: `reason`
+    (1 to 200 characters) becomes `disabled_reason`, by default `disabled by key <key id>`. A
+    subscription already disabled is returned unchanged (its first reason is kept, nothing is recorded
+    or emitted). A disable that changes the status emits a `subscription.disabled` operational webhook
+    with `"trigger": "manual"`.
+
+    Args:
+        subscription_id (str): Subscription id (sub_…)
+        body (DisableSubscriptionDisableIn | Unset): A disable request: why (optional; kept as the
+            subscription's `disabled_reason`).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | SubscriptionOut]
+    """
+
+    kwargs = _get_kwargs(
+        subscription_id=subscription_id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    subscription_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: DisableSubscriptionDisableIn | Unset = UNSET,
+) -> Problem | SubscriptionOut | None:
+    """Disable a subscription by hand (pause its deliveries); enable resumes them
+
+     Deliveries stop exactly as after an automatic disable: events accepted after this call returns are
+    not delivered to it, and its deliveries waiting for a retry are dead-lettered unsent (`subscription
+    disabled: <reason>`; redrive or replay them once it is enabled again). A strict-ordering
+    subscription's held events are dead-lettered the same way, at once. The body is optional: `reason`
+    (1 to 200 characters) becomes `disabled_reason`, by default `disabled by key <key id>`. A
+    subscription already disabled is returned unchanged (its first reason is kept, nothing is recorded
+    or emitted). A disable that changes the status emits a `subscription.disabled` operational webhook
+    with `"trigger": "manual"`.
+
+    Args:
+        subscription_id (str): Subscription id (sub_…)
+        body (DisableSubscriptionDisableIn | Unset): A disable request: why (optional; kept as the
+            subscription's `disabled_reason`).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | SubscriptionOut
+    """
+
+    return (
+        await asyncio_detailed(
+            subscription_id=subscription_id,
+            client=client,
+            body=body,
+        )
+    ).parsed
