@@ -806,7 +806,9 @@ def disable_subscription(subscription_id: SubscriptionId) -> Response[str]:
     now = datetime.now(UTC)
     if item.strict or before.strict:
         # As after an automatic disable, its lane ends now: the head and then each held event are
-        # dead-lettered unsent by the retry function.
+        # dead-lettered unsent by the retry function. (Imported here, as for PATCH: cold start.)
+        from ingest.core import lifecycle
+
         stores = lifecycle.Stores.of(dynamodb_client(), sqs_client(), settings)
         hurried = lifecycle.hurry_lane_head(stores, subscription_id, now)
         logger.info("strict ordering lane ended by the disable", extra={"head_queued": hurried})
