@@ -157,18 +157,27 @@ def test_a_write_that_commits_but_whose_response_is_lost_is_not_resent(
     assert [d.webhook_id for d in receiver.deliveries] == [event.event_id for event in events]
 
 
-def stream_failures(sqs: Any, function_name: str) -> list[dict[str, Any]]:
-    """The function's OnFailure records in the stream DLQ (other tests may leave malformed letters)."""
+def stream_letters(sqs: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(message, its parsed body) of each OnFailure record in the stream DLQ; other tests of the
+    session's stack may leave malformed letters there, which are skipped."""
     letters = []
     for message in peek(sqs, stream_dlq_url(sqs), 1000):
         try:
             letter = json.loads(message["Body"])
         except ValueError:
             continue
-        arn = str(letter.get("requestContext", {}).get("functionArn", "")) if isinstance(letter, dict) else ""
-        if arn.endswith(f":{function_name}"):
-            letters.append(letter)
+        if isinstance(letter, dict) and isinstance(letter.get("DDBStreamBatchInfo"), dict):
+            letters.append((message, letter))
     return letters
+
+
+def stream_failures(sqs: Any, function_name: str) -> list[dict[str, Any]]:
+    """The function's OnFailure records in the stream DLQ."""
+    return [
+        letter
+        for _, letter in stream_letters(sqs)
+        if str(letter.get("requestContext", {}).get("functionArn", "")).endswith(f":{function_name}")
+    ]
 
 
 def stream_dlq_url(sqs: Any) -> str:
@@ -213,8 +222,8 @@ def test_a_batch_failing_past_its_retries_goes_to_the_stream_dlq_and_redrives_cl
         target = failure["DDBStreamBatchInfo"]["startSequenceNumber"]
         [letter] = [
             message
-            for message in peek(sqs, stream_dlq_url(sqs), 50)
-            if json.loads(message["Body"])["DDBStreamBatchInfo"]["startSequenceNumber"] == target
+            for message, body in stream_letters(sqs)
+            if body["DDBStreamBatchInfo"].get("startSequenceNumber") == target
         ]
         assert triggers(stack, "dlq", "redrive", letter["MessageId"], "--invoke", "local") == 0
         assert_no_loss(stack, aws_client, events, subscribed, expected=Outcomes(delivered=3))
