@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -63,6 +64,8 @@ class BenchContext:
     stack: EmbeddedStack
     settings: Settings
     say: Any
+    # Where the handlers' log lines go (the in-process ones and the execution environments').
+    log_path: Path | None = None
     _environments: ExecutionEnvironments | None = None
     _pooled_api: LocalApiServer | None = None
 

@@ -66,7 +66,7 @@ def run_suite(
         stack = EmbeddedStack(ports=Ports.ephemeral(), state_dir=Path(state_dir), say=_to_log)
         say(f"starting the embedded stack (handler logs: {log_path})")
         with stack:
-            context = BenchContext(stack, settings, say)
+            context = BenchContext(stack, settings, say, log_path=log_path)
             try:
                 sampler: footprint.Sampler | None = None
                 if selected(footprint.SCENARIO, only):

@@ -5,7 +5,9 @@ import math
 from datetime import UTC, datetime
 from pathlib import Path
 
+from devtools.bench.context import BenchContext
 from devtools.bench.core import Figure, Sample, Settings, percentile
+from devtools.bench.ingest import _latencies_in_function
 from devtools.bench.report import Results, write
 
 
@@ -95,3 +97,40 @@ def test_saved_results_render_the_same_report(tmp_path: Path) -> None:
         "| 1. ingest | row | 80.0 | 100 (raw) | events/s | 0.80x | ≥ 0.8x raw | met |"
         in (tmp_path / "first.md").read_text()
     )
+
+
+def test_latencies_in_the_function_are_the_tenants_post_request_lines_of_each_window(tmp_path: Path) -> None:
+    def line(tenant: str, at: str, latency: float, method: str = "POST", endpoint: str = "/v1/events") -> str:
+        record = {
+            "message": "request",
+            "timestamp": f"2026-12-01 13:00:{at}+0000",
+            "tenant_id": tenant,
+            "method": method,
+            "endpoint": endpoint,
+            "latency_ms": latency,
+        }
+        return json.dumps(record, separators=(",", ":"))
+
+    log = tmp_path / "bench.log"
+    log.write_text(
+        "\n".join(
+            [
+                line("quiet", "01,000", 5.0),
+                line("quiet", "02,500", 7.0),  # between the windows
+                line("quiet", "11,000", 9.0),
+                line("flood", "11,100", 500.0),  # another tenant
+                line("quiet", "11,200", 400.0, method="GET"),  # another route
+                "not json {",
+                'prefix {"message":"request","tenant_id":"quiet","timestamp":"garbled"}',
+            ]
+        )
+        + "\n"
+    )
+    at = lambda second: datetime(2026, 12, 1, 13, 0, second, tzinfo=UTC).timestamp()  # noqa: E731
+    context = BenchContext(stack=None, settings=None, say=print, log_path=log)  # type: ignore[arg-type]
+
+    windows = {"alone": [(at(0), at(2))], "beside": [(at(10), at(12))]}
+
+    found = _latencies_in_function(context, "quiet", windows)
+
+    assert found == {"alone": [5.0], "beside": [9.0]}
