@@ -136,6 +136,10 @@ export interface Subscription {
   description: string | null;
   rate_limit: number | null;
   ordering: "none" | "strict";
+  metadata: Record<string, string>;
+  // Custom headers, values masked by the API (`Bearer ****abcd`): write-only, never shown in full.
+  headers: Record<string, string>;
+  filter: Record<string, unknown> | null;
   created_at: string;
   updated_at: string;
 }
@@ -147,6 +151,11 @@ export interface SubscriptionPatch {
   description?: string | null;
   rate_limit?: number | null;
   ordering?: "none" | "strict";
+  // Merged name by name: a value sets that name, null removes it.
+  metadata?: Record<string, string | null>;
+  headers?: Record<string, string | null>;
+  // Replaced whole; null removes the filter.
+  filter?: Record<string, unknown> | null;
 }
 
 export interface SubscriptionWithSecret extends Subscription {

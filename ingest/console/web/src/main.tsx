@@ -479,8 +479,11 @@ function splitTypes(text: string): string[] {
     .filter(Boolean);
 }
 
-type EditField = "target_url" | "event_types" | "description" | "rate_limit" | "ordering";
-const EDIT_FIELDS: EditField[] = ["target_url", "event_types", "description", "rate_limit", "ordering"];
+type TextField = "target_url" | "event_types" | "description" | "rate_limit" | "ordering";
+type EditField = TextField | "headers" | "metadata" | "filter";
+const EDIT_FIELDS: EditField[] = ["target_url", "event_types", "description", "rate_limit", "ordering", "headers", "metadata", "filter"];
+// Fields whose errors name a path inside them (`headers.X-Token`, `filter.payload.amount`): shown with it.
+const NESTED_FIELDS: EditField[] = ["headers", "metadata", "filter"];
 
 // The 422's field errors by form field (`event_types.0` is the event types field); the rest apart.
 function errorsByField(error: ApiError | null): { fields: Partial<Record<EditField, string>>; other: string[] } {
@@ -488,24 +491,210 @@ function errorsByField(error: ApiError | null): { fields: Partial<Record<EditFie
   const other: string[] = [];
   for (const entry of error?.status === 422 ? error.errors : []) {
     const name = entry.field.split(".")[0] as EditField;
-    if (EDIT_FIELDS.includes(name)) fields[name] = fields[name] ? `${fields[name]}; ${entry.message}` : entry.message;
+    const message = NESTED_FIELDS.includes(name) ? `${entry.field}: ${entry.message}` : entry.message;
+    if (EDIT_FIELDS.includes(name)) fields[name] = fields[name] ? `${fields[name]}; ${message}` : message;
     else other.push(`${entry.field}: ${entry.message}`);
   }
   return { fields, other };
 }
 
+// One stored header or metadata name in the form: its new value ("" keeps a header's value) and
+// whether it is to be removed (sent as null).
+interface NamedEdit {
+  value: string;
+  remove: boolean;
+}
+interface NewPair {
+  name: string;
+  value: string;
+}
+
+// A refusal found before anything is sent, shown like the API's 422 by its field.
+class FormProblem extends Error {
+  constructor(
+    readonly field: EditField,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+// The merge patch of a set of names (headers or metadata): a removed name is null, a changed value
+// is sent, an unchanged one is not. Header values are write-only: an empty input keeps the value.
+function namedChanges(
+  field: "headers" | "metadata",
+  current: Record<string, string>,
+  edits: Record<string, NamedEdit>,
+  added: NewPair,
+): Record<string, string | null> | undefined {
+  const patch: Record<string, string | null> = {};
+  for (const [name, edit] of Object.entries(edits)) {
+    if (edit.remove) patch[name] = null;
+    else if (field === "headers" ? edit.value !== "" : edit.value !== current[name]) patch[name] = edit.value;
+  }
+  const name = added.name.trim();
+  if (name) patch[name] = added.value;
+  else if (added.value !== "") throw new FormProblem(field, `${field}: give the new ${field === "headers" ? "header" : "key"} a name`);
+  return Object.keys(patch).length > 0 ? patch : undefined;
+}
+
+function filterText(filter: Record<string, unknown> | null): string {
+  return filter === null ? "" : JSON.stringify(filter, null, 2);
+}
+
+// The filter as typed: unchanged text sends nothing, empty removes it (null), else a JSON object.
+function filterChange(item: Subscription, text: string): { filter?: Record<string, unknown> | null } {
+  if (text === filterText(item.filter)) return {};
+  if (text.trim() === "") return item.filter === null ? {} : { filter: null };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (caught) {
+    throw new FormProblem("filter", `filter: not valid JSON (${(caught as Error).message})`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new FormProblem("filter", "filter: must be a JSON object (an event pattern)");
+  }
+  const pattern = parsed as Record<string, unknown>;
+  return JSON.stringify(pattern) === JSON.stringify(item.filter) ? {} : { filter: pattern };
+}
+
+interface Draft {
+  text: Record<TextField, string>;
+  headers: Record<string, NamedEdit>;
+  newHeader: NewPair;
+  metadata: Record<string, NamedEdit>;
+  newMetadata: NewPair;
+  filter: string;
+}
+
 // Only what changed is sent (a JSON merge patch); an emptied description or rate limit is removed (null).
-function changes(item: Subscription, draft: Record<EditField, string>): SubscriptionPatch {
+function changes(item: Subscription, draft: Draft): SubscriptionPatch {
+  const text = draft.text;
   const patch: SubscriptionPatch = {};
-  if (draft.target_url.trim() !== item.target_url) patch.target_url = draft.target_url.trim();
-  const types = splitTypes(draft.event_types);
+  if (text.target_url.trim() !== item.target_url) patch.target_url = text.target_url.trim();
+  const types = splitTypes(text.event_types);
   if (types.join(",") !== item.event_types.join(",")) patch.event_types = types;
-  const description = draft.description.trim() || null;
+  const description = text.description.trim() || null;
   if (description !== item.description) patch.description = description;
-  const rateLimit = draft.rate_limit.trim() === "" ? null : Number(draft.rate_limit);
+  const rateLimit = text.rate_limit.trim() === "" ? null : Number(text.rate_limit);
   if (rateLimit !== item.rate_limit) patch.rate_limit = rateLimit;
-  if (draft.ordering !== item.ordering) patch.ordering = draft.ordering as "none" | "strict";
-  return patch;
+  if (text.ordering !== item.ordering) patch.ordering = text.ordering as "none" | "strict";
+  const headers = namedChanges("headers", item.headers, draft.headers, draft.newHeader);
+  if (headers) patch.headers = headers;
+  const metadata = namedChanges("metadata", item.metadata, draft.metadata, draft.newMetadata);
+  if (metadata) patch.metadata = metadata;
+  return { ...patch, ...filterChange(item, draft.filter) };
+}
+
+function initialDraft(item: Subscription): Draft {
+  const named = (values: Record<string, string>, filled: boolean) =>
+    Object.fromEntries(Object.keys(values).map((name) => [name, { value: filled ? values[name] : "", remove: false }]));
+  return {
+    text: {
+      target_url: item.target_url,
+      event_types: item.event_types.join(", "),
+      description: item.description ?? "",
+      rate_limit: item.rate_limit === null ? "" : String(item.rate_limit),
+      ordering: item.ordering,
+    },
+    // Header values are write-only: the masked value is shown beside an empty input, never in it.
+    headers: named(item.headers, false),
+    newHeader: { name: "", value: "" },
+    metadata: named(item.metadata, true),
+    newMetadata: { name: "", value: "" },
+    filter: filterText(item.filter),
+  };
+}
+
+// The stored names of headers or metadata, each with a value input and a Remove box, then a new pair.
+function NamedValues({
+  kind,
+  current,
+  edits,
+  added,
+  error,
+  onEdit,
+  onAdd,
+}: {
+  kind: "headers" | "metadata";
+  current: Record<string, string>;
+  edits: Record<string, NamedEdit>;
+  added: NewPair;
+  error: string | undefined;
+  onEdit: (name: string, edit: NamedEdit) => void;
+  onAdd: (pair: NewPair) => void;
+}) {
+  const isHeaders = kind === "headers";
+  const noun = isHeaders ? "header" : "key";
+  const errorId = `edit-${kind}-error`;
+  const names = Object.keys(current).sort();
+  return (
+    <fieldset class="pairs" aria-describedby={error ? errorId : undefined} data-testid={`edit-${kind}`}>
+      <legend>{isHeaders ? "Custom headers (values are write-only: shown masked)" : "Metadata"}</legend>
+      {names.length === 0 && <p class="note">None yet.</p>}
+      {names.map((name, index) => {
+        const edit = edits[name] ?? { value: "", remove: false };
+        const id = `edit-${kind}-${index}`;
+        return (
+          <div class="pair" key={name} data-name={name}>
+            <span class="pair-name">
+              <code>{name}</code>
+              {isHeaders && <span class="note"> {current[name]}</span>}
+            </span>
+            <div class="field">
+              <label for={id}>{isHeaders ? `New value for ${name} (empty keeps it)` : `Value of ${name}`}</label>
+              <input
+                id={id}
+                type="text"
+                autocomplete="off"
+                spellcheck={false}
+                value={edit.value}
+                disabled={edit.remove}
+                onInput={(e) => onEdit(name, { ...edit, value: e.currentTarget.value })}
+              />
+            </div>
+            <label class="inline">
+              <input type="checkbox" checked={edit.remove} onChange={(e) => onEdit(name, { ...edit, remove: e.currentTarget.checked })} />
+              Remove {name}
+            </label>
+          </div>
+        );
+      })}
+      <div class="pair">
+        <div class="field">
+          <label for={`edit-${kind}-new-name`}>{isHeaders ? "New header name" : "New metadata key"}</label>
+          <input
+            id={`edit-${kind}-new-name`}
+            type="text"
+            autocomplete="off"
+            spellcheck={false}
+            value={added.name}
+            onInput={(e) => onAdd({ ...added, name: e.currentTarget.value })}
+          />
+        </div>
+        <div class="field">
+          <label for={`edit-${kind}-new-value`}>{isHeaders ? "New header value" : "New metadata value"}</label>
+          <input
+            id={`edit-${kind}-new-value`}
+            type="text"
+            autocomplete="off"
+            spellcheck={false}
+            value={added.value}
+            onInput={(e) => onAdd({ ...added, value: e.currentTarget.value })}
+          />
+        </div>
+      </div>
+      <p class="note">
+        A new {noun} with the name of a stored one replaces its value; names are {isHeaders ? "case-insensitive" : "case-sensitive"}.
+      </p>
+      {error && (
+        <span id={errorId} class="problem field-error">
+          {error}
+        </span>
+      )}
+    </fieldset>
+  );
 }
 
 function EditSubscription({
@@ -521,16 +710,11 @@ function EditSubscription({
   onSaved: () => Promise<void>;
   onReload: () => Promise<void>;
 }) {
-  const [draft, setDraft] = useState<Record<EditField, string>>({
-    target_url: item.target_url,
-    event_types: item.event_types.join(", "),
-    description: item.description ?? "",
-    rate_limit: item.rate_limit === null ? "" : String(item.rate_limit),
-    ordering: item.ordering,
-  });
+  const [draft, setDraft] = useState<Draft>(() => initialDraft(item));
   const [error, setError] = useState<ApiError | null>(null);
   const [said, setSaid] = useState("");
   const { fields, other } = errorsByField(error);
+  const setText = (name: TextField, value: string) => setDraft({ ...draft, text: { ...draft.text, [name]: value } });
 
   const field = (name: EditField, label: string, input: (id: string, described: string | undefined) => ComponentChildren) => {
     const id = `edit-${name.replace("_", "-")}`;
@@ -547,15 +731,15 @@ function EditSubscription({
       </div>
     );
   };
-  const text = (name: EditField, type: "url" | "text" | "number" = "text", extra: Record<string, unknown> = {}) =>
+  const text = (name: TextField, type: "url" | "text" | "number" = "text", extra: Record<string, unknown> = {}) =>
     (id: string, described: string | undefined) => (
       <input
         id={id}
         type={type as "text"}
-        value={draft[name]}
+        value={draft.text[name]}
         aria-invalid={described ? "true" : undefined}
         aria-describedby={described}
-        onInput={(e) => setDraft({ ...draft, [name]: e.currentTarget.value })}
+        onInput={(e) => setText(name, e.currentTarget.value)}
         {...extra}
       />
     );
@@ -566,8 +750,16 @@ function EditSubscription({
       aria-labelledby="edit-title"
       onSubmit={async (event) => {
         event.preventDefault();
-        const patch = changes(item, draft);
         setError(null);
+        let patch: SubscriptionPatch;
+        try {
+          patch = changes(item, draft);
+        } catch (caught) {
+          if (!(caught instanceof FormProblem)) throw caught;
+          setSaid("");
+          setError(new ApiError(422, "Not saved", caught.message, [{ field: caught.field, message: caught.message.replace(/^\w+: /, "") }]));
+          return;
+        }
         if (Object.keys(patch).length === 0) {
           setSaid("Nothing changed.");
           return;
@@ -590,14 +782,44 @@ function EditSubscription({
       {field("ordering", "Ordering", (id, described) => (
         <select
           id={id}
-          value={draft.ordering}
+          value={draft.text.ordering}
           aria-invalid={described ? "true" : undefined}
           aria-describedby={described}
-          onChange={(e) => setDraft({ ...draft, ordering: e.currentTarget.value })}
+          onChange={(e) => setText("ordering", e.currentTarget.value)}
         >
           <option value="none">none: concurrent deliveries</option>
           <option value="strict">strict: one at a time, in order</option>
         </select>
+      ))}
+      <NamedValues
+        kind="headers"
+        current={item.headers}
+        edits={draft.headers}
+        added={draft.newHeader}
+        error={fields.headers}
+        onEdit={(name, edit) => setDraft({ ...draft, headers: { ...draft.headers, [name]: edit } })}
+        onAdd={(pair) => setDraft({ ...draft, newHeader: pair })}
+      />
+      <NamedValues
+        kind="metadata"
+        current={item.metadata}
+        edits={draft.metadata}
+        added={draft.newMetadata}
+        error={fields.metadata}
+        onEdit={(name, edit) => setDraft({ ...draft, metadata: { ...draft.metadata, [name]: edit } })}
+        onAdd={(pair) => setDraft({ ...draft, newMetadata: pair })}
+      />
+      {field("filter", "Content filter (JSON event pattern; empty for none)", (id, described) => (
+        <textarea
+          id={id}
+          class="json"
+          rows={Math.min(14, Math.max(4, draft.filter.split("\n").length + 1))}
+          spellcheck={false}
+          value={draft.filter}
+          aria-invalid={described ? "true" : undefined}
+          aria-describedby={described}
+          onInput={(e) => setDraft({ ...draft, filter: e.currentTarget.value })}
+        />
       ))}
       {error?.status === 412 && (
         <p role="alert" class="problem">
@@ -828,6 +1050,26 @@ function SubscriptionPage({ id }: { id: string }) {
         <dd>{item.rate_limit === null ? "none" : `${item.rate_limit} per second`}</dd>
         <dt>Ordering</dt>
         <dd>{item.ordering}</dd>
+        <dt>Custom headers</dt>
+        <dd class="wrap" data-testid="subscription-headers">
+          {Object.keys(item.headers).length === 0
+            ? "none"
+            : Object.entries(item.headers)
+                .map(([name, masked]) => `${name}: ${masked}`)
+                .join(", ")}
+        </dd>
+        <dt>Metadata</dt>
+        <dd class="wrap" data-testid="subscription-metadata">
+          {Object.keys(item.metadata).length === 0
+            ? "none"
+            : Object.entries(item.metadata)
+                .map(([name, value]) => `${name}=${value}`)
+                .join(", ")}
+        </dd>
+        <dt>Content filter</dt>
+        <dd class="wrap" data-testid="subscription-filter">
+          {item.filter === null ? "none" : <code>{JSON.stringify(item.filter)}</code>}
+        </dd>
         <dt>Status</dt>
         <dd data-testid="subscription-status">
           <Badge value={item.status} />
