@@ -362,6 +362,91 @@ def test_an_invalid_edit_shows_the_error_next_to_its_field(
     tab.expect_refusals(422)
 
 
+def test_a_subscriptions_headers_metadata_and_filter_are_edited(
+    api: ApiClient, console: Callable[..., Console]
+) -> None:
+    # Given a subscription with no custom header, metadata or filter, on its page
+    subscription = subscribe(api, "http://127.0.0.1:9/console-extras", ["console.extras"])
+    path = f"/v1/subscriptions/{subscription['id']}"
+    secret_value = "Bearer console-header-secret-9f3a"
+    tab = console()
+    page = tab.open(key_of(api), f"#/subscriptions/{subscription['id']}")
+    expect(page.get_by_test_id("subscription-headers")).to_have_text("none")
+
+    # When a header, a metadata entry and a filter are added and saved
+    page.get_by_label("New header name").fill("Authorization")
+    page.get_by_label("New header value").fill(secret_value)
+    page.get_by_label("New metadata key").fill("team")
+    page.get_by_label("New metadata value").fill("billing")
+    page.get_by_label("Content filter (JSON event pattern; empty for none)").fill(
+        '{"payload": {"amount": [{"numeric": [">", 100]}]}}'
+    )
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_test_id("edit-status")).to_contain_text("Saved")
+
+    # Then the API stores them, the header value masked; the page shows the mask, never the value
+    stored = api.get(path).json()
+    assert stored["headers"] == {"Authorization": "Bearer ****9f3a"}
+    assert stored["metadata"] == {"team": "billing"}
+    assert stored["filter"] == {"payload": {"amount": [{"numeric": [">", 100]}]}}
+    expect(page.get_by_test_id("subscription-headers")).to_have_text("Authorization: Bearer ****9f3a")
+    expect(page.get_by_label("New value for Authorization (empty keeps it)")).to_have_value("")
+    expect(page.get_by_label("Value of team")).to_have_value("billing")
+    expect(page.get_by_label("Content filter (JSON event pattern; empty for none)")).to_have_value(
+        re.compile(r'^\{\n  "payload": \{\n    "amount": \[')
+    )
+    assert secret_value not in page.content()
+    assert page.evaluate("JSON.stringify(Object.entries(sessionStorage))").count("console-header-secret") == 0
+    assert page.evaluate(UNLABELLED_CONTROLS) == []
+    # and the form fits a phone, every control labelled
+    phone = console(viewport=PHONE)
+    on_phone = phone.open(key_of(api), f"#/subscriptions/{subscription['id']}")
+    expect(on_phone.get_by_label("Value of team")).to_have_value("billing")
+    on_phone.wait_for_load_state("networkidle")
+    assert on_phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert on_phone.evaluate(UNLABELLED_CONTROLS) == []
+    on_phone.get_by_label("Remove Authorization").scroll_into_view_if_needed()
+    phone.screenshot("subscription-edit-extras")
+
+    # When a filter the API refuses is saved (with a metadata change alongside)
+    version = api.get(path).headers["ETag"]
+    filter_field = page.get_by_label("Content filter (JSON event pattern; empty for none)")
+    filter_field.fill('{"payload": {"amount": [{"numeric": [">", "lots"]}]}}')
+    page.get_by_label("Value of team").fill("sales")
+    page.get_by_role("button", name="Save changes").click()
+
+    # Then the 422 naming the path is shown by the filter field, and nothing changed
+    expect(filter_field).to_have_attribute("aria-invalid", "true")
+    error = page.locator(f"#{filter_field.get_attribute('aria-describedby')}")
+    expect(error).to_contain_text("filter.payload.amount.0.numeric.1")
+    expect(page.get_by_role("alert")).to_contain_text("Not saved")
+    assert api.get(path).headers["ETag"] == version
+    assert api.get(path).json()["metadata"] == {"team": "billing"}
+    tab.expect_refusals(422)
+
+    # And JSON that does not parse is refused in the page, without a request
+    patches = len([url for url, _ in tab.requests if url.endswith(path)])
+    filter_field.fill('{"payload": ')
+    page.get_by_role("button", name="Save changes").click()
+    expect(error).to_contain_text("not valid JSON")
+    assert len([url for url, _ in tab.requests if url.endswith(path)]) == patches
+
+    # When the header is removed, the metadata value changed and the filter emptied
+    page.reload()
+    page.get_by_label("Remove Authorization").check()
+    page.get_by_label("Value of team").fill("sales")
+    page.get_by_label("Content filter (JSON event pattern; empty for none)").fill("")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_test_id("subscription-headers")).to_have_text("none")
+
+    # Then the API has no header and no filter, the new metadata value, and the rest unchanged
+    stored = api.get(path).json()
+    assert (stored["headers"], stored["metadata"], stored["filter"]) == ({}, {"team": "sales"}, None)
+    assert stored["event_types"] == ["console.extras"]
+    # and the header value never travelled in a URL
+    assert not [url for url, _ in tab.requests if "console-header-secret" in url]
+
+
 def test_a_dead_lettered_delivery_is_recovered_from_the_console_once(
     configure: Configure, api: ApiClient, console: Callable[..., Console]
 ) -> None:
