@@ -431,8 +431,19 @@ def test_a_subscriptions_headers_metadata_and_filter_are_edited(
     expect(error).to_contain_text("not valid JSON")
     assert len([url for url, _ in tab.requests if url.endswith(path)]) == patches
 
-    # When the header is removed, the metadata value changed and the filter emptied
+    # When the header's value is replaced
     page.reload()
+    page.get_by_label("New value for Authorization (empty keeps it)").fill("Bearer console-other-77aa")
+    page.get_by_role("button", name="Save changes").click()
+
+    # Then the API has the new value (masked), the rest as it was
+    expect(page.get_by_test_id("subscription-headers")).to_have_text("Authorization: Bearer ****77aa")
+    stored = api.get(path).json()
+    assert stored["headers"] == {"Authorization": "Bearer ****77aa"}
+    assert stored["metadata"] == {"team": "billing"}
+    assert stored["filter"] == {"payload": {"amount": [{"numeric": [">", 100]}]}}
+
+    # When the header is removed, the metadata value changed and the filter emptied
     page.get_by_label("Remove Authorization").check()
     page.get_by_label("Value of team").fill("sales")
     page.get_by_label("Content filter (JSON event pattern; empty for none)").fill("")
@@ -444,7 +455,7 @@ def test_a_subscriptions_headers_metadata_and_filter_are_edited(
     assert (stored["headers"], stored["metadata"], stored["filter"]) == ({}, {"team": "sales"}, None)
     assert stored["event_types"] == ["console.extras"]
     # and the header value never travelled in a URL
-    assert not [url for url, _ in tab.requests if "console-header-secret" in url]
+    assert not [url for url, _ in tab.requests if "console-header-secret" in url or "console-other" in url]
 
 
 def test_a_dead_lettered_delivery_is_recovered_from_the_console_once(
