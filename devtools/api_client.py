@@ -1,7 +1,7 @@
 """The CLI's client of the ingest HTTP API: the generated SDK (sdk/python, `triggers_client`) made strict.
 
-Every command that calls the API goes through here (`subscribe`, `subscriptions`, `search`, `replay`, `status`,
-and `send` with its concurrent client), as do `triggers soak` and `triggers load`. The calls are
+Every command that calls the API goes through here (`subscribe`, `subscriptions`, `search`, `replay`,
+`status`, and `send` with its concurrent client), as do `triggers soak` and `triggers load`. The calls are
 the SDK's generated operations; this module only adds what a CLI wants on top: one exception,
 `ApiError`, for every answer that is not a documented success (with the problem+json type, detail
 and field errors in its message) and for an API that cannot be reached.

@@ -18,7 +18,6 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Confirm
-from rich.table import Table
 from triggers_client.models import SubscriptionOut
 
 from devtools.api_client import (
@@ -49,14 +48,12 @@ def public(item: SubscriptionOut) -> dict[str, Any]:
     }
 
 
-def _moment(iso: str | None) -> str:
-    return (iso or "")[:19].replace("T", " ")
-
-
 def _status(item: dict[str, Any]) -> str:
-    if item["status"] == "active":
-        return "[green]active[/]" + (" [yellow](failing)[/]" if item["failing_since"] else "")
-    return f"[red]{escape(item['status'])}[/]"
+    """The status padded to one width (`disabled`), with `failing` while a failure streak runs."""
+    status = f"{item['status']:<8}"
+    if item["status"] != "active":
+        return f"[red]{escape(status)}[/]"
+    return "[green]active  [/]" + (" [yellow](failing)[/]" if item["failing_since"] else "")
 
 
 def list_subscriptions(args: argparse.Namespace) -> int:
@@ -72,17 +69,14 @@ def list_subscriptions(args: argparse.Namespace) -> int:
         if not items:
             out.print("no subscriptions (create one with `triggers subscribe URL`)")
             return
-        table = Table("id", "status", "disabled reason", "target", "types", "created")
+        # One line a subscription (greppable, never wrapped), its disabled reason below it.
         for item in items:
-            table.add_row(
-                item["id"],
-                _status(item),
-                escape(item["disabled_reason"] or ""),
-                escape(item["target_url"]),
-                escape(",".join(item["event_types"])),
-                _moment(item["created_at"]),
+            out.print(
+                f"{item['id']}  {_status(item)}  {escape(item['target_url'])}  "
+                f"{escape(','.join(item['event_types']))}"
             )
-        out.print(table)
+            if item["disabled_reason"]:
+                out.print(f"    reason: {escape(item['disabled_reason'])}")
 
     emit(args, items, human)
     return 0
@@ -96,10 +90,7 @@ def _change(args: argparse.Namespace, action: str) -> int:
     try:
         with api_client(args.target) as client:
             before = subscription(client, args.id)
-            if action == "disable":
-                after = disable(client, args.id, args.reason)
-            else:
-                after = enable(client, args.id)
+            after = disable(client, args.id, args.reason) if action == "disable" else enable(client, args.id)
     except ApiError as exc:
         return fail(args, f"{action} failed: {exc}", status=exc.status, problem=exc.problem)
     data = {**public(after), "changed": before.status.value != wanted}
