@@ -24,6 +24,13 @@ def shown(client: ApiClient, subscription_id: str) -> dict[str, Any]:
     return document
 
 
+class Terminal(io.StringIO):
+    """stdin as on an operator's terminal (what the answer is, the test decides)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 @pytest.fixture
 def no_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """stdin is not a terminal, as under `make test` or in CI."""
@@ -234,10 +241,13 @@ def test_rm_on_a_terminal_asks_first(
 ) -> None:
     subscription = subscribe(api, DEAD_URL, ["*"])
     questions: list[str] = []
-    monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
-    monkeypatch.setattr(
-        command.Confirm, "ask", lambda question, **_: questions.append(str(question)) or answer
-    )
+
+    def ask(question: str, **_: Any) -> bool:
+        questions.append(str(question))
+        return answer
+
+    monkeypatch.setattr("sys.stdin", Terminal(""))
+    monkeypatch.setattr(command.Confirm, "ask", ask)
 
     assert main(cli(api, stack, "subscriptions", "rm", subscription["id"])) == code
 
