@@ -1,7 +1,7 @@
 """The CLI's client of the ingest HTTP API: the generated SDK (sdk/python, `triggers_client`) made strict.
 
-Every command that calls the API goes through here (`subscribe`, `search`, `replay`, `status`,
-and `send` with its concurrent client), as do `triggers soak` and `triggers load`. The calls are
+Every command that calls the API goes through here (`subscribe`, `subscriptions`, `search`, `replay`,
+`status`, and `send` with its concurrent client), as do `triggers soak` and `triggers load`. The calls are
 the SDK's generated operations; this module only adds what a CLI wants on top: one exception,
 `ApiError`, for every answer that is not a documented success (with the problem+json type, detail
 and field errors in its message) and for an API that cannot be reached.
@@ -27,6 +27,8 @@ from triggers_client.api.events import ingest_events, list_events
 from triggers_client.api.subscriptions import (
     create_subscription,
     delete_subscription,
+    disable_subscription,
+    enable_subscription,
     get_subscription,
     get_subscription_stats,
     list_destinations,
@@ -39,6 +41,7 @@ from triggers_client.models import (
     AcceptedEvent,
     DeliveryPage,
     DestinationOut,
+    DisableSubscriptionDisableIn,
     EventIn,
     GetSubscriptionStatsWindow,
     Problem,
@@ -204,6 +207,19 @@ def unsubscribe(client: AuthenticatedClient, subscription_id: str) -> None:
         response = delete_subscription.sync_detailed(subscription_id, client=client)
     if response.status_code != HTTPStatus.NO_CONTENT:
         raise _error(int(response.status_code), response.content)
+
+
+def disable(client: AuthenticatedClient, subscription_id: str, reason: str | None = None) -> SubscriptionOut:
+    """Stop a subscription's deliveries; one already disabled comes back unchanged (its first reason)."""
+    body = UNSET if reason is None else DisableSubscriptionDisableIn(reason=reason)
+    with _reaching(client):
+        return _success(disable_subscription.sync_detailed(subscription_id, client=client, body=body))
+
+
+def enable(client: AuthenticatedClient, subscription_id: str) -> SubscriptionOut:
+    """Resume a disabled subscription's deliveries (an active one comes back unchanged)."""
+    with _reaching(client):
+        return _success(enable_subscription.sync_detailed(subscription_id, client=client))
 
 
 def deliveries(
