@@ -579,7 +579,9 @@ def handle_request(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     record_request(
         RequestRecord(
             request_id=request.request_context.request_id,
-            key_id=_presented_key_id(request.headers.get("authorization") or ""),
+            # Authentication put the key's id on the logger; a refused key's is worked out here.
+            key_id=logger.get_current_keys().get("key_id")
+            or _presented_key_id(request.headers.get("authorization") or ""),
             tenant_id=logger.get_current_keys().get("tenant_id"),
             endpoint=endpoint_of(method, request.path),
             method=method,

@@ -767,7 +767,18 @@ def _update(
 
 
 def disable(client: "DynamoDBClient", table: str, tenant_id: str, subscription_id: str, reason: str) -> None:
-    _update(
+    _set_disabled(client, table, tenant_id, subscription_id, reason)
+
+
+def _set_disabled(
+    client: "DynamoDBClient",
+    table: str,
+    tenant_id: str,
+    subscription_id: str,
+    reason: str,
+    condition: str | None = None,
+) -> bool:
+    return _update(
         client,
         table,
         tenant_id,
@@ -775,6 +786,7 @@ def disable(client: "DynamoDBClient", table: str, tenant_id: str, subscription_i
         "SET #status = :disabled, disabled_reason = :reason, updated_at = :updated_at",
         {":disabled": {"S": "disabled"}, ":reason": {"S": reason}},
         {"#status": "status"},
+        condition=condition,
     )
 
 
@@ -786,14 +798,12 @@ def disable_active(
     written, the version does not move), so a repeated call changes nothing. Like `disable`, the
     write bumps the tenant's version (the fanout's cache); the revision (PATCH's `If-Match`) is
     not moved, as enable does not move it."""
-    changed = _update(
+    changed = _set_disabled(
         client,
         table,
         tenant_id,
         subscription_id,
-        "SET #status = :disabled, disabled_reason = :reason, updated_at = :updated_at",
-        {":disabled": {"S": "disabled"}, ":reason": {"S": reason}},
-        {"#status": "status"},
+        reason,
         condition="(attribute_not_exists(#status) OR #status <> :disabled)",
     )
     return get_subscription(client, table, tenant_id, subscription_id), changed
