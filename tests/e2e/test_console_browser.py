@@ -62,6 +62,7 @@ class Console:
         self.page.set_default_timeout(WAIT_MS)
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.complaints: list[str] = []
+        self.refusals_expected: set[int] = set()
         self.page.on("request", lambda request: self.requests.append((request.url, request.headers)))
         self.page.on(
             "console",
@@ -90,10 +91,17 @@ class Console:
         return self.page
 
     def expect_refusals(self, status: int) -> None:
-        """The browser logs each API refusal (e.g. a 404) as an error: once the page's requests are
-        done, drop those of this status, the answers the test asked for."""
-        self.page.wait_for_load_state("networkidle")
-        self.complaints[:] = [text for text in self.complaints if str(status) not in text]
+        """The browser logs each API refusal (e.g. a 404) as an error. Those of this status are the
+        answers the test asked for: `unexpected_complaints` leaves them out. It is read once the
+        context is closed, because the browser may log a refusal after the page looks idle."""
+        self.refusals_expected.add(status)
+
+    def unexpected_complaints(self) -> list[str]:
+        return [
+            text
+            for text in self.complaints
+            if not any(f"status of {status} " in text for status in self.refusals_expected)
+        ]
 
     def screenshot(self, name: str) -> None:
         if os.environ.get("UPDATE_SCREENSHOTS") == "1":
@@ -119,7 +127,7 @@ def console(browser: Browser, api: ApiClient) -> Iterator[Callable[..., Console]
     key = key_of(api)
     for opened in consoles:
         assert not [url for url, _ in opened.requests if key in url]
-        assert not opened.complaints, (opened.complaints, opened.failed)
+        assert not opened.unexpected_complaints(), (opened.complaints, opened.failed)
 
 
 @pytest.fixture
