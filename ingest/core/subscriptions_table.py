@@ -766,18 +766,10 @@ def _update(
     return True
 
 
-def disable(client: "DynamoDBClient", table: str, tenant_id: str, subscription_id: str, reason: str) -> None:
-    _set_disabled(client, table, tenant_id, subscription_id, reason)
-
-
-def _set_disabled(
-    client: "DynamoDBClient",
-    table: str,
-    tenant_id: str,
-    subscription_id: str,
-    reason: str,
-    condition: str | None = None,
-) -> bool:
+def disable(client: "DynamoDBClient", table: str, tenant_id: str, subscription_id: str, reason: str) -> bool:
+    """Disable a subscription; whether this call disabled it. One already disabled keeps its first
+    reason and nothing is written: a 410 answered by a delivery already in flight when an operator
+    disabled it by hand does not relabel that as automatic."""
     return _update(
         client,
         table,
@@ -786,7 +778,7 @@ def _set_disabled(
         "SET #status = :disabled, disabled_reason = :reason, updated_at = :updated_at",
         {":disabled": {"S": "disabled"}, ":reason": {"S": reason}},
         {"#status": "status"},
-        condition=condition,
+        condition="(attribute_not_exists(#status) OR #status <> :disabled)",
     )
 
 
@@ -798,14 +790,7 @@ def disable_active(
     written, the version does not move), so a repeated call changes nothing. Like `disable`, the
     write bumps the tenant's version (the fanout's cache); the revision (PATCH's `If-Match`) is
     not moved, as enable does not move it."""
-    changed = _set_disabled(
-        client,
-        table,
-        tenant_id,
-        subscription_id,
-        reason,
-        condition="(attribute_not_exists(#status) OR #status <> :disabled)",
-    )
+    changed = disable(client, table, tenant_id, subscription_id, reason)
     return get_subscription(client, table, tenant_id, subscription_id), changed
 
 

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 Outcome = Literal["delivered", "gone", "retrying", "failed", "skipped"]
+T = TypeVar("T")
 
 
 class AttemptResult(NamedTuple):
@@ -339,7 +340,10 @@ class Deliverer:
         return delivery.after(attempt, "failed", now)
 
     def _disable(self, subscription: SubscriptionItem, reason: str, context: dict[str, object]) -> None:
-        self._subscription_call(subscriptions_table.disable, subscription, reason)
+        if not self._subscription_call(subscriptions_table.disable, subscription, reason):
+            # Deleted, or disabled meanwhile (by hand, or by another delivery): that one told.
+            logger.info("subscription already disabled", extra={**context, "reason": reason})
+            return
         count("SubscriptionDisabled")
         logger.warning("subscription disabled", extra={**context, "reason": reason})
         now = self.clock()
@@ -363,8 +367,8 @@ class Deliverer:
         )
 
     def _subscription_call(
-        self, operation: Callable[..., SubscriptionItem | None], subscription: SubscriptionItem, *args: object
-    ) -> SubscriptionItem | None:
+        self, operation: Callable[..., T], subscription: SubscriptionItem, *args: object
+    ) -> T | None:
         """Update the subscription; one deleted in the meantime needs no update."""
         try:
             return operation(

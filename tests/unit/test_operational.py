@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pytest_httpserver import HTTPServer
+from werkzeug import Request
+from werkzeug import Response as WerkzeugResponse
 
 from devtools.runner.lambda_context import LocalLambdaContext
 from ingest.core import events_table, operational
@@ -67,6 +69,31 @@ def test_gone_disables_and_stores_one_subscription_disabled(
     assert "410" in notice["reason"]
     assert notice["trigger"] == "automatic"
     assert notices(webhooks, "t1", "delivery.exhausted") == []
+
+
+def test_a_410_in_flight_when_disabled_by_hand_keeps_the_operator_s_reason_and_notice(
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+) -> None:
+    # Given an operator who disables the subscription while its delivery is in flight, and the
+    # endpoint then answering 410
+    server = receiver()
+
+    def disable_by_hand_then_gone(request: Request) -> WerkzeugResponse:
+        webhooks.disable_by_hand(subscription, "maintenance window")
+        return WerkzeugResponse("gone", status=410)
+
+    server.expect_request("/hook").respond_with_handler(disable_by_hand_then_gone)
+    subscription = webhooks.subscribe("t1", server.url_for("/hook"), ["order.created"])
+
+    # When the fanout delivers the event
+    fan_out(webhooks, lambda_context, webhooks.put_event("t1"))
+
+    # Then the subscription keeps the operator's reason, and only the operator's notice is stored
+    assert len(server.log) == 1
+    stored = webhooks.subscription(subscription)
+    assert (stored.status, stored.disabled_reason) == ("disabled", "maintenance window")
+    (notice,) = notices(webhooks, "t1", "subscription.disabled")
+    assert (notice["trigger"], notice["reason"]) == ("manual", "maintenance window")
 
 
 def test_a_dead_letter_stores_delivery_exhausted_unless_it_was_an_operational_event(
