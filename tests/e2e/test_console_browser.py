@@ -46,10 +46,16 @@ def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).is_file():
         assert not os.environ.get("CI"), "chromium is missing: `make setup` installs Debian's chromium"
         pytest.skip("chromium is not installed (make setup installs it)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    # `expect` does not take the page's default timeout: its own is 5 s unless set here, too short
+    # for what waits on the pipeline (a retried delivery, the index catching up) on a loaded machine.
+    expect.set_options(timeout=WAIT_MS)
+    try:
+        with sync_playwright() as playwright:
+            launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield launched
+            launched.close()
+    finally:
+        expect.set_options(timeout=None)
 
 
 class Console:

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from devtools.receiver import Faults, Receiver
-from tests.e2e.conftest import Configure, deliveries_of, post_events, wait_until
+from tests.e2e.conftest import Configure, deliveries_of, post_events, recorded_delivery, wait_until
 from tests.integration.conftest import ApiClient
 
 pytestmark = pytest.mark.e2e
@@ -65,7 +65,8 @@ def test_a_strict_subscription_gets_a_failing_events_successors_only_after_it(
         (event_ids[0], 200),
         *((event_id, 200) for event_id in event_ids[1:]),
     ]
-    records = [deliveries_of(api, event_id)[subscription["id"]] for event_id in event_ids]
+    # (a delivery is recorded after it is sent: wait until the last one is recorded)
+    records = [recorded_delivery(api, event_id, subscription["id"], "delivered") for event_id in event_ids]
     assert [(r["state"], r["attempt_count"]) for r in records] == [("delivered", 3)] + [("delivered", 1)] * 4
 
 

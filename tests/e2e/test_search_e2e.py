@@ -126,14 +126,20 @@ def test_indexer_invocations_are_visible_with_awslocal_logs_tail(
     # Then the AWS CLI shows the indexer's invocations and its JSON lines, naming the event
     group = f"/aws/lambda/{stack.template.physical_name('IndexerFunction')}"
 
+    def logged_line(text: str) -> dict[str, Any] | None:
+        lines = [line for line in text.splitlines() if "batch indexed" in line and event_id in line]
+        return json.loads(lines[0][lines[0].index("{") :]) if lines else None
+
+    # (lines are shipped in batches: the invocation's REPORT line can follow its JSON line a batch later)
     def logs() -> str | None:
         text = tail(stack, group)
-        return text if "REPORT RequestId" in text and event_id in text else None
+        logged = logged_line(text)
+        return text if logged and f"REPORT RequestId: {logged['function_request_id']}" in text else None
 
     output = wait_until(logs, "the indexer's logs", every=1.0)
     assert "START RequestId:" in output
-    line = next(line for line in output.splitlines() if "batch indexed" in line and event_id in line)
-    logged = json.loads(line[line.index("{") :])
+    logged = logged_line(output)
+    assert logged is not None
     assert logged["function_name"] == stack.template.physical_name("IndexerFunction")
     assert f"START RequestId: {logged['function_request_id']}" in output
     assert f"REPORT RequestId: {logged['function_request_id']}" in output

@@ -15,13 +15,16 @@ def _messages(logs: Any, group: str) -> list[str]:
     return [event["message"] for page in paginator.paginate(logGroupName=group) for event in page["events"]]
 
 
-def _wait_for_line(logs: Any, group: str, needle: str, timeout: float = 30) -> list[str]:
+def _wait_for_line(
+    logs: Any, group: str, needle: str, timeout: float = 30, done: Callable[[list[str]], bool] | None = None
+) -> list[str]:
+    """The group's messages once one holds `needle` (and `done` accepts them, when given)."""
     deadline = time.monotonic() + timeout
     while True:
         messages = (
             _messages(logs, group) if logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"] else []
         )
-        if any(needle in message for message in messages):
+        if any(needle in message for message in messages) and (done is None or done(messages)):
             return messages
         if time.monotonic() > deadline:
             raise AssertionError(f"{needle!r} not logged to {group} within {timeout} s")
@@ -37,10 +40,23 @@ def test_ingest_requests_are_logged_to_the_functions_log_group(
 
     # When the ingest function's log group is read
     group = f"/aws/lambda/{stack.template.physical_name('IngestFunction')}"
-    messages = _wait_for_line(aws_client("logs"), group, event_id)
+
+    def accepted_line(messages: list[str]) -> dict[str, Any]:
+        return next(json.loads(m) for m in messages if event_id in m and m.startswith("{"))
+
+    # (lines are shipped in batches: the invocation's REPORT line can follow its JSON line a batch later)
+    messages = _wait_for_line(
+        aws_client("logs"),
+        group,
+        event_id,
+        done=lambda messages: any(
+            m.startswith(f"REPORT RequestId: {accepted_line(messages)['function_request_id']}\t")
+            for m in messages
+        ),
+    )
 
     # Then it holds the Lambda runtime lines and the handler's JSON line for that request
-    accepted = next(json.loads(m) for m in messages if event_id in m and m.startswith("{"))
+    accepted = accepted_line(messages)
     assert accepted["service"] == "ingest"
     assert accepted["event_ids"] == [event_id]
     assert accepted["correlation_id"]
