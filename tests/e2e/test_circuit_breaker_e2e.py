@@ -97,10 +97,12 @@ def test_a_failing_host_pauses_the_tenants_deliveries_to_it_not_another_tenants_
         assert later_seen - seen == later_failures - failures
         assert later_seen - seen < 10
 
-        # And: `triggers status` lists the open breaker for the key's tenant
+        # And: `triggers status` lists the tripped breaker for the key's tenant (`half_open` once
+        # the 4 s pause has passed and the probe is due, which a slow machine may reach by now)
         code, report = run_json(capsys, cli(api, stack, "status", "--no-deliveries"))
         assert code == 0
-        assert [(b["host"], b["state"]) for b in report["breakers"]] == [(HOST, "open")]
+        assert [b["host"] for b in report["breakers"]] == [HOST]
+        assert report["breakers"][0]["state"] in ("open", "half_open")
         assert report["breakers"][0]["open_until"]
 
         # When: the host heals
