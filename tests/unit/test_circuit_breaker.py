@@ -219,8 +219,9 @@ def test_fanout_pauses_every_subscription_of_the_tenant_to_the_host_once_it_open
     receiver: Callable[[], HTTPServer],
     lambda_context: LocalLambdaContext,
 ) -> None:
-    # Given: two subscriptions of one tenant to one failing host, one of another tenant to it
-    webhooks = breaker_on(1)
+    # Given: two subscriptions of one tenant to one failing host, one of another tenant to it; once
+    # open, the breaker stays open far longer than the batch takes, even on a loaded machine
+    webhooks = breaker_on(8)
     server = receiver()
     server.expect_request("/a").respond_with_data("down", status=503)
     server.expect_request("/b").respond_with_data("down", status=503)
@@ -245,7 +246,7 @@ def test_fanout_pauses_every_subscription_of_the_tenant_to_the_host_once_it_open
     assert {record.state for record in paused} == {"retrying"}
     assert [webhooks.delivery(event, other).state for event in theirs] == ["delivered"] * 4
     # Each paused delivery is queued as its attempt 1, due when the breaker's pause ends.
-    messages = [body(message) for message in webhooks.receive(webhooks.retry_queue_url, count=8)]
+    messages = [body(message) for message in webhooks.receive(webhooks.retry_queue_url, count=8, timeout=40)]
     stored = breakers_table.get(webhooks.dynamodb, TABLE, "t1", "127.0.0.1")
     due = datetime.fromtimestamp(stored.open_until or 0, UTC)
     pauses = [message for message in messages if message["attempt"] == 1]

@@ -21,7 +21,7 @@ from ingest.core.clients import dynamodb_client, sqs_client
 from ingest.core.observability import logger
 from processors.fanout.handler import lambda_handler
 from processors.fanout.logic import SubscriptionCache
-from tests.unit.webhooks_support import STAGE_TABLE, Webhooks, body, clear_webhook_caches
+from tests.unit.webhooks_support import STAGE_TABLE, Webhooks, body, clear_webhook_caches, set_read_timeout
 
 SUBSCRIPTIONS = STAGE_TABLE.format("subscriptions")
 
@@ -268,9 +268,11 @@ def test_replayed_batch_after_success_sends_nothing(
 
 
 def test_subscriber_that_hangs_does_not_hold_back_the_others(
-    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given: the slow receiver answers only once the fast one has been served
+    # Given: the slow receiver answers only once the fast one has been served (or after 10 s),
+    # well within the functions' read timeout
+    set_read_timeout(monkeypatch, 30)
     slow, fast = receiver(), receiver()
     fast_served = threading.Event()
     seen_while_waiting: list[bool] = []
@@ -299,9 +301,10 @@ def test_subscriber_that_hangs_does_not_hold_back_the_others(
 
 
 def test_subscriber_past_its_timeout_is_retried_and_others_delivered(
-    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given
+    set_read_timeout(monkeypatch, 2)
     hanging, healthy = receiver(), receiver()
     release = threading.Event()
 
@@ -369,9 +372,10 @@ def _raise_client_error(**kwargs: Any) -> None:
 
 
 def test_unresponsive_endpoint_costs_one_timeout_per_batch(
-    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext
+    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given
+    set_read_timeout(monkeypatch, 2)
     server = receiver()
     release = threading.Event()
 
@@ -653,10 +657,18 @@ def test_a_finished_subscribers_records_are_written_while_a_slow_one_is_still_se
     lambda_context: LocalLambdaContext,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given a fast and a slow subscriber
+    # Given a fast subscriber and a slow one, which answers only once a first write was made
+    # (or after 10 s, well within the functions' read timeout)
+    set_read_timeout(monkeypatch, 30)
     fast, slow = receiver(), receiver()
+    written = threading.Event()
+
+    def slow_ok(request: Request) -> Response:
+        written.wait(10)
+        return Response("ok")
+
     fast.expect_request("/hook").respond_with_data("ok")
-    slow.expect_request("/hook").respond_with_handler(_slow_ok)
+    slow.expect_request("/hook").respond_with_handler(slow_ok)
     fast_subscription = webhooks.subscribe("t1", fast.url_for("/hook"))
     webhooks.subscribe("t1", slow.url_for("/hook"))
     writes: list[tuple[set[str], int]] = []
@@ -665,6 +677,7 @@ def test_a_finished_subscribers_records_are_written_while_a_slow_one_is_still_se
     def recording(client: Any, table: str, items: Any) -> None:
         writes.append(({item.subscription_id for item in items}, len(slow.log)))
         real_put_many(client, table, items)
+        written.set()
 
     monkeypatch.setattr(deliveries_table, "put_many", recording)
 
@@ -674,11 +687,3 @@ def test_a_finished_subscribers_records_are_written_while_a_slow_one_is_still_se
     # Then the fast subscriber's records were written before the slow one had its answers
     assert writes[0] == ({fast_subscription.subscription_id}, 0)
     assert len(writes) == 2
-
-
-def _slow_ok(request: Request) -> Response:
-    import time
-
-    # Long beside the fast subscriber's send and write, even on a loaded machine.
-    time.sleep(1.5)
-    return Response("ok")

@@ -35,6 +35,12 @@ def clear_webhook_caches() -> None:
     runtime.reset()
 
 
+def set_read_timeout(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Make the functions give up on an answer after `seconds` (the `webhooks` fixture allows 10)."""
+    monkeypatch.setenv("WEBHOOK_READ_TIMEOUT_SECONDS", str(seconds))
+    clear_webhook_caches()
+
+
 @dataclass
 class Webhooks:
     """The moto-backed world the handlers run in, plus helpers to drive and inspect it."""
@@ -205,8 +211,10 @@ def webhooks(aws: None, secrets_key: CredentialKey, monkeypatch: pytest.MonkeyPa
         "ALLOW_LOOPBACK_WEBHOOKS": "true",
         "RETRY_SCHEDULE": "1s,1s",
         "RETRY_JITTER_RATIO": "0",
-        "WEBHOOK_CONNECT_TIMEOUT_SECONDS": "1",
-        "WEBHOOK_READ_TIMEOUT_SECONDS": "2",
+        # Far beyond what a loaded machine takes to answer on 127.0.0.1; a test of a timeout sets
+        # its own short one (set_read_timeout).
+        "WEBHOOK_CONNECT_TIMEOUT_SECONDS": "5",
+        "WEBHOOK_READ_TIMEOUT_SECONDS": "10",
     }.items():
         monkeypatch.setenv(name, value)
     clear_webhook_caches()
