@@ -29,10 +29,15 @@ def fan_out(webhooks: Webhooks, context: LocalLambdaContext, *events: Any) -> No
     assert dict(fanout_handler(webhooks.stream_event(*events), context)) == {"batchItemFailures": []}
 
 
-def drain(webhooks: Webhooks, context: LocalLambdaContext, rounds: int = 20, wait: float = 3) -> int:
-    """Run the retry function on whatever the retry queue holds until it is empty; the messages run."""
+def drain(webhooks: Webhooks, context: LocalLambdaContext, rounds: int = 20, wait: float = 6) -> int:
+    """Run the retry function on whatever the retry queue holds until it is empty; the messages run.
+
+    Empty means: no message at all, or (while some are delayed) none visible for `wait` seconds,
+    well beyond the 1 s retries the tests schedule even on a loaded machine."""
     handled = 0
     for _ in range(rounds):
+        if webhooks.queued(webhooks.retry_queue_url) == 0:
+            return handled
         # Whatever is visible once at least one message is (delayed ones come back in a later round).
         messages = webhooks.receive(webhooks.retry_queue_url, 1, timeout=wait)
         if not messages:
@@ -314,7 +319,7 @@ def test_changing_to_default_ordering_releases_the_held_events_at_once(
     )
     stores = lifecycle.Stores.of(webhooks.dynamodb, webhooks.sqs, delivery_settings())
     assert lifecycle.release_lane(stores, subscription.subscription_id, datetime.now(UTC)) == 2
-    drain(webhooks, lambda_context, wait=8)  # until event 1's retry, 5 s out, has run too
+    drain(webhooks, lambda_context, wait=12)  # until event 1's retry, 5 s out, has run too
 
     # Then 2 and 3 went out without waiting for event 1's retry, and everything is delivered once
     sent = [event_id for event_id, status in arrivals(server) if status == 200]
