@@ -5,6 +5,7 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, settings
 from moto import mock_aws
 
 from devtools.atomic_moto import serialize_dynamodb
@@ -14,6 +15,12 @@ from ingest.core.credentials import CredentialKey
 from tests.conftest import clear_client_caches
 
 SECRETS_KEY = "alias/triggers-test-secrets"
+
+# Property tests judge results, never speed: on the loaded CI machine an example can take longer than
+# Hypothesis's 200 ms deadline (it then fails the test as flaky), and generating data longer than
+# its too_slow health check allows.
+settings.register_profile("unit", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("unit")
 
 
 @pytest.fixture

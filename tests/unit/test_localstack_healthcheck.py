@@ -76,8 +76,19 @@ class InitStatus:
 
 
 def healthcheck(url: str, *options: str) -> subprocess.CompletedProcess[str]:
+    # Each request may take 30 s, not the default 4: the stand-in answers from this (loaded) process.
     return subprocess.run(
-        [sys.executable, str(HEALTHCHECK), "--url", url, "--scripts", str(INIT_DIR), *options],
+        [
+            sys.executable,
+            str(HEALTHCHECK),
+            "--url",
+            url,
+            "--scripts",
+            str(INIT_DIR),
+            "--timeout",
+            "30",
+            *options,
+        ],
         capture_output=True,
         text=True,
         check=False,
