@@ -268,7 +268,10 @@ def test_replayed_batch_after_success_sends_nothing(
 
 
 def test_subscriber_that_hangs_does_not_hold_back_the_others(
-    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext, monkeypatch: pytest.MonkeyPatch
+    webhooks: Webhooks,
+    receiver: Receiver,
+    lambda_context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given: the slow receiver answers only once the fast one has been served (or after 10 s),
     # well within the functions' read timeout
@@ -301,7 +304,10 @@ def test_subscriber_that_hangs_does_not_hold_back_the_others(
 
 
 def test_subscriber_past_its_timeout_is_retried_and_others_delivered(
-    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext, monkeypatch: pytest.MonkeyPatch
+    webhooks: Webhooks,
+    receiver: Receiver,
+    lambda_context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given
     set_read_timeout(monkeypatch, 2)
@@ -372,7 +378,10 @@ def _raise_client_error(**kwargs: Any) -> None:
 
 
 def test_unresponsive_endpoint_costs_one_timeout_per_batch(
-    webhooks: Webhooks, receiver: Receiver, lambda_context: LocalLambdaContext, monkeypatch: pytest.MonkeyPatch
+    webhooks: Webhooks,
+    receiver: Receiver,
+    lambda_context: LocalLambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given
     set_read_timeout(monkeypatch, 2)
