@@ -33,14 +33,16 @@ class Consumer(ApiUser):
 
     @task(5)
     def acknowledge(self) -> None:
-        if not self.to_ack:
-            self.to_ack.extend(self.post_events())
-        if self.to_ack:
-            self.ack(self.to_ack.popleft())
+        if event_id := self.own_event(self.to_ack):
+            self.ack(event_id)
 
     @task(5)
     def remove(self) -> None:
-        if not self.to_delete:
-            self.to_delete.extend(self.post_events())
-        if self.to_delete:
-            self.delete(self.to_delete.popleft())
+        if event_id := self.own_event(self.to_delete):
+            self.delete(event_id)
+
+    def own_event(self, pool: deque[str]) -> str | None:
+        """The pool's oldest event, created first when the pool is empty (None if that failed)."""
+        if not pool:
+            pool.extend(self.post_events())
+        return pool.popleft() if pool else None
